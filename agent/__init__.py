@@ -1,0 +1,1 @@
+"""The planning agent: a LangGraph graph that plans typed tool calls and records every step."""

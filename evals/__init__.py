@@ -1,0 +1,1 @@
+"""Eval suites (YAML) that measure the agent's planning, and their runner."""

@@ -1,0 +1,82 @@
+"""What every command shares: the run state, settings, warehouse handles, error handling."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import typer
+
+if TYPE_CHECKING:
+    from interfaces.settings import Settings
+    from warehouse.connection import Warehouse
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class State:
+    warehouse_override: str | None = None
+
+
+def state_callback(ctx: typer.Context, warehouse: str | None) -> None:
+    ctx.obj = State(warehouse_override=warehouse)
+
+
+def settings() -> Settings:
+    from interfaces.settings import get_settings
+
+    return get_settings()
+
+
+def warehouse_path(ctx: typer.Context | None) -> Path:
+    state = ctx.find_root().obj if ctx is not None else None
+    if isinstance(state, State) and state.warehouse_override:
+        return Path(state.warehouse_override)
+    return settings().warehouse
+
+
+def open_warehouse(ctx: typer.Context | None, *, writable: bool = False) -> Warehouse:
+    from warehouse.connection import Warehouse
+
+    return Warehouse(warehouse_path(ctx), writable=writable, lock_timeout=settings().lock_timeout)
+
+
+def warehouse_as_of(wh: Warehouse) -> date:
+    """The warehouse's own as-of date (the demo's generation date), else today."""
+    meta = wh.meta()
+    return date.fromisoformat(meta["as_of"]) if "as_of" in meta else date.today()
+
+
+def parse_date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    from warehouse.errors import InputError
+
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InputError(
+            f"{option} {value!r} is not a date.", "Use YYYY-MM-DD, e.g. 2026-11-29."
+        ) from None
+
+
+def handles_errors(func: F) -> F:
+    """Turn any exception into a one-line message and the exit code of its kind."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except BaseException as exc:
+            from interfaces.errors import fail
+
+            fail(exc)
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,442 @@
+"""`spm data ...` and `spm demo`: create, import, check and tour the warehouse."""
+
+from __future__ import annotations
+
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from interfaces.common import (
+    handles_errors,
+    open_warehouse,
+    parse_date,
+    settings,
+    warehouse_as_of,
+    warehouse_path,
+)
+
+if TYPE_CHECKING:
+    from warehouse.checks import Finding
+    from warehouse.importers import ImportReport
+    from warehouse.summary import Summary
+
+app = typer.Typer(help="Create, import, check and summarise the warehouse.", no_args_is_help=True)
+
+
+class DemoSize(StrEnum):
+    small = "small"
+    medium = "medium"
+    large = "large"
+
+
+class ImportFormat(StrEnum):
+    native = "native"
+    salesforce = "salesforce"
+
+
+class FailOn(StrEnum):
+    never = "never"
+    warning = "warning"
+    error = "error"
+
+
+JSON_OPTION = typer.Option(False, "--json", help="Print the result as JSON on stdout.")
+
+
+@app.command()
+@handles_errors
+def init(
+    ctx: typer.Context,
+    demo: bool = typer.Option(False, "--demo", help="Fill it with the demo company."),
+    size: DemoSize = typer.Option(
+        DemoSize.small,
+        "--size",
+        help="Demo size: small (~1.5k accounts, 40 AEs), medium (~20k, 200), large (~200k, 2,000).",
+    ),
+    seed: int = typer.Option(
+        7, "--seed", help="Demo random seed (same seed and as-of, same company)."
+    ),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Demo 'today' (YYYY-MM-DD); default today.", show_default=False
+    ),
+    fiscal_start: int | None = typer.Option(
+        None,
+        "--fiscal-start",
+        min=1,
+        max=12,
+        help="Fiscal-year start month of an empty warehouse "
+        "(default SPM_FISCAL_YEAR_START_MONTH or 1).",
+        show_default=False,
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace an existing warehouse."),
+    json_: bool = JSON_OPTION,
+) -> None:
+    """Create an empty warehouse, or the demo company, at SPM_WAREHOUSE."""
+    from interfaces.output import err, print_json
+    from warehouse.create import create_warehouse
+    from warehouse.errors import InputError
+
+    path = warehouse_path(ctx)
+    if demo and fiscal_start is not None:
+        raise InputError(
+            "--fiscal-start applies to empty warehouses.",
+            "The demo company's fiscal year starts in February.",
+        )
+    if not demo and (as_of is not None or size != DemoSize.small):
+        raise InputError(
+            "--size and --as-of describe the demo company.", "Add --demo, or leave them out."
+        )
+    start = time.perf_counter()
+    with err().status(
+        f"Building the {size.value} demo company..." if demo else "Creating the warehouse..."
+    ):
+        wh = create_warehouse(
+            path,
+            fiscal_year_start_month=fiscal_start or settings().fiscal_year_start_month,
+            demo=size.value if demo else None,
+            seed=seed,
+            as_of=parse_date(as_of, "--as-of"),
+            force=force,
+            lock_timeout=settings().lock_timeout,
+        )
+    seconds = time.perf_counter() - start
+    with wh.reader() as cur:
+        counts = {
+            t: int(cur.scalar(f"SELECT count(*) FROM {t}"))
+            for t in ("accounts", "reps", "opportunities", "bookings")
+        }
+    meta = wh.meta()
+    if json_:
+        print_json(
+            {
+                "warehouse": str(path),
+                "demo": demo,
+                "seconds": round(seconds, 2),
+                "counts": counts,
+                "meta": {k: v for k, v in meta.items() if k != "demo_planted"},
+            }
+        )
+        return
+    what = (
+        f"demo company ({size.value}, seed {seed}, as of {meta.get('as_of')})"
+        if demo
+        else "empty warehouse"
+    )
+    err().print(f"Created {what} at {path} in {seconds:.1f} s.")
+    if demo:
+        err().print(", ".join(f"{n:,} {t}" for t, n in counts.items()) + ".")
+        err().print("Next: `spm data summary`, `spm data check`.")
+    else:
+        err().print("Next: `spm data import FILES` (see docs/data-format.md).")
+
+
+@app.command("import")
+@handles_errors
+def import_(
+    ctx: typer.Context,
+    paths: list[Path] = typer.Argument(..., help="Files or folders to import.", show_default=False),
+    format_: ImportFormat = typer.Option(
+        ImportFormat.native,
+        "--format",
+        help="native (one file per table) or salesforce (report exports).",
+    ),
+    strict: bool = typer.Option(False, "--strict", help="Load nothing if any row is rejected."),
+    rejects: Path | None = typer.Option(
+        None, "--rejects", help="Write every rejected row to this CSV file.", show_default=False
+    ),
+    json_: bool = JSON_OPTION,
+) -> None:
+    """Import company data. Every row is loaded or rejected with its reason; one transaction.
+
+    Exit codes: 0 all rows loaded; 10 some rows rejected (the rest loaded); 3 with --strict
+    when anything was rejected (nothing loaded).
+    """
+    from interfaces.errors import EXIT_PARTIAL
+    from interfaces.output import print_json
+    from warehouse.errors import InputError
+    from warehouse.importers import import_files
+
+    wh = open_warehouse(ctx, writable=True)
+    report = import_files(wh, paths, format=format_.value, strict=strict)
+    if rejects is not None:
+        report.rejections.sort_values(["file", "row"]).to_csv(rejects, index=False)
+    if json_:
+        print_json(report.to_dict())
+    else:
+        _render_import(report)
+    if strict and report.rejected:
+        raise InputError(
+            f"{report.rejected:,} rows were rejected, so nothing was loaded (--strict).",
+            "Fix the rows listed above (or see --rejects FILE) and import again.",
+        )
+    if report.rejected:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+def _render_import(report: ImportReport) -> None:
+    from rich.table import Table
+
+    from interfaces.output import err, out
+
+    table = Table(title=f"Import {report.import_id} ({report.format})", title_justify="left")
+    for name in ("file", "table", "read", "loaded", "new", "updated", "rejected"):
+        table.add_column(name, justify="right" if name not in ("file", "table") else "left")
+    for f in report.files:
+        loaded = f.loaded if report.committed else 0
+        table.add_row(
+            f.file,
+            f.table,
+            f"{f.read:,}",
+            f"{loaded:,}",
+            f"{f.inserted:,}" if report.committed else "0",
+            f"{f.updated:,}" if report.committed else "0",
+            f"{f.rejected:,}",
+        )
+    out().print(table)
+    for f in report.files:
+        if f.ignored_columns:
+            err().print(f"{f.file}: ignored unknown columns: {', '.join(f.ignored_columns)}")
+        for note in f.notes:
+            err().print(f"{f.file}: {note}")
+    for dim, names in report.created_members.items():
+        err().print(f"Created {dim}: {', '.join(names)}")
+    if not report.rejections.empty:
+        shown = report.rejections.sort_values(["file", "row"]).head(20)
+        rej = Table(title="Rejected rows (first 20)", title_justify="left")
+        for name in ("file", "row", "column", "reason", "value"):
+            rej.add_column(name)
+        for r in shown.itertuples(index=False):
+            rej.add_row(
+                str(r.file),
+                str(r.row),
+                str(r.column or "-"),
+                str(r.reason),
+                "" if r.value is None else str(r.value)[:40],
+            )
+        out().print(rej)
+    status = "committed" if report.committed else "rolled back: nothing loaded"
+    err().print(
+        f"read {report.read:,} = loaded {report.loaded:,} + rejected {report.rejected:,} "
+        f"({status})."
+    )
+
+
+@app.command()
+@handles_errors
+def check(
+    ctx: typer.Context,
+    only: list[str] = typer.Option(
+        None, "--only", help="Run only this check (repeatable).", show_default=False
+    ),
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        help="Check as of this date (default: the warehouse's as-of or today).",
+        show_default=False,
+    ),
+    fail_on: FailOn = typer.Option(
+        FailOn.never,
+        "--fail-on",
+        help="Exit 10 when a finding of this severity or worse exists (for pipelines).",
+    ),
+    json_: bool = JSON_OPTION,
+) -> None:
+    """Find the data problems that make plans wrong, with counts, examples and fixes."""
+    from dataclasses import asdict
+
+    from interfaces.errors import EXIT_PARTIAL
+    from interfaces.output import print_json
+    from warehouse.checks import run_checks
+
+    wh = open_warehouse(ctx)
+    day = parse_date(as_of, "--as-of") or warehouse_as_of(wh)
+    with wh.reader() as cur:
+        findings = run_checks(cur, day, wh.calendar(), only=only or None)
+    if json_:
+        print_json({"as_of": day, "findings": [asdict(f) | {"ok": f.ok} for f in findings]})
+    else:
+        _render_findings(findings, day)
+    rank = {"info": 0, "warning": 1, "error": 2}
+    if fail_on != FailOn.never and any(
+        not f.ok and rank[f.severity] >= rank[fail_on.value] for f in findings
+    ):
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+def _render_findings(findings: list[Finding], day: object, examples: int = 2) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from interfaces.output import money, out
+
+    table = Table(title=f"Data checks as of {day}", title_justify="left")
+    for name, justify in (
+        ("check", "left"),
+        ("status", "left"),
+        ("count", "right"),
+        ("value", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    style = {"info": "cyan", "warning": "yellow", "error": "red"}
+    for f in findings:
+        status = "[green]ok[/]" if f.ok else f"[{style[f.severity]}]{f.severity}[/]"
+        table.add_row(escape(f.title), status, f"{f.count:,}", money(f.amount) if f.amount else "")
+    out().print(table)
+    for f in findings:
+        if f.ok:
+            continue
+        out().print(f"[bold]{f.check}[/]: {escape(f.fix)}")
+        for ex in f.examples[:examples]:
+            out().print(
+                "    e.g. " + escape(", ".join(f"{k}={v}" for k, v in list(ex.items())[:5]))
+            )
+
+
+@app.command()
+@handles_errors
+def summary(
+    ctx: typer.Context,
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Summarise as of this date.", show_default=False
+    ),
+    json_: bool = JSON_OPTION,
+) -> None:
+    """A short tour of the warehouse: people, accounts, bookings vs target, pipeline."""
+    from dataclasses import asdict
+
+    from interfaces.output import print_json
+    from warehouse.summary import summarize
+
+    wh = open_warehouse(ctx)
+    day = parse_date(as_of, "--as-of") or warehouse_as_of(wh)
+    with wh.reader() as cur:
+        result = summarize(cur, day, wh.calendar())
+    if json_:
+        print_json(asdict(result) | {"warehouse": str(wh.path)})
+    else:
+        _render_summary(result, wh.path)
+
+
+def _render_summary(s: Summary, path: Path) -> None:
+    from rich.table import Table
+
+    from interfaces.output import money, out
+
+    month = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ][s.fiscal_year_start_month - 1]
+    out().print(f"[bold]{path}[/]: {s.source}, schema v{s.schema_version}")
+    out().print(
+        f"As of {s.as_of}: {s.fiscal_year}, quarter {s.quarter} (fiscal year starts in {month})."
+    )
+    c = s.counts
+    out().print(
+        f"{s.reps['active_aes']:,} active AEs, {s.reps['managers']:,} managers, "
+        f"{s.reps['departed']:,} departed; "
+        f"{c['accounts']:,} accounts in {c['territories']:,} territories; "
+        f"{c['opportunities']:,} opportunities; "
+        f"{c['bookings']:,} bookings; {s.open_requisitions:,} open requisitions."
+    )
+    years = Table(title="Bookings by fiscal year", title_justify="left")
+    for name in ("year", "bookings", "deals", "target", "attainment"):
+        years.add_column(name, justify="right")
+    for y in s.bookings_by_year:
+        attain = f"{y['bookings'] / y['target']:.0%}" if y["target"] else "-"
+        years.add_row(
+            y["fiscal_year"] + (" (to date)" if y["to_date"] else ""),
+            money(y["bookings"]),
+            f"{y['deals']:,}",
+            money(y["target"]),
+            attain,
+        )
+    out().print(years)
+    if s.current_year_by_region:
+        regions = Table(title=f"{s.fiscal_year} to date by region", title_justify="left")
+        for name in ("region", "bookings", "full-year target", "attainment"):
+            regions.add_column(name, justify="right")
+        for r in s.current_year_by_region:
+            attain = f"{r['bookings'] / r['target']:.0%}" if r["target"] else "-"
+            regions.add_row(r["region"], money(r["bookings"]), money(r["target"]), attain)
+        out().print(regions)
+    if s.pipeline_by_stage:
+        stages = Table(title="Open pipeline by stage (close date from today)", title_justify="left")
+        for name in ("stage", "deals", "amount"):
+            stages.add_column(name, justify="right")
+        for p in s.pipeline_by_stage:
+            stages.add_row(p["stage"], f"{p['deals']:,}", money(p["amount"]))
+        out().print(stages)
+
+
+@app.command()
+@handles_errors
+def migrate(ctx: typer.Context, json_: bool = JSON_OPTION) -> None:
+    """Upgrade the warehouse schema to this version of spm-agent (data is kept)."""
+    from interfaces.output import err, print_json
+    from warehouse.migrate import current_version, latest_version
+
+    wh = open_warehouse(ctx, writable=True)
+    with wh.writer() as cur:  # opening a writable handle applies pending migrations
+        version = current_version(cur)
+    if json_:
+        print_json(
+            {"warehouse": str(wh.path), "schema_version": version, "latest": latest_version()}
+        )
+    else:
+        err().print(f"{wh.path} is at schema version {version} (latest {latest_version()}).")
+
+
+@handles_errors
+def demo(
+    ctx: typer.Context,
+    rebuild: bool = typer.Option(
+        False, "--rebuild", help="Rebuild the demo warehouse even if it is current."
+    ),
+) -> None:
+    """Build the demo company (SPM_DEMO_WAREHOUSE, data/demo.duckdb) and tour it, offline."""
+    from datetime import date
+
+    from interfaces.output import err, out
+    from warehouse.checks import run_checks
+    from warehouse.connection import Warehouse
+    from warehouse.create import create_warehouse
+    from warehouse.errors import SpmError
+    from warehouse.summary import summarize
+
+    path = settings().demo_warehouse
+    wh = Warehouse(path, lock_timeout=settings().lock_timeout)
+    try:
+        stale = wh.meta().get("as_of") != date.today().isoformat()
+    except SpmError:  # missing, or built by an older schema
+        stale = True
+    if rebuild or stale:
+        start = time.perf_counter()
+        with err().status("Building the demo company..."):
+            wh = create_warehouse(
+                path, demo="small", force=True, lock_timeout=settings().lock_timeout
+            )
+        err().print(f"Built the demo company at {path} in {time.perf_counter() - start:.1f} s.")
+    day = warehouse_as_of(wh)
+    with wh.reader() as cur:
+        _render_summary(summarize(cur, day, wh.calendar()), path)
+        findings = run_checks(cur, day, wh.calendar())
+    out().print()
+    _render_findings(findings, day, examples=1)
+    out().print()
+    out().print(
+        f"Explore it: [bold]export SPM_WAREHOUSE={path}[/] then `spm data summary`, "
+        "`spm data check --json`."
+    )

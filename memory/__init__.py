@@ -1,0 +1,1 @@
+"""Memory of planning decisions and notes: a chromadb store with an offline embedding."""

@@ -1,0 +1,1 @@
+"""Prompts and example utterances, kept as text and YAML files next to this module."""

@@ -1,0 +1,44 @@
+"""Shared fixtures: the small demo warehouse is built once per session and copied per test."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from warehouse.connection import Warehouse
+from warehouse.create import create_warehouse
+
+AS_OF = date(2026, 11, 29)
+SEED = 7
+
+
+@pytest.fixture(scope="session")
+def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small demo company, read-only for tests (copy it with `demo_copy` to write)."""
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    create_warehouse(path, demo="small", seed=SEED, as_of=AS_OF)
+    return path
+
+
+@pytest.fixture
+def demo(demo_path: Path) -> Warehouse:
+    return Warehouse(demo_path)
+
+
+@pytest.fixture
+def demo_copy(demo_path: Path, tmp_path: Path) -> Warehouse:
+    """A private, writable copy of the demo warehouse."""
+    target = tmp_path / "demo.duckdb"
+    shutil.copy(demo_path, target)
+    return Warehouse(target, writable=True)
+
+
+@pytest.fixture
+def empty(tmp_path: Path) -> Warehouse:
+    """An empty warehouse with a February fiscal-year start."""
+    path = tmp_path / "empty.duckdb"
+    create_warehouse(path, fiscal_year_start_month=2)
+    return Warehouse(path, writable=True, lock_timeout=2.0)

@@ -1,0 +1,312 @@
+"""The warehouse handle: one DuckDB file, one writer at a time, many readers.
+
+DuckDB lets one process open a file read-write, or many processes open it read-only, and
+within a process only one database instance may exist per file. The handle hides this:
+
+* a process-wide registry keeps one instance per file, reference-counted, and closes it when
+  the last user leaves, so the file lock is held only while work is under way;
+* `reader()` yields a cursor that can only run read statements, with file system access
+  (`read_csv`, `COPY`, extensions) disabled for the whole instance;
+* `writer()` yields a cursor inside a transaction, serialised within the process; a failure
+  rolls the whole transaction back;
+* when another process holds the file, opening retries with backoff for `lock_timeout`
+  seconds and then raises `WarehouseLockedError` naming the process.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from warehouse.calendar import FiscalCalendar
+from warehouse.errors import (
+    InputError,
+    NotFoundError,
+    SchemaError,
+    WarehouseLockedError,
+)
+from warehouse.migrate import current_version, latest_version, migrate
+
+_READ_STATEMENTS = frozenset(
+    {
+        duckdb.StatementType.SELECT,
+        duckdb.StatementType.EXPLAIN,
+        duckdb.StatementType.PRAGMA,
+    }
+)
+
+# No extension is ever installed or loaded behind the user's back: the tool runs offline.
+_BASE_CONFIG: dict[str, Any] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
+
+
+class ReadCursor:
+    """A cursor restricted to read statements (SELECT, EXPLAIN, PRAGMA)."""
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, *, check: bool) -> None:
+        self._cursor = cursor
+        self._check = check
+
+    def execute(self, sql: str, params: Any = None) -> ReadCursor:
+        if self._check:
+            for statement in duckdb.extract_statements(sql):
+                if statement.type not in _READ_STATEMENTS:
+                    raise PermissionError(
+                        f"A read cursor cannot run a {statement.type.name} statement."
+                    )
+        self._cursor.execute(sql, params)
+        return self
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self._cursor.fetchall()
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self._cursor.fetchone()
+
+    def df(self) -> Any:
+        """The result as a pandas DataFrame."""
+        return self._cursor.df()
+
+    def query_df(self, sql: str, params: Any = None) -> Any:
+        return self.execute(sql, params).df()
+
+    def scalar(self, sql: str, params: Any = None) -> Any:
+        row = self.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+
+@dataclass
+class _Instance:
+    """One open DuckDB database instance for a file, shared by the handles of a process."""
+
+    connection: duckdb.DuckDBPyConnection
+    writable: bool
+    refs: int = 0
+    holders: dict[int, int] = field(default_factory=dict)  # thread id -> refs held
+
+
+class _Registry:
+    """Process-wide map of file path -> open instance, with a condition for upgrades."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Condition()
+        self.instances: dict[str, _Instance] = {}
+        self.write_locks: dict[str, threading.RLock] = {}
+
+    def write_lock(self, key: str) -> threading.RLock:
+        with self.lock:
+            return self.write_locks.setdefault(key, threading.RLock())
+
+
+_REGISTRY = _Registry()
+
+
+def _open_duckdb(path: Path, *, writable: bool, timeout: float) -> duckdb.DuckDBPyConnection:
+    config = dict(_BASE_CONFIG)
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while True:
+        try:
+            connection = duckdb.connect(str(path), read_only=not writable, config=config)
+        except duckdb.IOException as exc:
+            text = str(exc)
+            if "lock" not in text.lower():
+                raise _explain_open_error(path, exc) from exc
+            if time.monotonic() >= deadline:
+                holder = text.split("Conflicting lock is held in", 1)[-1].split(".")[0].strip()
+                raise WarehouseLockedError(
+                    f"The warehouse {path} is in use by another process ({holder}) "
+                    f"and was not released within {timeout:g} s.",
+                    "Wait for that command to finish (or stop it) and try again; "
+                    "set SPM_LOCK_TIMEOUT to wait longer.",
+                ) from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+        except duckdb.Error as exc:
+            raise _explain_open_error(path, exc) from exc
+        else:
+            # Set after open: the writer needs no file access either (imports hand data over
+            # as registered DataFrames), and once disabled DuckDB cannot re-enable it.
+            connection.execute("SET enable_external_access = false")
+            connection.execute("SET lock_configuration = true")
+            return connection
+
+
+def _explain_open_error(path: Path, exc: Exception) -> Exception:
+    text = str(exc)
+    if "not a valid DuckDB database" in text or "file is not a valid" in text.lower():
+        return InputError(
+            f"{path} is not a DuckDB warehouse file.",
+            "Point SPM_WAREHOUSE at a warehouse created by `spm data init`.",
+        )
+    return exc
+
+
+class Warehouse:
+    """Handle on a warehouse file. Cheap to create; opens the file only inside `reader`/`writer`.
+
+    `writable=False` handles open the file read-only, so several processes can read at once.
+    `writable=True` handles open it read-write when used (and upgrade the schema on first
+    open); their readers share the read-write instance but remain restricted to reads.
+    """
+
+    def __init__(
+        self, path: str | Path, *, writable: bool = False, lock_timeout: float = 10.0
+    ) -> None:
+        self.path = Path(path)
+        self.writable = writable
+        self.lock_timeout = lock_timeout
+        self._key = str(self.path.expanduser().resolve())
+        self._local = threading.local()
+
+    def __repr__(self) -> str:
+        mode = "rw" if self.writable else "ro"
+        return f"Warehouse({str(self.path)!r}, {mode})"
+
+    def exists(self) -> bool:
+        return self.path.is_file()
+
+    def with_writes(self) -> Warehouse:
+        """A writable handle on the same file."""
+        return Warehouse(self.path, writable=True, lock_timeout=self.lock_timeout)
+
+    # --- instance management ------------------------------------------------------------
+
+    def _acquire(self) -> _Instance:
+        if not self.exists():
+            raise NotFoundError(
+                f"No warehouse at {self.path}.",
+                "Create one with `spm data init --demo` (demo company) or `spm data init` "
+                "followed by `spm data import FILES`, or set SPM_WAREHOUSE to an existing file.",
+            )
+        thread = threading.get_ident()
+        deadline = time.monotonic() + self.lock_timeout
+        with _REGISTRY.lock:
+            while True:
+                instance = _REGISTRY.instances.get(self._key)
+                if instance is None or (
+                    instance.refs == 0 and self.writable and not instance.writable
+                ):
+                    if instance is not None:  # idle read-only instance: reopen read-write
+                        instance.connection.close()
+                        del _REGISTRY.instances[self._key]
+                    connection = _open_duckdb(
+                        self.path, writable=self.writable, timeout=self.lock_timeout
+                    )
+                    try:
+                        self._check_schema(connection)
+                    except BaseException:
+                        connection.close()
+                        raise
+                    instance = _Instance(connection, self.writable)
+                    _REGISTRY.instances[self._key] = instance
+                if instance.writable or not self.writable:
+                    instance.refs += 1
+                    instance.holders[thread] = instance.holders.get(thread, 0) + 1
+                    return instance
+                # A read-only instance is busy and we need to write: wait for its readers.
+                if instance.holders.get(thread):
+                    raise RuntimeError(
+                        "This thread holds a read-only connection and asked to write; "
+                        "use a writable handle from the start."
+                    )
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise WarehouseLockedError(
+                        f"The warehouse {self.path} is busy with reads in this process.",
+                        "Try again when they finish; set SPM_LOCK_TIMEOUT to wait longer.",
+                    )
+                _REGISTRY.lock.wait(remaining)
+
+    def _release(self, instance: _Instance) -> None:
+        thread = threading.get_ident()
+        with _REGISTRY.lock:
+            instance.refs -= 1
+            held = instance.holders.get(thread, 0) - 1
+            if held > 0:
+                instance.holders[thread] = held
+            else:
+                instance.holders.pop(thread, None)
+            if instance.refs == 0 and _REGISTRY.instances.get(self._key) is instance:
+                instance.connection.close()  # releases the file lock for other processes
+                del _REGISTRY.instances[self._key]
+            _REGISTRY.lock.notify_all()
+
+    def _check_schema(self, connection: duckdb.DuckDBPyConnection) -> None:
+        version = current_version(connection)
+        latest = latest_version()
+        if version > latest:
+            raise SchemaError(
+                f"The warehouse {self.path} has schema version {version}, newer than this "
+                f"spm-agent knows ({latest}).",
+                "Upgrade spm-agent to read it.",
+            )
+        if version < latest:
+            if not self.writable:
+                raise SchemaError(
+                    f"The warehouse {self.path} has schema version {version}; "
+                    f"this spm-agent needs {latest}.",
+                    "Run `spm data migrate` to upgrade it (your data is kept).",
+                )
+            migrate(connection)
+
+    # --- public access ------------------------------------------------------------------
+
+    @contextmanager
+    def reader(self) -> Iterator[ReadCursor]:
+        """A cursor for read statements. Threads may read in parallel, each with its own cursor."""
+        instance = self._acquire()
+        try:
+            with _REGISTRY.lock:
+                cursor = instance.connection.cursor()
+            try:
+                yield ReadCursor(cursor, check=instance.writable)
+            finally:
+                cursor.close()
+        finally:
+            self._release(instance)
+
+    @contextmanager
+    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor inside one transaction; commits on success, rolls back on any error."""
+        if not self.writable:
+            raise RuntimeError(f"{self!r} was opened read-only; use Warehouse(..., writable=True).")
+        with _REGISTRY.write_lock(self._key):
+            instance = self._acquire()
+            try:
+                with _REGISTRY.lock:
+                    cursor = instance.connection.cursor()
+                try:
+                    cursor.begin()
+                    try:
+                        yield cursor
+                    except BaseException:
+                        cursor.rollback()
+                        raise
+                    cursor.commit()
+                finally:
+                    cursor.close()
+            finally:
+                self._release(instance)
+
+    # --- metadata -----------------------------------------------------------------------
+
+    def meta(self) -> dict[str, str]:
+        with self.reader() as cur:
+            return dict(cur.execute("SELECT key, value FROM meta").fetchall())
+
+    def calendar(self) -> FiscalCalendar:
+        return FiscalCalendar(int(self.meta().get("fiscal_year_start_month", "1")))

@@ -1,0 +1,101 @@
+"""Creating a warehouse file: empty or with the demo company, atomically.
+
+The new warehouse is built in a temporary file next to the target and moved into place only
+when complete, so a failure (or Ctrl-C) never leaves a half-built file, and `--force` never
+destroys the old warehouse before the new one exists.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from warehouse.calendar import FiscalCalendar
+from warehouse.connection import Warehouse
+from warehouse.errors import ConflictError, InputError
+from warehouse.migrate import migrate
+
+
+def standard_stages() -> list[tuple[str, int, float, bool, bool]]:
+    """The stages an empty warehouse starts with (name, order, probability, closed, won)."""
+    from warehouse.demo.config import LOST_STAGE, OPEN_STAGES, WON_STAGE
+
+    open_stages = [(name, i + 1, p, False, False) for i, (name, p) in enumerate(OPEN_STAGES)]
+    n = len(open_stages)
+    return [
+        *open_stages,
+        (WON_STAGE, n + 1, 1.0, True, True),
+        (LOST_STAGE, n + 2, 0.0, True, False),
+    ]
+
+
+def _assert_not_in_use(path: Path, lock_timeout: float) -> None:
+    """Overwriting a file another process has open would pull it from under that process."""
+    with Warehouse(path, writable=True, lock_timeout=lock_timeout).writer():
+        pass
+
+
+def create_warehouse(
+    path: str | Path,
+    *,
+    fiscal_year_start_month: int = 1,
+    demo: str | None = None,
+    seed: int = 7,
+    as_of: date | None = None,
+    force: bool = False,
+    lock_timeout: float = 10.0,
+) -> Warehouse:
+    """Create an empty warehouse, or the demo company of size `demo`, at `path`."""
+    path = Path(path)
+    FiscalCalendar(fiscal_year_start_month)  # validates the month
+    if path.exists():
+        if not force:
+            raise ConflictError(
+                f"A warehouse already exists at {path}.",
+                "Use --force to replace it, or set SPM_WAREHOUSE to another file.",
+            )
+        if path.is_dir():
+            raise InputError(
+                f"{path} is a directory.", "Give a file path such as data/warehouse.duckdb."
+            )
+        _assert_not_in_use(path, lock_timeout)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.building")
+    for leftover in (tmp, Path(f"{tmp}.wal")):
+        leftover.unlink(missing_ok=True)
+    try:
+        connection = duckdb.connect(str(tmp))
+        try:
+            migrate(connection)
+            connection.execute("BEGIN TRANSACTION")
+            if demo is not None:
+                from warehouse.demo.builder import generate, write_meta, write_tables
+
+                data = generate(demo, seed, as_of or date.today())  # type: ignore[arg-type]
+                write_tables(connection, data.tables)
+                write_meta(connection, data.meta)
+            else:
+                connection.execute(
+                    "INSERT INTO meta (key, value) VALUES ('fiscal_year_start_month', ?)",
+                    [str(fiscal_year_start_month)],
+                )
+                connection.executemany(
+                    "INSERT INTO stages VALUES (?, ?, ?, ?, ?)", standard_stages()
+                )
+            connection.execute(
+                "INSERT INTO meta (key, value) "
+                "VALUES ('created_at', CAST(current_timestamp AS VARCHAR))"
+            )
+            connection.execute("COMMIT")
+            connection.execute("CHECKPOINT")
+        finally:
+            connection.close()
+        Path(f"{path}.wal").unlink(missing_ok=True)
+        os.replace(tmp, path)
+    finally:
+        for leftover in (tmp, Path(f"{tmp}.wal")):
+            leftover.unlink(missing_ok=True)
+    return Warehouse(path, lock_timeout=lock_timeout)
