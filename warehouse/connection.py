@@ -15,6 +15,7 @@ within a process only one database instance may exist per file. The handle hides
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -126,9 +127,10 @@ def _open_duckdb(path: Path, *, writable: bool, timeout: float) -> duckdb.DuckDB
             if "lock" not in text.lower():
                 raise _explain_open_error(path, exc) from exc
             if time.monotonic() >= deadline:
-                holder = text.split("Conflicting lock is held in", 1)[-1].split(".")[0].strip()
+                holder = re.search(r"held in (\S+) \(PID (\d+)\)", text)
+                who = f"PID {holder[2]}, {Path(holder[1]).name}" if holder else "unknown PID"
                 raise WarehouseLockedError(
-                    f"The warehouse {path} is in use by another process ({holder}) "
+                    f"The warehouse {path} is in use by another process ({who}) "
                     f"and was not released within {timeout:g} s.",
                     "Wait for that command to finish (or stop it) and try again; "
                     "set SPM_LOCK_TIMEOUT to wait longer.",
@@ -146,13 +148,11 @@ def _open_duckdb(path: Path, *, writable: bool, timeout: float) -> duckdb.DuckDB
 
 
 def _explain_open_error(path: Path, exc: Exception) -> Exception:
-    text = str(exc)
-    if "not a valid DuckDB database" in text or "file is not a valid" in text.lower():
-        return InputError(
-            f"{path} is not a DuckDB warehouse file.",
-            "Point SPM_WAREHOUSE at a warehouse created by `spm data init`.",
-        )
-    return exc
+    first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return InputError(
+        f"{path} is not a DuckDB warehouse file ({first_line}).",
+        "Point SPM_WAREHOUSE at a warehouse created by `spm data init`.",
+    )
 
 
 class Warehouse:

@@ -11,8 +11,8 @@ The simulation, vectorised over all opportunities:
    product, type and fiscal Q4 decides the win, so the data carries the signal a
    win-probability model should find. Intercepts are solved per segment so the average win
    rate equals the configured one.
-4. Close dates are pulled to the last days of the fiscal quarter for a share of deals (more
-   in Q4); planned close dates slip by whole pushes before the real close.
+4. Deals due near a quarter's end close in its last days, and some won deals are pulled in
+   from the next quarter (more in Q4); planned close dates slip by pushes before the close.
 5. Stage history: won deals pass all five open stages; lost deals die after a random stage.
    Every stage entry, close-date push and amount revision is a history row, so any deal can
    be seen as it stood on any date. Deals closing after the as-of date are open, cut at it.
@@ -182,14 +182,18 @@ def build_pipeline(
     )
     won = rng.random(n) < 1.0 / (1.0 + np.exp(-logit))
 
-    # 4. Close dates: quarter-end pull, then the pushes that led up to it.
+    # 4. Close dates: deals due near a quarter's end close in its last days (pushed out a few
+    # weeks, or pulled in from the next quarter's first weeks by reps chasing the number,
+    # which wins more often); then the pushes of the planned close date that led up to it.
     q_first, q_number = _fiscal_quarter_bounds(raw_close, calendar.start_month)
     q_end = _month_add_days(_dates(q_first).astype("datetime64[M]").astype(np.int64) + 3)
     pull_p = np.where(q_number == 4, cfg.YEAR_END_PULL, cfg.QUARTER_END_PULL)
     pull_p = pull_p * np.where(won, 1.3, 0.8)
-    pulled_day = q_end - 1 - rng.integers(0, 10, n)
-    pull = (rng.random(n) < pull_p) & (pulled_day >= created + 7)
-    close = np.where(pull, pulled_day, raw_close)
+    last_days = rng.integers(1, 8, n)
+    push_out = (q_end - raw_close <= 25) & (rng.random(n) < 2 * pull_p)
+    pull_in = (raw_close - q_first < 15) & (rng.random(n) < pull_p) & won
+    close = np.where(push_out, q_end - last_days, raw_close)
+    close = np.where(pull_in & (q_first - last_days >= created + 7), q_first - last_days, close)
 
     pushes = rng.poisson(0.3 + 0.9 * ~won + 0.25 * cycle / cycle_median)
     pushes = np.minimum(pushes, MAX_PUSHES)

@@ -304,6 +304,10 @@ class TableLoader:
         return len(source) - int(existing), int(existing)
 
 
+def _as_text(value: object) -> str:
+    return "" if value is None or value != value else str(value)  # None and NaN are empty
+
+
 def _derived_booking_ids(frame: pd.DataFrame) -> list[str]:
     """Stable ids from the row content; identical rows in one file are told apart by order."""
     parts = [
@@ -320,7 +324,7 @@ def _derived_booking_ids(frame: pd.DataFrame) -> list[str]:
         )
         if c in frame
     ]
-    text = frame[parts].astype(str).agg("|".join, axis=1)
+    text = frame[parts].apply(lambda col: col.map(_as_text)).agg("|".join, axis=1)
     occurrence = text.groupby(text).cumcount()
     return [
         "B-" + hashlib.sha1(f"{t}#{n}".encode()).hexdigest()[:16]

@@ -273,9 +273,9 @@ def _cross_field_rules(spec: TableSpec, frame: pd.DataFrame, errors: _Errors) ->
     if spec.name == "comp_plans" and "accelerators" in frame:
 
         def tiers_ok(value: object) -> bool:
-            if value is None:
+            if not isinstance(value, str):  # empty, or already rejected as invalid JSON
                 return True
-            tiers = json.loads(str(value))
+            tiers = json.loads(value)
             if not isinstance(tiers, list):
                 return False
             try:
