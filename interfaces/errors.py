@@ -25,6 +25,7 @@ EXIT_PARTIAL = 10  # finished, but some items failed (rows rejected, prompts err
 def fail(exc: BaseException) -> NoReturn:
     """Print `exc` for a user and exit with the code of its kind."""
     from pydantic import ValidationError
+    from rich.markup import escape
 
     from interfaces.output import err
 
@@ -35,12 +36,12 @@ def fail(exc: BaseException) -> NoReturn:
         )
         hint = getattr(exc, "hint", None)
         if hint:
-            err().print(f"[dim]hint:[/] {hint}", markup=True, highlight=False)
+            err().print(f"[dim]hint:[/] {escape(hint)}")
         sys.exit(EXIT_CODES.get(kind, EXIT_INTERNAL))
     if isinstance(exc, ValidationError):
         for problem in exc.errors():
             field = ".".join(str(p) for p in problem["loc"]) or "value"
-            err().print(f"[bold red]error:[/] {field}: {problem['msg']}", markup=True)
+            err().print(f"[bold red]error:[/] {escape(field)}: {escape(problem['msg'])}")
         sys.exit(EXIT_CODES["input"])
     if isinstance(exc, KeyboardInterrupt):
         err().print("interrupted")

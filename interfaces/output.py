@@ -30,7 +30,7 @@ def out() -> Console:
 @cache
 def err() -> Console:
     """Console for messages, warnings and progress (stderr)."""
-    return Console(stderr=True, color_system=_color_system(), highlight=False)
+    return Console(stderr=True, color_system=_color_system(), highlight=False, soft_wrap=True)
 
 
 def _default(value: Any) -> Any:

@@ -22,7 +22,7 @@ class DemoSize:
 SIZES: dict[Size, DemoSize] = {
     "small": DemoSize(accounts=1_500, aes=40, opps_per_account_year=3.4),
     "medium": DemoSize(accounts=20_000, aes=200, opps_per_account_year=3.4),
-    "large": DemoSize(accounts=200_000, aes=2_000, opps_per_account_year=4.5),
+    "large": DemoSize(accounts=200_000, aes=2_000, opps_per_account_year=3.8),
 }
 
 FISCAL_YEAR_START_MONTH = 2  # the demo company's fiscal year starts in February

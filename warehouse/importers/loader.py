@@ -145,11 +145,12 @@ class TableLoader:
                     )
                 )
                 bad |= unknown
-            info = lowered.map(lambda s: stages.get(s))
-            frame["stage"] = [i[0] if i else s for i, s in zip(info, frame["stage"], strict=True)]
+            frame["stage"] = lowered.map({k: v[0] for k, v in stages.items()}).fillna(
+                frame["stage"]
+            )
             if spec.name == "opportunities":
-                stage_closed = info.map(lambda i: i[1] if i else None)
-                stage_won = info.map(lambda i: i[2] if i else None)
+                stage_closed = lowered.map({k: v[1] for k, v in stages.items()})
+                stage_won = lowered.map({k: v[2] for k, v in stages.items()})
                 for column, derived in (("is_closed", stage_closed), ("is_won", stage_won)):
                     if column not in frame:
                         frame[column] = derived

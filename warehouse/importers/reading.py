@@ -10,6 +10,7 @@ rows are numbered from 1.
 from __future__ import annotations
 
 import csv
+import gc
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,7 +23,8 @@ from warehouse.errors import InputError
 
 CHUNK_ROWS = 200_000
 _DELIMITERS = (",", ";", "\t", "|")
-csv.field_size_limit(10 * 1024 * 1024)
+MAX_FIELD_CHARS = 65_536  # a longer field is a broken file (an unclosed quote), not data
+csv.field_size_limit(MAX_FIELD_CHARS)
 
 
 @dataclass
@@ -88,6 +90,11 @@ def read_csv(path: Path, *, normalize: bool = True, chunk_rows: int = CHUNK_ROWS
     return RawFile(path, columns, _csv_chunks(path, handle, reader, columns, chunk_rows))
 
 
+def _clean(values: tuple[str, ...]) -> np.ndarray:
+    """Strip spaces; an empty field is missing (None)."""
+    return np.array([v.strip() or None for v in values], dtype=object)
+
+
 def _csv_chunks(
     path: Path, handle, reader, columns: list[str], chunk_rows: int
 ) -> Iterator[RawChunk]:
@@ -97,9 +104,13 @@ def _csv_chunks(
             records: list[list[str]] = []
             rows: list[int] = []
             ragged: list[tuple[int, str]] = []
+            # Millions of short-lived lists would trigger the cyclic garbage collector over
+            # and over while nothing here forms a cycle: pausing it triples reading speed.
+            gc_was_enabled = gc.isenabled()
+            gc.disable()
             try:
                 for record in reader:
-                    if not record or not any(v.strip() for v in record):
+                    if not record or not "".join(record).strip():
                         continue  # blank line
                     if len(record) != width:
                         ragged.append(
@@ -120,13 +131,18 @@ def _csv_chunks(
                     f"{path.name}, row {reader.line_num}: malformed CSV ({exc}).",
                     "Check for an unbalanced quote near that row.",
                 ) from exc
+            finally:
+                if gc_was_enabled:
+                    gc.enable()
             if not records and not ragged:
                 return
             if records:
-                values = np.array(records, dtype=object)
-                frame = pd.DataFrame(values, columns=columns)
-                frame = frame.apply(lambda col: col.str.strip())
-                frame = frame.where(frame != "", None)
+                frame = pd.DataFrame(
+                    {
+                        name: _clean(col)
+                        for name, col in zip(columns, zip(*records, strict=True), strict=True)
+                    }
+                )
             else:
                 frame = pd.DataFrame(columns=columns, dtype=object)
             yield RawChunk(frame=frame, rows=np.asarray(rows, dtype=np.int64), ragged=ragged)

@@ -21,9 +21,10 @@ from warehouse.importers.countries import country_code
 from warehouse.importers.specs import Column, TableSpec
 
 REJECTION_COLUMNS = ["file", "row", "column", "reason", "value"]
-MAX_TEXT = 1_000
-_TRUE = {"true", "t", "yes", "y", "1", "x"}
-_FALSE = {"false", "f", "no", "n", "0"}
+_BOOLS: dict[str, object] = {
+    **dict.fromkeys(("true", "t", "yes", "y", "1", "x"), True),
+    **dict.fromkeys(("false", "f", "no", "n", "0"), False),
+}
 _INT = re.compile(r"^[+-]?\d+$")
 _ISO_DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}")
 
@@ -96,22 +97,50 @@ def _number_text(values: pd.Series, style: str) -> pd.Series:
     return text.str.replace(r"[$€£,_\s]", "", regex=True)
 
 
-def _to_number(values: pd.Series, style: str) -> pd.Series:
-    return pd.to_numeric(_number_text(values, style), errors="coerce")
+def _to_number(values: pd.Series, present: np.ndarray, style: str) -> pd.Series:
+    """Plain numbers parse on a fast path; only the rest go through the cleaning regexes."""
+    if style == "plain":
+        numbers = pd.to_numeric(values, errors="coerce").astype(float)
+    else:
+        numbers = pd.Series(np.nan, index=values.index)
+    retry = present & np.isnan(numbers.to_numpy())
+    if retry.any():
+        cleaned = pd.to_numeric(_number_text(values[retry], style), errors="coerce")
+        numbers[retry] = pd.Series(cleaned, dtype="Float64").to_numpy(dtype=float, na_value=np.nan)
+    return numbers.where(np.isfinite(numbers))
 
 
-def _to_date(values: pd.Series, formats: tuple[str, ...]) -> pd.Series:
-    text = values.astype("string").str.strip()
-    iso_dt = text.str.extract(_ISO_DATETIME, expand=False)
-    text = iso_dt.fillna(text)
-    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    for fmt in formats:
-        missing = out.isna() & text.notna()
-        if not missing.any():
-            break
-        out[missing] = pd.to_datetime(text[missing], format=fmt, errors="coerce")
+def _to_date(values: pd.Series, present: np.ndarray, formats: tuple[str, ...]) -> pd.Series:
+    """Dates in the first format parse on a fast path; the rest try the other formats."""
+    out = pd.to_datetime(values, format=formats[0], errors="coerce")
+    retry = present & np.isnat(out.to_numpy())
+    if retry.any():
+        text = values[retry].astype(str)
+        text = text.str.extract(_ISO_DATETIME, expand=False).fillna(text)
+        found = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+        for fmt in formats:
+            missing = found.isna()
+            if not missing.any():
+                break
+            found[missing] = pd.to_datetime(text[missing], format=fmt, errors="coerce")
+        out = out.astype("datetime64[ns]")
+        out[retry] = found
     in_range = (out >= pd.Timestamp("1900-01-01")) & (out < pd.Timestamp("2200-01-01"))
     return out.where(in_range).dt.date
+
+
+def _lookup(raw: pd.Series, present: np.ndarray, table: dict[str, object]) -> pd.Series:
+    """Map through `table` (lower-case keys): exact spellings first, then case-folded."""
+    exact = {
+        **table,
+        **{k.upper(): v for k, v in table.items()},
+        **{k.title(): v for k, v in table.items()},
+    }
+    values = raw.map(exact)
+    retry = present & values.isna().to_numpy()
+    if retry.any():
+        values[retry] = raw[retry].str.lower().map(table)
+    return values
 
 
 def coerce_column(col: Column, raw: pd.Series, coercer: Coercer, errors: _Errors) -> pd.Series:
@@ -122,15 +151,9 @@ def coerce_column(col: Column, raw: pd.Series, coercer: Coercer, errors: _Errors
         errors.add(~present, name, "is required")
     kind = col.type
     if kind in ("id", "text", "zip"):
-        values = raw.astype(object)
-        errors.add(
-            present & (raw.str.len() > MAX_TEXT).fillna(False).to_numpy(),
-            name,
-            f"is longer than {MAX_TEXT} characters",
-        )
-        return values
+        return raw.astype(object)  # field length is capped by the reader
     if kind in ("int", "number", "money"):
-        numbers = _to_number(raw, "report" if coercer.money_style == "report" else "plain")
+        numbers = _to_number(raw, present, coercer.money_style)
         invalid = present & numbers.isna().to_numpy()
         errors.add(invalid, name, "is not a number" if kind != "int" else "is not a whole number")
         if kind == "int":
@@ -153,7 +176,7 @@ def coerce_column(col: Column, raw: pd.Series, coercer: Coercer, errors: _Errors
             )
         return numbers.astype(float).where(present, None)
     if kind == "date":
-        dates = _to_date(raw, coercer.date_formats)
+        dates = _to_date(raw, present, coercer.date_formats)
         fmts = " or ".join(
             f.replace("%Y", "YYYY").replace("%m", "MM").replace("%d", "DD").replace("%y", "YY")
             for f in coercer.date_formats
@@ -161,16 +184,12 @@ def coerce_column(col: Column, raw: pd.Series, coercer: Coercer, errors: _Errors
         errors.add(present & dates.isna().to_numpy(), name, f"is not a date ({fmts})")
         return dates
     if kind == "bool":
-        lowered = raw.str.lower()
-        values = pd.Series(None, index=raw.index, dtype=object)
-        values[lowered.isin(_TRUE)] = True
-        values[lowered.isin(_FALSE)] = False
+        values = _lookup(raw, present, _BOOLS).astype(object)
         errors.add(present & values.isna().to_numpy(), name, "is not true/false")
-        return values
+        return values.where(values.notna(), None)
     if kind == "enum":
         canonical = {v.lower(): v for v in col.synonyms.values()}
-        lookup = {**canonical, **col.synonyms}
-        values = raw.str.lower().map(lookup)
+        values = _lookup(raw, present, {**canonical, **col.synonyms})
         allowed = ", ".join(sorted(set(col.synonyms.values())))
         errors.add(present & values.isna().to_numpy(), name, f"must be one of: {allowed}")
         return values.astype(object)

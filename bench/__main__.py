@@ -1,0 +1,26 @@
+"""Run benchmarks: `python -m bench` (all) or `python -m bench generation import`."""
+
+from __future__ import annotations
+
+import sys
+
+from bench import cli_startup, generation, import_throughput
+
+BENCHMARKS = {
+    "cli_startup": cli_startup.run,
+    "generation": generation.run,
+    "import": import_throughput.run,
+}
+
+
+def main(names: list[str]) -> None:
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        raise SystemExit(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}")
+    for name in names or list(BENCHMARKS):
+        print(f"== {name}", flush=True)
+        BENCHMARKS[name]()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
