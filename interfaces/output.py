@@ -23,8 +23,9 @@ def _color_system() -> str | None:
 
 @cache
 def out() -> Console:
-    """Console for results (stdout)."""
-    return Console(color_system=_color_system(), highlight=False, soft_wrap=False)
+    """Console for results (stdout); wide when piped, so tables are not squeezed to 80 columns."""
+    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
+    return Console(color_system=_color_system(), highlight=False, soft_wrap=False, width=width)
 
 
 @cache

@@ -42,6 +42,10 @@ def build_targets(
         calendar.quarter(fy, q) for fy in range(first_fy, current_fy + 2) for q in (1, 2, 3, 4)
     ]
     actual = _quarter_actuals(bookings, calendar, quarters)
+    # Finance seasonalises every cell with the company's average quarterly shape.
+    company = actual.groupby(level=0).sum().reindex(range(len(quarters)), fill_value=0.0)
+    complete = company.to_numpy().reshape(-1, 4)[: current_fy - first_fy]
+    shape = (complete / complete.sum(axis=1, keepdims=True)).mean(axis=0)
     rows = []
     for region in cfg.REGIONS:
         for segment in cfg.SEGMENTS:
@@ -51,11 +55,9 @@ def build_targets(
             years = by_q.reshape(-1, 4)
             for y, fy in enumerate(range(first_fy, current_fy + 2)):
                 if y == 0:  # no earlier year on record: the plan was near what happened
-                    plan = years[0] * rng.uniform(0.95, 1.15, 4)
+                    plan = years[0].sum() * rng.uniform(0.95, 1.15) * shape
                 elif fy <= current_fy:
-                    prior = years[y - 1]
-                    shape = prior / prior.sum() if prior.sum() > 0 else np.full(4, 0.25)
-                    plan = prior.sum() * (1 + cfg.TARGET_GROWTH) * shape
+                    plan = years[y - 1].sum() * (1 + cfg.TARGET_GROWTH) * shape
                 else:  # next fiscal year: grow this year's plan
                     plan = np.array([r["amount"] for r in rows[-4:]]) * (1 + cfg.TARGET_GROWTH)
                 for q in range(4):

@@ -1,0 +1,199 @@
+"""Forecast kernels on seeded and closed-form data: Monte Carlo, backtests, hierarchy, blend."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tools.forecast.backtest import accuracy, mase_scale
+from tools.forecast.blend import blend, new_business_share
+from tools.forecast.hierarchy import build_hierarchy
+from tools.forecast.pipeline_mc import landing_probabilities, simulate, slip_distribution
+from tools.forecast.reconcile import RECONCILERS, reconcile
+from tools.forecast.timeseries import forecast_series
+
+
+def _deals(n: int = 400, seed: int = 1) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {
+        "amount": rng.lognormal(10, 1, n),
+        "p_win": rng.uniform(0, 1, n),
+        "planned": rng.integers(-1, 3, n),
+        "group": rng.integers(0, 3, n),
+    }
+
+
+def test_monte_carlo_matches_closed_form_without_slip() -> None:
+    d = _deals()
+    draws = simulate(
+        d["amount"],
+        d["p_win"],
+        d["planned"],
+        d["group"],
+        groups=3,
+        periods=3,
+        slip=np.array([1.0]),
+        trials=40_000,
+        seed=3,
+    )
+    planned = np.maximum(d["planned"], 0)
+    for g in range(3):
+        for k in range(3):
+            sel = (d["group"] == g) & (planned == k)
+            mean = float(np.sum(d["amount"][sel] * d["p_win"][sel]))
+            var = float(np.sum(d["amount"][sel] ** 2 * d["p_win"][sel] * (1 - d["p_win"][sel])))
+            assert draws.mean[g, k] == pytest.approx(mean)
+            assert draws.variance[g, k] == pytest.approx(var)
+            sample = draws.samples[:, g, k]
+            # Monte Carlo error of the mean is sd/sqrt(n): allow 4 standard errors.
+            assert abs(sample.mean() - mean) < 4 * np.sqrt(var / len(sample)) + 1e-9
+            assert sample.var() == pytest.approx(var, rel=0.05)
+
+
+def test_monte_carlo_matches_closed_form_with_slip() -> None:
+    d = _deals(seed=2)
+    slip = np.array([0.6, 0.3, 0.1])
+    draws = simulate(
+        d["amount"],
+        d["p_win"],
+        d["planned"],
+        d["group"],
+        groups=3,
+        periods=4,
+        slip=slip,
+        trials=40_000,
+        seed=5,
+    )
+    q = landing_probabilities(np.maximum(d["planned"], 0), slip, 4)
+    for g in range(3):
+        for k in range(4):
+            sel = d["group"] == g
+            pq = d["p_win"][sel] * q[sel, k]
+            mean = float(np.sum(d["amount"][sel] * pq))
+            var = float(np.sum(d["amount"][sel] ** 2 * pq * (1 - pq)))
+            sample = draws.samples[:, g, k]
+            assert abs(sample.mean() - mean) < 4 * np.sqrt(var / len(sample)) + 1e-9
+            assert sample.var() == pytest.approx(var, rel=0.06)
+
+
+def test_monte_carlo_is_deterministic_per_seed_and_validates() -> None:
+    d = _deals(60)
+    kwargs = {"groups": 3, "periods": 3, "slip": np.array([0.7, 0.3]), "trials": 500}
+    a = simulate(d["amount"], d["p_win"], d["planned"], d["group"], seed=9, **kwargs)
+    b = simulate(d["amount"], d["p_win"], d["planned"], d["group"], seed=9, **kwargs)
+    c = simulate(d["amount"], d["p_win"], d["planned"], d["group"], seed=10, **kwargs)
+    assert np.array_equal(a.samples, b.samples)
+    assert not np.array_equal(a.samples, c.samples)
+    with pytest.raises(ValueError, match="sum to 1"):
+        simulate(
+            d["amount"],
+            d["p_win"],
+            d["planned"],
+            d["group"],
+            seed=1,
+            groups=3,
+            periods=3,
+            slip=np.array([0.5]),
+            trials=10,
+        )
+
+
+def test_certain_deals_land_exactly() -> None:
+    draws = simulate(
+        np.array([100.0, 50.0]),
+        np.array([1.0, 0.0]),
+        np.array([0, 1]),
+        np.array([0, 0]),
+        groups=1,
+        periods=2,
+        slip=np.array([1.0]),
+        trials=50,
+        seed=0,
+    )
+    assert (draws.samples[:, 0, 0] == 100).all() and (draws.samples[:, 0, 1] == 0).all()
+
+
+def test_slip_distribution_counts_periods_late() -> None:
+    slip = slip_distribution(np.array([0, 0, 1, 2, 5]), np.array([0, 1, 1, 4, 4]), max_slip=2)
+    assert slip.tolist() == pytest.approx([0.6, 0.2, 0.2])  # early closes count as on time
+
+
+def test_seasonal_naive_is_exact_on_a_pure_seasonal_series() -> None:
+    pattern = np.array([10.0, 20.0, 30.0, 80.0])
+    values = np.tile(pattern, 6)[None, :]
+    fc = forecast_series(values, ["s"], season_length=4, horizon=4, method="naive")
+    assert fc.mean[0] == pytest.approx(pattern)
+    acc = accuracy(fc.cv.rename(columns={}), fc.scales)
+    assert acc.mase == pytest.approx(0.0, abs=1e-9) and acc.wape == pytest.approx(0.0, abs=1e-9)
+    auto = forecast_series(values, ["s"], season_length=4, horizon=4, method="auto")
+    assert auto.chosen == ["naive"]  # the backtest picks the model that is exact
+
+
+def test_mase_scale_closed_form() -> None:
+    assert mase_scale(np.array([1.0, 2.0, 4.0, 7.0, 11.0]), 2) == pytest.approx(
+        np.mean([3.0, 5.0, 7.0])
+    )
+    assert mase_scale(np.array([5.0, 5.0, 5.0]), 1) == 1.0
+
+
+def test_low_history_falls_back_and_says_so() -> None:
+    fc = forecast_series(
+        np.array([[5.0, 6.0, 7.0, 6.0, 8.0, 7.0]]), ["s"], season_length=4, horizon=2, method="ets"
+    )
+    assert any("Only 6 periods" in w for w in fc.warnings)
+    assert fc.chosen[0] in ("naive", "average")
+    with pytest.raises(ValueError):
+        forecast_series(np.array([[1.0, 2.0]]), ["s"], season_length=4, horizon=1)
+
+
+def test_interval_ordering_from_models() -> None:
+    rng = np.random.default_rng(0)
+    values = 100 + rng.normal(0, 10, (3, 30)).cumsum(axis=1)
+    fc = forecast_series(np.abs(values), ["a", "b", "c"], season_length=4, horizon=5)
+    assert (fc.lo <= fc.mean + 1e-9).all() and (fc.mean <= fc.hi + 1e-9).all()
+
+
+@pytest.mark.parametrize("method", [m for m in RECONCILERS if m != "none"])
+def test_reconciled_children_add_up_to_parents(method: str) -> None:
+    h = build_hierarchy(["region", "segment"], [("EMEA", "SMB"), ("EMEA", "ENT"), ("NA", "SMB")])
+    assert h.ids[0] == "total" and len(h.nodes) == 1 + 2 + 3
+    rng = np.random.default_rng(1)
+    base = rng.uniform(10, 20, (len(h.nodes), 3))  # deliberately incoherent
+    actual = h.aggregate(rng.uniform(5, 10, (3, 12)))
+    fitted = actual + rng.normal(0, 1, actual.shape)
+    rec = reconcile(h, base, method, actual=actual, fitted=fitted)
+    assert np.allclose(rec, h.aggregate(rec[h.bottom]))
+    assert (rec >= 0).all()
+
+
+def test_blend_adds_booked_pipeline_and_new_business() -> None:
+    ts_mean = np.array([[100.0]])
+    pipeline = np.full((2000, 1, 1), 40.0)
+    out = blend(ts_mean, ts_mean, ts_mean, pipeline, np.array([[0.5]]), np.array([[10.0]]), seed=0)
+    assert out["mean"][0, 0] == pytest.approx(10 + 40 + 50)
+    assert out["p10"][0, 0] == out["p50"][0, 0] == out["p90"][0, 0] == pytest.approx(100.0)
+
+
+def test_new_business_share_from_history() -> None:
+    # One period [Jan 1, Apr 1): 60 booked from a deal created in December, 40 from one in March.
+    bookings = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2026-02-10", "2026-03-20"] * 15),
+            "amount": [60.0, 40.0] * 15,
+            "opp_created": pd.to_datetime(["2025-12-01", "2026-03-01"] * 15),
+        }
+    )
+    masks = np.ones((1, len(bookings)), dtype=bool)
+    share = new_business_share(
+        bookings,
+        masks,
+        [date(2025, 10, 1), date(2026, 1, 1)],
+        [date(2026, 1, 1), date(2026, 4, 1)],
+        [0, 30],
+    )
+    # As of the period start, only the March deal was still to be created; 30 days before it, too.
+    assert share[0, 0] == pytest.approx(0.4)
+    assert share[0, 1] == pytest.approx(0.4)

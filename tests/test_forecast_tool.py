@@ -1,0 +1,174 @@
+"""The forecast tool end to end on the demo warehouse and on a bookings-only warehouse."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from interfaces.cli import app
+from tests.conftest import AS_OF
+from tools.forecast.models import ForecastInput, WhatIf
+from tools.forecast.tool import run_forecast
+from tools.scope import Scope
+from warehouse.connection import Warehouse
+from warehouse.errors import InputError, PermissionDeniedError
+from warehouse.importers import import_files
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def by_region(demo_path: Path):  # type: ignore[no-untyped-def]
+    return run_forecast(Warehouse(demo_path), ForecastInput(by=["region"], trials=2000))
+
+
+def _rows(result, table: str = "forecast") -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    return pd.DataFrame(result.tables[table])
+
+
+def test_result_carries_the_contract(by_region) -> None:  # type: ignore[no-untyped-def]
+    r = by_region
+    assert r.tool == "forecast" and r.summary and r.data_fingerprint.startswith("sha256:")
+    bt = r.metrics["backtest"]
+    assert {"mase", "wape", "bias", "coverage_80"} <= set(bt) and bt["points"] > 0
+    wm = r.metrics["win_model"]
+    assert wm["brier"] < wm["brier_stage_default"] and wm["brier"] < wm["brier_base_rate"]
+    assert r.tables["reliability"]
+    assert r.metrics["first_period"] == "FY2028-Q1"  # as-of 2026-11-29 is inside FY2027-Q4
+    assert set(_rows(r, "current_period")["period"]) == {"FY2027-Q4"}
+
+
+def test_intervals_are_ordered(by_region) -> None:  # type: ignore[no-untyped-def]
+    for table in ("forecast", "current_period"):
+        f = _rows(by_region, table)
+        assert (f["p10"] <= f["p50"] + 1e-6).all() and (f["p50"] <= f["p90"] + 1e-6).all()
+
+
+def test_means_add_up_across_the_hierarchy(by_region) -> None:  # type: ignore[no-untyped-def]
+    f = _rows(by_region)
+    for period, rows in f.groupby("period"):
+        total = rows.loc[rows["region"] == "All", "mean"].item()
+        assert rows.loc[rows["region"] != "All", "mean"].sum() == pytest.approx(total, rel=1e-6), (
+            period
+        )
+
+
+def test_booked_to_date_is_what_was_booked(by_region, demo: Warehouse) -> None:  # type: ignore[no-untyped-def]
+    with demo.reader() as cur:
+        booked = cur.scalar(
+            "SELECT sum(amount) FROM bookings WHERE date >= '2026-11-01' AND date < ?", [AS_OF]
+        )
+    cur_rows = _rows(by_region, "current_period")
+    assert cur_rows.loc[cur_rows["region"] == "All", "booked_to_date"].item() == pytest.approx(
+        booked
+    )
+
+
+def test_same_seed_same_result(demo: Warehouse) -> None:
+    params = ForecastInput(by=["segment"], trials=1000, seed=4)
+    a = run_forecast(demo, params).model_dump()
+    b = run_forecast(demo, params).model_dump()
+    assert a == b
+
+
+def test_what_if_moves_the_forecast_the_right_way(demo: Warehouse) -> None:
+    up = run_forecast(demo, ForecastInput(trials=2000, what_if=WhatIf(win_rate_pts=5)))
+    down = run_forecast(demo, ForecastInput(trials=2000, what_if=WhatIf(deal_size_pct=-10)))
+    for result, sign in ((up, 1), (down, -1)):
+        rows = _rows(result, "what_if")
+        assert (np.sign(rows["delta"]) == sign).all()
+        base = _rows(result)
+        assert rows["p50_baseline"].tolist() == pytest.approx(base["p50"].tolist())
+
+
+def test_reconciled_time_series_add_up_on_bookings_only_data(empty: Warehouse) -> None:
+    import_files(empty, [ROOT / "data/samples/bookings_only/bookings.csv"])
+    result = run_forecast(empty, ForecastInput(by=["region"], as_of=date(2026, 11, 1), horizon=3))
+    assert "win_model" not in result.metrics
+    assert any(w.code == "no_pipeline" for w in result.warnings)
+    f = _rows(result)
+    for _, rows in f.groupby("period"):
+        total = rows.loc[rows["region"] == "All", "p50"].item()
+        assert rows.loc[rows["region"] != "All", "p50"].sum() == pytest.approx(total, rel=1e-6)
+    assert result.metrics["backtest"]["mase"] is not None
+
+
+def test_low_history_warns(empty: Warehouse, tmp_path: Path) -> None:
+    rows = "".join(f"2026-{m:02d}-15,{1000 + 10 * m}\n" for m in range(2, 12))
+    (tmp_path / "bookings.csv").write_text("date,amount\n" + rows)
+    import_files(empty, [tmp_path / "bookings.csv"])
+    result = run_forecast(empty, ForecastInput(grain="month", as_of=date(2026, 12, 1), horizon=2))
+    assert any(w.code == "low_history" for w in result.warnings)
+    with pytest.raises(InputError, match="at least 3"):
+        run_forecast(empty, ForecastInput(grain="quarter", as_of=date(2026, 8, 1)))
+
+
+def test_unknown_group_value_lists_the_valid_ones(demo: Warehouse) -> None:
+    with pytest.raises(InputError) as info:
+        run_forecast(demo, ForecastInput(filters={"region": ["EMAE"]}))
+    assert "Did you mean EMEA" in (info.value.hint or "") and "APAC" in (info.value.hint or "")
+    with pytest.raises(ValueError, match="cannot group by"):
+        ForecastInput(by=["planet"])
+
+
+def test_scope_limits_and_refuses(demo: Warehouse) -> None:
+    emea = Scope("region", "EMEA")
+    scoped = run_forecast(demo, ForecastInput(trials=1000), scope=emea)
+    filtered = run_forecast(demo, ForecastInput(trials=1000, filters={"region": ["EMEA"]}))
+    assert scoped.metrics["total_first_period"] == filtered.metrics["total_first_period"]
+    with pytest.raises(PermissionDeniedError, match="region EMEA"):
+        run_forecast(demo, ForecastInput(filters={"region": ["APAC"]}), scope=emea)
+
+
+def test_as_of_in_the_past_uses_only_what_was_known(demo: Warehouse) -> None:
+    past = run_forecast(demo, ForecastInput(as_of=date(2026, 5, 1), trials=1000))
+    assert past.metrics["first_period"] == "FY2027-Q2"  # May 1 starts FY2027-Q2
+    assert "current_period" not in past.tables
+    assert past.metrics["as_of"] == "2026-05-01"
+
+
+def test_monthly_grain_and_targets_pro_rated(demo: Warehouse) -> None:
+    monthly = run_forecast(demo, ForecastInput(grain="month", horizon=6, trials=1000))
+    f = _rows(monthly)
+    quarterly = _rows(run_forecast(demo, ForecastInput(horizon=1, trials=1000)))
+    q_target = quarterly.loc[quarterly["period"] == "FY2028-Q1", "target"].item()
+    months = f[f["period"].isin(["2027-02", "2027-03", "2027-04"])]
+    assert months["target"].sum() == pytest.approx(q_target)
+
+
+def test_cli_forecast_json_and_plot(demo_path: Path, tmp_path: Path) -> None:
+    png = tmp_path / "f.png"
+    result = CliRunner().invoke(
+        app,
+        [
+            "-w",
+            str(demo_path),
+            "forecast",
+            "--by",
+            "segment",
+            "--trials",
+            "500",
+            "--what-if",
+            "win_rate=+5",
+            "--plot",
+            str(png),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["tool"] == "forecast" and data["tables"]["what_if"]
+    assert {"period", "segment", "p10", "p50", "p90", "target", "gap"} <= set(
+        data["tables"]["forecast"][0]
+    )
+    assert png.stat().st_size > 10_000
+    bad = CliRunner().invoke(app, ["-w", str(demo_path), "forecast", "--what-if", "luck=+5"])
+    assert bad.exit_code == 3 and "win_rate" in bad.stderr
+    human = CliRunner().invoke(app, ["-w", str(demo_path), "forecast", "--trials", "500"])
+    assert human.exit_code == 0 and "Backtest" in human.stdout

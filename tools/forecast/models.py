@@ -1,0 +1,109 @@
+"""Typed input and result of the forecast tool."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from tools.contract import ToolResult
+
+Grain = Literal["month", "quarter"]
+Method = Literal["auto", "ets", "arima", "theta", "naive", "ensemble"]
+ReconcileMethod = Literal["none", "bottom_up", "ols", "wls_struct", "mint_shrink"]
+GROUP_DIMS = ("region", "segment", "product", "rep")
+
+
+class WhatIf(BaseModel):
+    """Adjustments applied on top of the baseline; the result shows both side by side."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    win_rate_pts: float = Field(
+        0.0,
+        ge=-50,
+        le=50,
+        description="Add this many points to every open deal's win probability (and to the win rate of pipeline not yet created).",
+    )
+    pipeline_growth_pct: float = Field(
+        0.0,
+        ge=-90,
+        le=500,
+        description="Create this much more (+) or less (-) new pipeline than the run-rate, in %.",
+    )
+    deal_size_pct: float = Field(
+        0.0, ge=-90, le=500, description="Change every deal amount by this %, open and future."
+    )
+    slip_rate_pts: float = Field(
+        0.0,
+        ge=-100,
+        le=100,
+        description="Move this many points of won deals from closing on plan to slipping one period.",
+    )
+
+    def is_baseline(self) -> bool:
+        return not any(
+            (self.win_rate_pts, self.pipeline_growth_pct, self.deal_size_pct, self.slip_rate_pts)
+        )
+
+
+WHAT_IF_KEYS = {
+    "win_rate": "win_rate_pts",
+    "win_rate_pts": "win_rate_pts",
+    "pipeline_growth": "pipeline_growth_pct",
+    "pipeline_growth_pct": "pipeline_growth_pct",
+    "deal_size": "deal_size_pct",
+    "deal_size_pct": "deal_size_pct",
+    "slip_rate": "slip_rate_pts",
+    "slip_rate_pts": "slip_rate_pts",
+}
+
+
+class ForecastInput(BaseModel):
+    """What to forecast. Scope and data come from the caller's context, not from here."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    horizon: int = Field(4, ge=1, le=24, description="Number of periods to forecast.")
+    grain: Grain = Field("quarter", description="Fiscal month or quarter.")
+    by: list[str] = Field(
+        default_factory=list,
+        description="Group by any of region, segment, product, rep (in hierarchy order).",
+    )
+    filters: dict[str, list[str]] = Field(
+        default_factory=dict, description="Only these members, e.g. {'region': ['EMEA']}."
+    )
+    what_if: WhatIf = Field(default_factory=WhatIf)
+    scenario_id: str | None = Field(
+        None, description="Evaluate a saved scenario (territory or quota) instead of the base data."
+    )
+    method: Method = Field(
+        "auto", description="Time-series model; auto picks per series by backtest."
+    )
+    reconcile: ReconcileMethod = Field(
+        "wls_struct", description="How grouped forecasts are made to add up."
+    )
+    as_of: date | None = Field(
+        None,
+        description="Forecast as if today were this date (default: the warehouse's as-of or today).",
+    )
+    seed: int = Field(0, description="Random seed of the Monte Carlo and the model.")
+    trials: int = Field(10_000, ge=100, le=200_000, description="Monte Carlo trials.")
+
+    @field_validator("by")
+    @classmethod
+    def _dims(cls, value: list[str]) -> list[str]:
+        out = []
+        for dim in value:
+            d = dim.strip().lower()
+            if d not in GROUP_DIMS:
+                raise ValueError(f"cannot group by {dim!r}; use any of {', '.join(GROUP_DIMS)}")
+            if d in out:
+                raise ValueError(f"{dim!r} is named twice")
+            out.append(d)
+        return out
+
+
+class ForecastResult(ToolResult):
+    tool: str = "forecast"
