@@ -28,11 +28,7 @@ def write_section(name: str, markdown: str) -> None:
     block = f"{start}\n{markdown.strip()}\n\n_Measured on: {machine()}._\n{end}"
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
-    text = (
-        pattern.sub(lambda _: block, text)
-        if pattern.search(text)
-        else text.rstrip() + "\n\n" + block + "\n"
-    )
+    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
     RESULTS.write_text(text)
     print(markdown)
 

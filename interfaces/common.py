@@ -60,9 +60,7 @@ def parse_date(value: str | None, option: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise InputError(
-            f"{option} {value!r} is not a date.", "Use YYYY-MM-DD, e.g. 2026-11-29."
-        ) from None
+        raise InputError(f"{option} {value!r} is not a date.", "Use YYYY-MM-DD, e.g. 2026-11-29.") from None
 
 
 def handles_errors(func: F) -> F:

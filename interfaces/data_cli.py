@@ -56,9 +56,7 @@ def init(
         "--size",
         help="Demo size: small (~1.5k accounts, 40 AEs), medium (~20k, 200), large (~200k, 2,000).",
     ),
-    seed: int = typer.Option(
-        7, "--seed", help="Demo random seed (same seed and as-of, same company)."
-    ),
+    seed: int = typer.Option(7, "--seed", help="Demo random seed (same seed and as-of, same company)."),
     as_of: str | None = typer.Option(
         None, "--as-of", help="Demo 'today' (YYYY-MM-DD); default today.", show_default=False
     ),
@@ -67,8 +65,7 @@ def init(
         "--fiscal-start",
         min=1,
         max=12,
-        help="Fiscal-year start month of an empty warehouse "
-        "(default SPM_FISCAL_YEAR_START_MONTH or 1).",
+        help="Fiscal-year start month of an empty warehouse (default SPM_FISCAL_YEAR_START_MONTH or 1).",
         show_default=False,
     ),
     force: bool = typer.Option(False, "--force", help="Replace an existing warehouse."),
@@ -86,13 +83,9 @@ def init(
             "The demo company's fiscal year starts in February.",
         )
     if not demo and (as_of is not None or size != DemoSize.small):
-        raise InputError(
-            "--size and --as-of describe the demo company.", "Add --demo, or leave them out."
-        )
+        raise InputError("--size and --as-of describe the demo company.", "Add --demo, or leave them out.")
     start = time.perf_counter()
-    with err().status(
-        f"Building the {size.value} demo company..." if demo else "Creating the warehouse..."
-    ):
+    with err().status(f"Building the {size.value} demo company..." if demo else "Creating the warehouse..."):
         wh = create_warehouse(
             path,
             fiscal_year_start_month=fiscal_start or settings().fiscal_year_start_month,
@@ -105,8 +98,7 @@ def init(
     seconds = time.perf_counter() - start
     with wh.reader() as cur:
         counts = {
-            t: int(cur.scalar(f"SELECT count(*) FROM {t}"))
-            for t in ("accounts", "reps", "opportunities", "bookings")
+            t: int(cur.scalar(f"SELECT count(*) FROM {t}")) for t in ("accounts", "reps", "opportunities", "bookings")
         }
     meta = wh.meta()
     if json_:
@@ -120,11 +112,7 @@ def init(
             }
         )
         return
-    what = (
-        f"demo company ({size.value}, seed {seed}, as of {meta.get('as_of')})"
-        if demo
-        else "empty warehouse"
-    )
+    what = f"demo company ({size.value}, seed {seed}, as of {meta.get('as_of')})" if demo else "empty warehouse"
     err().print(f"Created {what} at {path} in {seconds:.1f} s.")
     if demo:
         err().print(", ".join(f"{n:,} {t}" for t, n in counts.items()) + ".")
@@ -218,19 +206,14 @@ def _render_import(report: ImportReport) -> None:
             )
         out().print(rej)
     status = "committed" if report.committed else "rolled back: nothing loaded"
-    err().print(
-        f"read {report.read:,} = loaded {report.loaded:,} + rejected {report.rejected:,} "
-        f"({status})."
-    )
+    err().print(f"read {report.read:,} = loaded {report.loaded:,} + rejected {report.rejected:,} ({status}).")
 
 
 @app.command()
 @handles_errors
 def check(
     ctx: typer.Context,
-    only: list[str] = typer.Option(
-        None, "--only", help="Run only this check (repeatable).", show_default=False
-    ),
+    only: list[str] = typer.Option(None, "--only", help="Run only this check (repeatable).", show_default=False),
     as_of: str | None = typer.Option(
         None,
         "--as-of",
@@ -260,9 +243,7 @@ def check(
     else:
         _render_findings(findings, day)
     rank = {"info": 0, "warning": 1, "error": 2}
-    if fail_on != FailOn.never and any(
-        not f.ok and rank[f.severity] >= rank[fail_on.value] for f in findings
-    ):
+    if fail_on != FailOn.never and any(not f.ok and rank[f.severity] >= rank[fail_on.value] for f in findings):
         raise typer.Exit(EXIT_PARTIAL)
 
 
@@ -290,18 +271,14 @@ def _render_findings(findings: list[Finding], day: object, examples: int = 2) ->
             continue
         out().print(f"[bold]{f.check}[/]: {escape(f.fix)}")
         for ex in f.examples[:examples]:
-            out().print(
-                "    e.g. " + escape(", ".join(f"{k}={v}" for k, v in list(ex.items())[:5]))
-            )
+            out().print("    e.g. " + escape(", ".join(f"{k}={v}" for k, v in list(ex.items())[:5])))
 
 
 @app.command()
 @handles_errors
 def summary(
     ctx: typer.Context,
-    as_of: str | None = typer.Option(
-        None, "--as-of", help="Summarise as of this date.", show_default=False
-    ),
+    as_of: str | None = typer.Option(None, "--as-of", help="Summarise as of this date.", show_default=False),
     json_: bool = JSON_OPTION,
 ) -> None:
     """A short tour of the warehouse: people, accounts, bookings vs target, pipeline."""
@@ -340,9 +317,7 @@ def _render_summary(s: Summary, path: Path) -> None:
         "December",
     ][s.fiscal_year_start_month - 1]
     out().print(f"[bold]{path}[/]: {s.source}, schema v{s.schema_version}")
-    out().print(
-        f"As of {s.as_of}: {s.fiscal_year}, quarter {s.quarter} (fiscal year starts in {month})."
-    )
+    out().print(f"As of {s.as_of}: {s.fiscal_year}, quarter {s.quarter} (fiscal year starts in {month}).")
     c = s.counts
     out().print(
         f"{s.reps['active_aes']:,} active AEs, {s.reps['managers']:,} managers, "
@@ -392,9 +367,7 @@ def migrate(ctx: typer.Context, json_: bool = JSON_OPTION) -> None:
     with wh.writer() as cur:  # opening a writable handle applies pending migrations
         version = current_version(cur)
     if json_:
-        print_json(
-            {"warehouse": str(wh.path), "schema_version": version, "latest": latest_version()}
-        )
+        print_json({"warehouse": str(wh.path), "schema_version": version, "latest": latest_version()})
     else:
         err().print(f"{wh.path} is at schema version {version} (latest {latest_version()}).")
 
@@ -402,9 +375,7 @@ def migrate(ctx: typer.Context, json_: bool = JSON_OPTION) -> None:
 @handles_errors
 def demo(
     ctx: typer.Context,
-    rebuild: bool = typer.Option(
-        False, "--rebuild", help="Rebuild the demo warehouse even if it is current."
-    ),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild the demo warehouse even if it is current."),
 ) -> None:
     """Build the demo company (SPM_DEMO_WAREHOUSE, data/demo.duckdb) and tour it, offline."""
     from datetime import date
@@ -425,9 +396,7 @@ def demo(
     if rebuild or stale:
         start = time.perf_counter()
         with err().status("Building the demo company..."):
-            wh = create_warehouse(
-                path, demo="small", force=True, lock_timeout=settings().lock_timeout
-            )
+            wh = create_warehouse(path, demo="small", force=True, lock_timeout=settings().lock_timeout)
         err().print(f"Built the demo company at {path} in {time.perf_counter() - start:.1f} s.")
     day = warehouse_as_of(wh)
     with wh.reader() as cur:
@@ -436,7 +405,4 @@ def demo(
     out().print()
     _render_findings(findings, day, examples=1)
     out().print()
-    out().print(
-        f"Explore it: [bold]export SPM_WAREHOUSE={path}[/] then `spm data summary`, "
-        "`spm data check --json`."
-    )
+    out().print(f"Explore it: [bold]export SPM_WAREHOUSE={path}[/] then `spm data summary`, `spm data check --json`.")

@@ -31,9 +31,7 @@ def fail(exc: BaseException) -> NoReturn:
 
     kind = getattr(exc, "kind", None)
     if kind is not None:
-        err().print(
-            f"[bold red]error:[/] {getattr(exc, 'message', exc)}", markup=True, highlight=False
-        )
+        err().print(f"[bold red]error:[/] {getattr(exc, 'message', exc)}", markup=True, highlight=False)
         hint = getattr(exc, "hint", None)
         if hint:
             err().print(f"[dim]hint:[/] {escape(hint)}")
@@ -50,7 +48,5 @@ def fail(exc: BaseException) -> NoReturn:
         traceback.print_exception(exc)
     else:
         err().print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}", markup=True)
-        err().print(
-            "[dim]hint:[/] rerun with SPM_DEBUG=1 for the traceback and report it.", markup=True
-        )
+        err().print("[dim]hint:[/] rerun with SPM_DEBUG=1 for the traceback and report it.", markup=True)
     sys.exit(EXIT_INTERNAL)

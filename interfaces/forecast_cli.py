@@ -50,9 +50,7 @@ def parse_what_if(items: list[str] | None) -> dict[str, float]:
         try:
             out[field] = float(text)
         except ValueError:
-            raise InputError(
-                f"What-if {item!r}: {raw!r} is not a number.", "Example: win_rate=+5"
-            ) from None
+            raise InputError(f"What-if {item!r}: {raw!r} is not a number.", "Example: win_rate=+5") from None
     return out
 
 
@@ -79,9 +77,7 @@ def forecast(
         help="KEY=VALUE (repeatable): win_rate=+5, pipeline_growth=+10%, deal_size=-5%, slip_rate=+10.",
         show_default=False,
     ),
-    scenario: str | None = typer.Option(
-        None, "--scenario", help="Evaluate a saved scenario.", show_default=False
-    ),
+    scenario: str | None = typer.Option(None, "--scenario", help="Evaluate a saved scenario.", show_default=False),
     method: Method = typer.Option(
         Method.auto, "--method", help="Time-series model (auto picks per series by backtest)."
     ),
@@ -95,21 +91,16 @@ def forecast(
         show_default=False,
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
-    trials: int = typer.Option(
-        10_000, "--trials", min=100, max=200_000, help="Monte Carlo trials."
-    ),
-    plot: str | None = typer.Option(
-        None, "--plot", help="Save a chart: PATH.png or PATH.html.", show_default=False
-    ),
+    trials: int = typer.Option(10_000, "--trials", min=100, max=200_000, help="Monte Carlo trials."),
+    plot: str | None = typer.Option(None, "--plot", help="Save a chart: PATH.png or PATH.html.", show_default=False),
     json_: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
 ) -> None:
     """Forecast bookings: time series per group plus calibrated pipeline, P10/P50/P90, backtested."""
+    from interfaces.output import err, print_json
+    from interfaces.render import recommendations_and_warnings, table
     from tools.filters import parse_filters
     from tools.forecast.models import ForecastInput, WhatIf
     from tools.forecast.tool import run_forecast
-
-    from interfaces.output import err, print_json
-    from interfaces.render import recommendations_and_warnings, table
 
     params = ForecastInput(
         horizon=horizon,
@@ -156,8 +147,9 @@ def forecast(
     if bt.get("mase") is not None:
         rec = bt.get("reconciliation", {})
         out().print(
-            f"Backtest ({bt['windows']} origins x {bt['horizon']} periods): MASE {bt['mase']:.2f}, WAPE {bt['wape']:.0%}, "
-            f"bias {bt['bias']:+.0%}, 80% interval coverage {bt['coverage_80']:.0%}; reconciliation {rec.get('method')}: "
+            f"Backtest ({bt['windows']} origins x {bt['horizon']} periods): MASE {bt['mase']:.2f}, "
+            f"WAPE {bt['wape']:.0%}, bias {bt['bias']:+.0%}, 80% interval coverage {bt['coverage_80']:.0%}; "
+            f"reconciliation {rec.get('method')}: "
             f"MASE {rec.get('base_mase')} -> {rec.get('reconciled_mase')}."
         )
     wm = result.metrics.get("win_model")

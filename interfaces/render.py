@@ -94,9 +94,7 @@ def recommendations_and_warnings(result: ToolResult) -> None:
             if imp.unit == "USD":
                 impact = f"{imp.metric}: {money(imp.before)} -> {money(imp.after)}"
             else:
-                unit = {"x": "x", "%": "%", "points": " pts", "count": "", "months": " mo"}[
-                    imp.unit
-                ]
+                unit = {"x": "x", "%": "%", "points": " pts", "count": "", "months": " mo"}[imp.unit]
                 before = "-" if imp.before is None else f"{imp.before:.1f}{unit}"
                 after = "-" if imp.after is None else f"{imp.after:.1f}{unit}"
                 impact = f"{imp.metric}: {before} -> {after}"

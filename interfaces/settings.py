@@ -15,20 +15,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="SPM_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="SPM_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     warehouse: Path = Field(Path("data/warehouse.duckdb"), description="Warehouse file.")
-    demo_warehouse: Path = Field(
-        Path("data/demo.duckdb"), description="Warehouse file `spm demo` builds and uses."
-    )
+    demo_warehouse: Path = Field(Path("data/demo.duckdb"), description="Warehouse file `spm demo` builds and uses.")
     fiscal_year_start_month: int = Field(
         1, ge=1, le=12, description="Fiscal-year start month for new empty warehouses."
     )
-    lock_timeout: float = Field(
-        10.0, ge=0, description="Seconds to wait for a warehouse another process holds."
-    )
+    lock_timeout: float = Field(10.0, ge=0, description="Seconds to wait for a warehouse another process holds.")
     memory_dir: Path = Field(Path("data/memory"), description="Folder of the memory store.")
 
     llm: Literal["offline", "openai", "auto"] = Field(
@@ -38,9 +32,7 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("OPENAI_API_KEY", "SPM_OPENAI_API_KEY")
     )
-    openai_base_url: str | None = Field(
-        None, validation_alias=AliasChoices("OPENAI_BASE_URL", "SPM_OPENAI_BASE_URL")
-    )
+    openai_base_url: str | None = Field(None, validation_alias=AliasChoices("OPENAI_BASE_URL", "SPM_OPENAI_BASE_URL"))
 
     slack_bot_token: SecretStr | None = Field(
         None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "SPM_SLACK_BOT_TOKEN")
@@ -51,9 +43,7 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(
         None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "SPM_SLACK_SIGNING_SECRET")
     )
-    slack_api_url: str | None = Field(
-        None, validation_alias=AliasChoices("SLACK_API_URL", "SPM_SLACK_API_URL")
-    )
+    slack_api_url: str | None = Field(None, validation_alias=AliasChoices("SLACK_API_URL", "SPM_SLACK_API_URL"))
 
 
 @cache

@@ -28,9 +28,7 @@ from warehouse.errors import InputError
         (2, date(2024, 2, 29), 2025, 1, 1),  # leap day
     ],
 )
-def test_fiscal_year_and_quarter(
-    start: int, day: date, fy: int, quarter: int, month_number: int
-) -> None:
+def test_fiscal_year_and_quarter(start: int, day: date, fy: int, quarter: int, month_number: int) -> None:
     cal = FiscalCalendar(start)
     assert cal.fiscal_year_of(day) == fy
     q = cal.period_of(day, "quarter")

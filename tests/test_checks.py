@@ -110,9 +110,7 @@ def test_hand_made_problems(empty: Warehouse) -> None:
 
 def test_checks_respect_the_as_of_date(demo: Warehouse) -> None:
     with demo.reader() as cur:
-        earlier = run_checks(cur, date(2025, 6, 1), demo.calendar(), only=["zombie_opportunities"])[
-            0
-        ]
+        earlier = run_checks(cur, date(2025, 6, 1), demo.calendar(), only=["zombie_opportunities"])[0]
         now = run_checks(cur, AS_OF, demo.calendar(), only=["zombie_opportunities"])[0]
     assert earlier.count != now.count
 

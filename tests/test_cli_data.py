@@ -48,10 +48,7 @@ def test_init_refuses_to_overwrite_and_validates(tmp_path: Path) -> None:
     again = spm("-w", path, "data", "init")
     assert again.exit_code == EXIT_CODES["conflict"]
     assert "--force" in again.stderr and "Traceback" not in again.stderr
-    assert (
-        spm("-w", path, "data", "init", "--demo", "--fiscal-start", "3").exit_code
-        == EXIT_CODES["input"]
-    )
+    assert spm("-w", path, "data", "init", "--demo", "--fiscal-start", "3").exit_code == EXIT_CODES["input"]
     assert spm("-w", path, "data", "init", "--size", "large").exit_code == EXIT_CODES["input"]
     bad_date = spm("-w", path, "data", "init", "--demo", "--as-of", "29/11/2026", "--force")
     assert bad_date.exit_code == EXIT_CODES["input"] and "YYYY-MM-DD" in bad_date.stderr
@@ -59,9 +56,7 @@ def test_init_refuses_to_overwrite_and_validates(tmp_path: Path) -> None:
 
 def test_settings_come_from_the_environment(tmp_path: Path) -> None:
     path = tmp_path / "env.duckdb"
-    result = spm(
-        "data", "init", env={"SPM_WAREHOUSE": str(path), "SPM_FISCAL_YEAR_START_MONTH": "7"}
-    )
+    result = spm("data", "init", env={"SPM_WAREHOUSE": str(path), "SPM_FISCAL_YEAR_START_MONTH": "7"})
     assert result.exit_code == 0, result.stderr
     assert path.exists()
     bad = spm(
@@ -90,9 +85,7 @@ def test_summary_and_check_json(demo_path: Path) -> None:
     check = spm("-w", str(demo_path), "data", "check", "--json")
     assert check.exit_code == 0
     findings = {f["check"]: f for f in json.loads(check.stdout)["findings"]}
-    assert (
-        findings["zombie_opportunities"]["count"] > 0 and not findings["zombie_opportunities"]["ok"]
-    )
+    assert findings["zombie_opportunities"]["count"] > 0 and not findings["zombie_opportunities"]["ok"]
     failing = spm("-w", str(demo_path), "data", "check", "--fail-on", "error")
     assert failing.exit_code == EXIT_PARTIAL
     only = spm("-w", str(demo_path), "data", "check", "--only", "zombies")
@@ -104,9 +97,7 @@ def test_import_exit_codes_and_rejects_file(empty, tmp_path: Path) -> None:  # t
     data.mkdir()
     (data / "accounts.csv").write_text("account_id,name,arr\nA1,Acme,10\nA2,Bad,x\n")
     rejects = tmp_path / "rejects.csv"
-    partial = spm(
-        "-w", str(empty.path), "data", "import", str(data), "--json", "--rejects", str(rejects)
-    )
+    partial = spm("-w", str(empty.path), "data", "import", str(data), "--json", "--rejects", str(rejects))
     assert partial.exit_code == EXIT_PARTIAL
     report = json.loads(partial.stdout)
     assert (report["read"], report["loaded"], report["rejected"]) == (2, 1, 1)
@@ -168,9 +159,7 @@ def test_demo_builds_once_and_tours(tmp_path: Path, demo_path: Path) -> None:
     assert "Data checks" in result.stdout and "Bookings by fiscal year" in result.stdout
     stamp = target.stat().st_mtime_ns
     again = spm("demo", env=env)
-    assert (
-        again.exit_code == 0 and "Built" not in again.stderr and target.stat().st_mtime_ns == stamp
-    )
+    assert again.exit_code == 0 and "Built" not in again.stderr and target.stat().st_mtime_ns == stamp
 
 
 def test_no_traceback_for_internal_errors_without_debug(tmp_path: Path) -> None:

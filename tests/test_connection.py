@@ -79,9 +79,7 @@ def test_create_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
 def test_empty_warehouse_has_standard_stages_and_calendar(empty: Warehouse) -> None:
     assert empty.calendar().start_month == 2
     with empty.reader() as cur:
-        stages = cur.execute(
-            "SELECT name, is_closed, is_won FROM stages ORDER BY sort_order"
-        ).fetchall()
+        stages = cur.execute("SELECT name, is_closed, is_won FROM stages ORDER BY sort_order").fetchall()
     assert stages[-2:] == [("Closed Won", True, True), ("Closed Lost", True, False)]
 
 
@@ -160,7 +158,5 @@ def test_file_is_released_after_use(empty: Warehouse) -> None:
         cur.execute("INSERT INTO regions VALUES ('NA', 0)")
     # Another process can now open it read-write, which needs the lock to be free.
     code = f"import duckdb; duckdb.connect({str(empty.path)!r}).close(); print('ok')"
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
-    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "ok", result.stderr

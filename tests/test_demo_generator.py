@@ -32,8 +32,7 @@ def test_same_seed_same_company_other_seed_other_company() -> None:
 def test_sizes_and_shape(demo: Warehouse) -> None:
     with demo.reader() as cur:
         counts = {
-            t: cur.scalar(f"SELECT count(*) FROM {t}")
-            for t in ("accounts", "territories", "regions", "segments")
+            t: cur.scalar(f"SELECT count(*) FROM {t}") for t in ("accounts", "territories", "regions", "segments")
         }
         active_aes = cur.scalar("SELECT count(*) FROM reps WHERE role = 'AE' AND end_date IS NULL")
         open_reqs = cur.scalar("SELECT count(*) FROM headcount_plan WHERE status = 'open'")
@@ -70,12 +69,8 @@ def test_history_rows_reproduce_each_opportunity(demo: Warehouse) -> None:
             "SELECT count(*) FROM opportunities WHERE opp_id NOT IN (SELECT opp_id FROM opportunity_history)"
         )
         bad_dates = cur.scalar("SELECT count(*) FROM opportunities WHERE close_date < created_date")
-        closed_after = cur.scalar(
-            "SELECT count(*) FROM opportunities WHERE is_closed AND close_date > ?", [AS_OF]
-        )
-        won_not_closed = cur.scalar(
-            "SELECT count(*) FROM opportunities WHERE is_won AND NOT is_closed"
-        )
+        closed_after = cur.scalar("SELECT count(*) FROM opportunities WHERE is_closed AND close_date > ?", [AS_OF])
+        won_not_closed = cur.scalar("SELECT count(*) FROM opportunities WHERE is_won AND NOT is_closed")
     assert (mismatches, out_of_order, without_history, bad_dates, closed_after, won_not_closed) == (
         0,
         0,
@@ -103,9 +98,7 @@ def test_bookings_are_the_won_deals(demo: Warehouse) -> None:
     ("segment", "low", "high"),
     [("Enterprise", 0.15, 0.30), ("Mid-Market", 0.18, 0.34), ("SMB", 0.22, 0.40)],
 )
-def test_win_rates_by_segment_are_plausible(
-    demo: Warehouse, segment: str, low: float, high: float
-) -> None:
+def test_win_rates_by_segment_are_plausible(demo: Warehouse, segment: str, low: float, high: float) -> None:
     with demo.reader() as cur:
         rate = cur.scalar(
             """SELECT avg(is_won::INT) FROM opportunities o JOIN accounts a USING (account_id)
@@ -148,9 +141,7 @@ def test_seasonality_quarter_end_and_fourth_quarter(demo: Warehouse) -> None:
     cal = demo.calendar()
     with demo.reader() as cur:
         # Complete fiscal years only: FY2024 to FY2026.
-        b = cur.query_df(
-            "SELECT date, amount FROM bookings WHERE date >= '2023-02-01' AND date < '2026-02-01'"
-        )
+        b = cur.query_df("SELECT date, amount FROM bookings WHERE date >= '2023-02-01' AND date < '2026-02-01'")
     days = pd.to_datetime(b["date"]).dt.date
     fiscal_month = np.array([cal.fiscal_month_number(d) for d in days])
     by_month = pd.Series(b["amount"].to_numpy()).groupby(fiscal_month).sum()
@@ -195,9 +186,7 @@ def test_every_location_is_geocoded_and_zips_do_not_split(demo: Warehouse) -> No
             """SELECT count(*) FROM (SELECT country, zip, segment FROM accounts WHERE territory_id IS NOT NULL
                GROUP BY ALL HAVING count(DISTINCT territory_id) > 1)"""
         )
-        us_metro = cur.scalar(
-            "SELECT avg((msa_code IS NOT NULL)::INT) FROM geos WHERE country = 'US'"
-        )
+        us_metro = cur.scalar("SELECT avg((msa_code IS NOT NULL)::INT) FROM geos WHERE country = 'US'")
     assert ungeocoded == 0
     assert split == 0
     assert us_metro > 0.5
@@ -213,7 +202,5 @@ def test_quotas_follow_targets_with_over_assignment(demo: Warehouse) -> None:
 def test_as_of_controls_what_is_closed() -> None:
     early = generate("small", SEED, date(2026, 6, 30))
     opps = early.tables["opportunities"]
-    assert (
-        pd.to_datetime(opps.loc[opps["is_closed"], "close_date"]).dt.date <= date(2026, 6, 30)
-    ).all()
+    assert (pd.to_datetime(opps.loc[opps["is_closed"], "close_date"]).dt.date <= date(2026, 6, 30)).all()
     assert early.meta["as_of"] == "2026-06-30"

@@ -11,9 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_data_format_doc_matches_the_import_specs() -> None:
     doc = (ROOT / "docs" / "data-format.md").read_text()
-    assert doc == markdown(), (
-        "regenerate: python -m warehouse.importers.specs > docs/data-format.md"
-    )
+    assert doc == markdown(), "regenerate: python -m warehouse.importers.specs > docs/data-format.md"
     for spec in SPECS.values():
         for column in spec.columns:
             assert f"`{column.name}`" in doc

@@ -133,16 +133,12 @@ def test_seasonal_naive_is_exact_on_a_pure_seasonal_series() -> None:
 
 
 def test_mase_scale_closed_form() -> None:
-    assert mase_scale(np.array([1.0, 2.0, 4.0, 7.0, 11.0]), 2) == pytest.approx(
-        np.mean([3.0, 5.0, 7.0])
-    )
+    assert mase_scale(np.array([1.0, 2.0, 4.0, 7.0, 11.0]), 2) == pytest.approx(np.mean([3.0, 5.0, 7.0]))
     assert mase_scale(np.array([5.0, 5.0, 5.0]), 1) == 1.0
 
 
 def test_low_history_falls_back_and_says_so() -> None:
-    fc = forecast_series(
-        np.array([[5.0, 6.0, 7.0, 6.0, 8.0, 7.0]]), ["s"], season_length=4, horizon=2, method="ets"
-    )
+    fc = forecast_series(np.array([[5.0, 6.0, 7.0, 6.0, 8.0, 7.0]]), ["s"], season_length=4, horizon=2, method="ets")
     assert any("Only 6 periods" in w for w in fc.warnings)
     assert fc.chosen[0] in ("naive", "average")
     with pytest.raises(ValueError):

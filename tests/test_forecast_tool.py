@@ -54,20 +54,14 @@ def test_means_add_up_across_the_hierarchy(by_region) -> None:  # type: ignore[n
     f = _rows(by_region)
     for period, rows in f.groupby("period"):
         total = rows.loc[rows["region"] == "All", "mean"].item()
-        assert rows.loc[rows["region"] != "All", "mean"].sum() == pytest.approx(total, rel=1e-6), (
-            period
-        )
+        assert rows.loc[rows["region"] != "All", "mean"].sum() == pytest.approx(total, rel=1e-6), period
 
 
 def test_booked_to_date_is_what_was_booked(by_region, demo: Warehouse) -> None:  # type: ignore[no-untyped-def]
     with demo.reader() as cur:
-        booked = cur.scalar(
-            "SELECT sum(amount) FROM bookings WHERE date >= '2026-11-01' AND date < ?", [AS_OF]
-        )
+        booked = cur.scalar("SELECT sum(amount) FROM bookings WHERE date >= '2026-11-01' AND date < ?", [AS_OF])
     cur_rows = _rows(by_region, "current_period")
-    assert cur_rows.loc[cur_rows["region"] == "All", "booked_to_date"].item() == pytest.approx(
-        booked
-    )
+    assert cur_rows.loc[cur_rows["region"] == "All", "booked_to_date"].item() == pytest.approx(booked)
 
 
 def test_same_seed_same_result(demo: Warehouse) -> None:
@@ -164,9 +158,7 @@ def test_cli_forecast_json_and_plot(demo_path: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["tool"] == "forecast" and data["tables"]["what_if"]
-    assert {"period", "segment", "p10", "p50", "p90", "target", "gap"} <= set(
-        data["tables"]["forecast"][0]
-    )
+    assert {"period", "segment", "p10", "p50", "p90", "target", "gap"} <= set(data["tables"]["forecast"][0])
     assert png.stat().st_size > 10_000
     bad = CliRunner().invoke(app, ["-w", str(demo_path), "forecast", "--what-if", "luck=+5"])
     assert bad.exit_code == 3 and "win_rate" in bad.stderr

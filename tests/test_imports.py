@@ -41,10 +41,7 @@ def test_native_samples_load_and_reimport_is_idempotent(empty: Warehouse) -> Non
     for f in first.files:
         expected = len(pd.read_csv(SAMPLES / "native" / f.file))
         assert (f.read, f.loaded, f.inserted) == (expected, expected, expected)
-    before = {
-        t: count(empty, t)
-        for t in ("reps", "accounts", "opportunities", "bookings", "quotas", "targets")
-    }
+    before = {t: count(empty, t) for t in ("reps", "accounts", "opportunities", "bookings", "quotas", "targets")}
 
     again = import_files(empty, [SAMPLES / "native"])
     assert again.rejected == 0
@@ -74,9 +71,7 @@ def test_identical_booking_rows_are_both_kept(empty: Warehouse, tmp_path: Path) 
 ACCOUNTS_HEADER = "account_id,name,region,segment,zip,country,arr,is_strategic,employees\n"
 
 
-def test_each_error_kind_is_reported_with_row_column_and_reason(
-    empty: Warehouse, tmp_path: Path
-) -> None:
+def test_each_error_kind_is_reported_with_row_column_and_reason(empty: Warehouse, tmp_path: Path) -> None:
     path = write(
         tmp_path,
         "accounts.csv",
@@ -134,15 +129,9 @@ def test_reference_and_consistency_rules(empty: Warehouse, tmp_path: Path) -> No
     by_file = {f.file: f for f in report.files}
     assert (by_file["opportunities.csv"].loaded, by_file["opportunities.csv"].rejected) == (3, 6)
     got = {(r.file, r.row): (r.column, r.reason) for r in report.rejections.itertuples()}
-    assert (
-        got[("opportunities.csv", 3)][0] == "account_id"
-        and "does not exist" in got[("opportunities.csv", 3)][1]
-    )
+    assert got[("opportunities.csv", 3)][0] == "account_id" and "does not exist" in got[("opportunities.csv", 3)][1]
     assert got[("opportunities.csv", 4)] == ("close_date", "is before created_date")
-    assert (
-        got[("opportunities.csv", 6)][0] == "stage"
-        and "Proposal" in got[("opportunities.csv", 6)][1]
-    )
+    assert got[("opportunities.csv", 6)][0] == "stage" and "Proposal" in got[("opportunities.csv", 6)][1]
     assert got[("opportunities.csv", 7)][0] == "is_closed"
     assert got[("opportunities.csv", 8)] == ("is_won", "is true but is_closed is false")
     assert got[("opportunities.csv", 9)] == ("created_date", "is not a date (YYYY-MM-DD)")
@@ -151,9 +140,11 @@ def test_reference_and_consistency_rules(empty: Warehouse, tmp_path: Path) -> No
     assert got[("quotas.csv", 2)][0] == "period"
     with empty.reader() as cur:
         assert cur.execute("SELECT period FROM quotas").fetchall() == [("FY2027-Q2",)]
-        assert cur.execute(
-            "SELECT stage, is_closed, is_won FROM opportunities WHERE opp_id = 'O9'"
-        ).fetchone() == ("Closed Won", True, True)
+        assert cur.execute("SELECT stage, is_closed, is_won FROM opportunities WHERE opp_id = 'O9'").fetchone() == (
+            "Closed Won",
+            True,
+            True,
+        )
     for f in report.files:
         assert f.read == f.loaded + f.rejected
 
@@ -173,11 +164,7 @@ def test_strict_loads_nothing_and_creates_no_members(empty: Warehouse, tmp_path:
     )
     report = import_files(empty, [path], strict=True)
     assert not report.committed and report.loaded == 0 and report.rejected == 1
-    assert (
-        count(empty, "accounts") == 0
-        and count(empty, "regions") == 0
-        and count(empty, "imports") == 0
-    )
+    assert count(empty, "accounts") == 0 and count(empty, "regions") == 0 and count(empty, "imports") == 0
 
 
 def test_failure_midway_leaves_warehouse_unchanged(empty: Warehouse, tmp_path: Path) -> None:
@@ -280,10 +267,7 @@ def test_salesforce_exports(empty: Warehouse) -> None:
                 "SELECT opp_id, amount, close_date::VARCHAR, is_closed, is_won, type, stage FROM opportunities"
             ).fetchall()
         }
-        reps = {
-            r[0]: r[1:]
-            for r in cur.execute("SELECT name, role, manager_id, end_date FROM reps").fetchall()
-        }
+        reps = {r[0]: r[1:] for r in cur.execute("SELECT name, role, manager_id, end_date FROM reps").fetchall()}
         stage = cur.execute(
             "SELECT default_probability, is_closed FROM stages WHERE name = 'Negotiation/Review'"
         ).fetchone()

@@ -48,9 +48,7 @@ def test_failed_migration_leaves_previous_version(tmp_path: Path) -> None:
     with pytest.raises(duckdb.Error):
         migrate(con)
     assert current_version(con) == 1
-    tables = {
-        r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
-    }
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     assert "scenarios" not in tables  # migration 2 rolled back as a whole
 
 

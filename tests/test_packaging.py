@@ -13,12 +13,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(
-    *args: str | Path, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=600, env=env
-    )
+def run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=600, env=env)
     assert result.returncode == 0, f"{args}\n{result.stdout}\n{result.stderr}"
     return result
 
@@ -59,9 +55,7 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path: Path) -> None:
     # Dependencies come from the test environment's site-packages, added as a plain path: its
     # editable-install hooks are not run, so our packages can only come from the wheel.
     site = Path(
-        run(
-            python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=tmp_path
-        ).stdout.strip()
+        run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=tmp_path).stdout.strip()
     )
     (site / "zz_test_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
 

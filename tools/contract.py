@@ -31,9 +31,7 @@ class Recommendation(BaseModel):
     rationale: str = Field(description="Why, with the numbers that support it.")
     impact: Impact
     confidence: float = Field(ge=0.0, le=1.0, description="0-1: how sure the tool is.")
-    group: dict[str, str] = Field(
-        default_factory=dict, description="Region/segment/... it concerns."
-    )
+    group: dict[str, str] = Field(default_factory=dict, description="Region/segment/... it concerns.")
 
 
 class DataWarning(BaseModel):

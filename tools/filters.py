@@ -41,18 +41,14 @@ def members(cur: Any, dim: str) -> list[str]:
     return [row[0] for row in cur.execute(DIMENSIONS[dim]).fetchall()]
 
 
-def resolve_filters(
-    cur: Any, filters: dict[str, list[str]], allowed: tuple[str, ...]
-) -> dict[str, list[str]]:
+def resolve_filters(cur: Any, filters: dict[str, list[str]], allowed: tuple[str, ...]) -> dict[str, list[str]]:
     """Canonical member names for each filter value, or an error naming the valid ones."""
     from rapidfuzz import process
 
     resolved: dict[str, list[str]] = {}
     for dim, values in filters.items():
         if dim not in allowed:
-            raise InputError(
-                f"Cannot filter by {dim!r} here.", f"Filter by one of: {', '.join(allowed)}."
-            )
+            raise InputError(f"Cannot filter by {dim!r} here.", f"Filter by one of: {', '.join(allowed)}.")
         valid = members(cur, dim)
         by_lower = {m.lower(): m for m in valid}
         for value in values:

@@ -49,9 +49,7 @@ class Scope:
             "own": f"the accounts of rep {self.value}",
         }[self.kind]
 
-    def predicate(
-        self, subject: Subject, alias: str, account_alias: str | None = None
-    ) -> tuple[str, list[Any]]:
+    def predicate(self, subject: Subject, alias: str, account_alias: str | None = None) -> tuple[str, list[Any]]:
         """SQL condition limiting `alias` (a row of `subject`) to this scope, with parameters.
 
         Opportunities take region and segment from their account: pass `account_alias` for
@@ -63,14 +61,10 @@ class Scope:
             columns = _REGION if self.kind == "region" else _SEGMENT
             if subject == "opportunities":
                 if account_alias is None:
-                    raise ValueError(
-                        "opportunities need the joined accounts alias for a region scope"
-                    )
+                    raise ValueError("opportunities need the joined accounts alias for a region scope")
                 return f"{account_alias}.{self.kind} = ?", [self.value]
             if subject == "quotas":
-                return f"{alias}.rep_id IN (SELECT rep_id FROM reps WHERE {self.kind} = ?)", [
-                    self.value
-                ]
+                return f"{alias}.rep_id IN (SELECT rep_id FROM reps WHERE {self.kind} = ?)", [self.value]
             return f"{alias}.{columns[subject]} = ?", [self.value]
         if subject == "targets":
             return "FALSE", []  # company targets are not split by team or rep
@@ -83,15 +77,11 @@ class Scope:
     def check_filters(self, filters: dict[str, list[str]]) -> None:
         """Refuse a request for data outside the scope, naming the scope."""
         if self.kind in ("region", "segment"):
-            asked = [
-                v for v in filters.get(self.kind, []) if v.lower() != (self.value or "").lower()
-            ]
+            asked = [v for v in filters.get(self.kind, []) if v.lower() != (self.value or "").lower()]
             if asked:
                 raise PermissionDeniedError(
                     f"Your data scope is {self.describe()}; {', '.join(asked)} is outside it.",
                     f"Ask about {self.value}, or ask an admin to widen your scope.",
                 )
         if self.kind == "own" and any(v != self.value for v in filters.get("rep", [])):
-            raise PermissionDeniedError(
-                f"Your data scope is {self.describe()}; other reps' numbers are outside it."
-            )
+            raise PermissionDeniedError(f"Your data scope is {self.describe()}; other reps' numbers are outside it.")

@@ -108,9 +108,7 @@ class FiscalCalendar:
 
     def half(self, fiscal_year: int, number: int) -> Period:
         start = add_months(self.year_start(fiscal_year), 6 * (number - 1))
-        return Period(
-            f"FY{fiscal_year}-H{number}", "half", start, add_months(start, 6), fiscal_year, number
-        )
+        return Period(f"FY{fiscal_year}-H{number}", "half", start, add_months(start, 6), fiscal_year, number)
 
     def quarter(self, fiscal_year: int, number: int) -> Period:
         start = add_months(self.year_start(fiscal_year), 3 * (number - 1))

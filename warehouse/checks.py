@@ -145,8 +145,7 @@ def duplicate_accounts(cur: ReadCursor, ctx: CheckContext) -> Finding:
     from rapidfuzz import fuzz, process
 
     accounts = cur.query_df(
-        "SELECT account_id, name, country, coalesce(zip, city, '') AS place, arr "
-        "FROM accounts ORDER BY account_id"
+        "SELECT account_id, name, country, coalesce(zip, city, '') AS place, arr FROM accounts ORDER BY account_id"
     )
     accounts["norm"] = [normalize_company(n) for n in accounts["name"]]
     pairs = []
@@ -171,9 +170,7 @@ def duplicate_accounts(cur: ReadCursor, ctx: CheckContext) -> Finding:
     frame = pd.DataFrame(pairs)
     return Finding(
         check="duplicate_accounts",
-        ids=[]
-        if frame.empty
-        else (frame["account_id"] + "~" + frame["duplicate_id"]).head(MAX_IDS).tolist(),
+        ids=[] if frame.empty else (frame["account_id"] + "~" + frame["duplicate_id"]).head(MAX_IDS).tolist(),
         title="Likely duplicate accounts (similar name at the same postal code)",
         severity="warning",
         count=len(frame),
@@ -206,9 +203,7 @@ def orphan_owners(cur: ReadCursor, ctx: CheckContext) -> Finding:
         [ctx.as_of],
     )
     breakdown = rows["problem"].value_counts().to_dict()
-    breakdown = {
-        k: int(breakdown.get(k, 0)) for k in ("no_owner", "unknown_owner", "departed_owner")
-    }
+    breakdown = {k: int(breakdown.get(k, 0)) for k in ("no_owner", "unknown_owner", "departed_owner")}
     breakdown["open_opportunities_affected"] = int(open_opps or 0)
     return Finding(
         check="orphan_owners",
@@ -383,14 +378,10 @@ CHECKS: dict[str, Callable[[ReadCursor, CheckContext], Finding]] = {
 }
 
 
-def run_checks(
-    cur: ReadCursor, as_of: date, calendar: FiscalCalendar, only: list[str] | None = None
-) -> list[Finding]:
+def run_checks(cur: ReadCursor, as_of: date, calendar: FiscalCalendar, only: list[str] | None = None) -> list[Finding]:
     """Run the named checks (all by default) as of a date."""
     ctx = CheckContext(as_of=as_of, calendar=calendar)
     unknown = sorted(set(only or []) - set(CHECKS))
     if unknown:
-        raise InputError(
-            f"Unknown check(s): {', '.join(unknown)}.", f"Valid checks: {', '.join(CHECKS)}."
-        )
+        raise InputError(f"Unknown check(s): {', '.join(unknown)}.", f"Valid checks: {', '.join(CHECKS)}.")
     return [CHECKS[name](cur, ctx) for name in (only or CHECKS)]

@@ -61,9 +61,7 @@ class ReadCursor:
         if self._check:
             for statement in duckdb.extract_statements(sql):
                 if statement.type not in _READ_STATEMENTS:
-                    raise PermissionError(
-                        f"A read cursor cannot run a {statement.type.name} statement."
-                    )
+                    raise PermissionError(f"A read cursor cannot run a {statement.type.name} statement.")
         self._cursor.execute(sql, params)
         return self
 
@@ -132,8 +130,7 @@ def _open_duckdb(path: Path, *, writable: bool, timeout: float) -> duckdb.DuckDB
                 raise WarehouseLockedError(
                     f"The warehouse {path} is in use by another process ({who}) "
                     f"and was not released within {timeout:g} s.",
-                    "Wait for that command to finish (or stop it) and try again; "
-                    "set SPM_LOCK_TIMEOUT to wait longer.",
+                    "Wait for that command to finish (or stop it) and try again; set SPM_LOCK_TIMEOUT to wait longer.",
                 ) from exc
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
@@ -163,9 +160,7 @@ class Warehouse:
     open); their readers share the read-write instance but remain restricted to reads.
     """
 
-    def __init__(
-        self, path: str | Path, *, writable: bool = False, lock_timeout: float = 10.0
-    ) -> None:
+    def __init__(self, path: str | Path, *, writable: bool = False, lock_timeout: float = 10.0) -> None:
         self.path = Path(path)
         self.writable = writable
         self.lock_timeout = lock_timeout
@@ -197,15 +192,11 @@ class Warehouse:
         with _REGISTRY.lock:
             while True:
                 instance = _REGISTRY.instances.get(self._key)
-                if instance is None or (
-                    instance.refs == 0 and self.writable and not instance.writable
-                ):
+                if instance is None or (instance.refs == 0 and self.writable and not instance.writable):
                     if instance is not None:  # idle read-only instance: reopen read-write
                         instance.connection.close()
                         del _REGISTRY.instances[self._key]
-                    connection = _open_duckdb(
-                        self.path, writable=self.writable, timeout=self.lock_timeout
-                    )
+                    connection = _open_duckdb(self.path, writable=self.writable, timeout=self.lock_timeout)
                     try:
                         self._check_schema(connection)
                     except BaseException:
@@ -250,15 +241,13 @@ class Warehouse:
         latest = latest_version()
         if version > latest:
             raise SchemaError(
-                f"The warehouse {self.path} has schema version {version}, newer than this "
-                f"spm-agent knows ({latest}).",
+                f"The warehouse {self.path} has schema version {version}, newer than this spm-agent knows ({latest}).",
                 "Upgrade spm-agent to read it.",
             )
         if version < latest:
             if not self.writable:
                 raise SchemaError(
-                    f"The warehouse {self.path} has schema version {version}; "
-                    f"this spm-agent needs {latest}.",
+                    f"The warehouse {self.path} has schema version {version}; this spm-agent needs {latest}.",
                     "Run `spm data migrate` to upgrade it (your data is kept).",
                 )
             migrate(connection)

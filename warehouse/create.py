@@ -58,9 +58,7 @@ def create_warehouse(
                 "Use --force to replace it, or set SPM_WAREHOUSE to another file.",
             )
         if path.is_dir():
-            raise InputError(
-                f"{path} is a directory.", "Give a file path such as data/warehouse.duckdb."
-            )
+            raise InputError(f"{path} is a directory.", "Give a file path such as data/warehouse.duckdb.")
         _assert_not_in_use(path, lock_timeout)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.building")
@@ -82,12 +80,9 @@ def create_warehouse(
                     "INSERT INTO meta (key, value) VALUES ('fiscal_year_start_month', ?)",
                     [str(fiscal_year_start_month)],
                 )
-                connection.executemany(
-                    "INSERT INTO stages VALUES (?, ?, ?, ?, ?)", standard_stages()
-                )
+                connection.executemany("INSERT INTO stages VALUES (?, ?, ?, ?, ?)", standard_stages())
             connection.execute(
-                "INSERT INTO meta (key, value) "
-                "VALUES ('created_at', CAST(current_timestamp AS VARCHAR))"
+                "INSERT INTO meta (key, value) VALUES ('created_at', CAST(current_timestamp AS VARCHAR))"
             )
             connection.execute("COMMIT")
             connection.execute("CHECKPOINT")

@@ -99,8 +99,7 @@ def summarize(cur: ReadCursor, as_of: date, calendar: FiscalCalendar) -> Summary
         [year.start, as_of, f"{year.name}-Q%", f"{year.name}-Q%"],
     ).fetchall()
     by_region = [
-        {"region": r, "bookings": float(b), "target": None if t is None else float(t)}
-        for r, b, t in region_rows
+        {"region": r, "bookings": float(b), "target": None if t is None else float(t)} for r, b, t in region_rows
     ]
     stage_rows = cur.execute(
         """
@@ -120,9 +119,7 @@ def summarize(cur: ReadCursor, as_of: date, calendar: FiscalCalendar) -> Summary
         quarter=quarter.name,
         schema_version=current_version(cur),
         source=(
-            f"demo company ({meta['demo_size']}, seed {meta['demo_seed']})"
-            if "demo_size" in meta
-            else "imported data"
+            f"demo company ({meta['demo_size']}, seed {meta['demo_seed']})" if "demo_size" in meta else "imported data"
         ),
         counts=counts,
         reps=reps,

@@ -66,9 +66,7 @@ def build_hierarchy(dims: list[str], bottom_keys: list[tuple[str, ...]]) -> Hier
     for depth in range(1, len(dims) + 1):
         seen = sorted({tuple(zip(dims[:depth], key[:depth], strict=True)) for key in bottom_keys})
         levels.append(seen)
-    nodes = [
-        Node(node_id(keys), depth, keys) for depth, group in enumerate(levels) for keys in group
-    ]
+    nodes = [Node(node_id(keys), depth, keys) for depth, group in enumerate(levels) for keys in group]
     index = {n.id: i for i, n in enumerate(nodes)}
     bottom = [index[node_id(tuple(zip(dims, key, strict=True)))] for key in bottom_keys]
     S = np.zeros((len(nodes), len(bottom)))

@@ -92,8 +92,7 @@ def quotas(cur: ReadCursor, query: Query, periods: list[str]) -> pd.DataFrame:
     sql, params = query.scope.predicate("quotas", "q")
     marks = ", ".join("?" for _ in periods)
     return cur.query_df(
-        f"SELECT rep_id, period, amount FROM quotas q WHERE period IN ({marks}) AND {sql} "
-        "ORDER BY rep_id, period",
+        f"SELECT rep_id, period, amount FROM quotas q WHERE period IN ({marks}) AND {sql} ORDER BY rep_id, period",
         [*periods, *params],
     )
 
@@ -161,9 +160,7 @@ def snapshots(
     `label_before`. `sample_every` > 1 keeps a deterministic 1-in-N sample of deals."""
     where, params = query.opportunities()
     sample = f"AND hash(o.opp_id) % {int(sample_every)} = 0" if sample_every > 1 else ""
-    sql = _SNAPSHOT_SQL.format(where=where, sample=sample).replace(
-        "_snapshot_dates", "(SELECT unnest(?::DATE[]) AS d)"
-    )
+    sql = _SNAPSHOT_SQL.format(where=where, sample=sample).replace("_snapshot_dates", "(SELECT unnest(?::DATE[]) AS d)")
     frame = cur.query_df(sql, [list(dates), *params, label_before])
     return _finish(frame)
 

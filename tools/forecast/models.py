@@ -24,7 +24,8 @@ class WhatIf(BaseModel):
         0.0,
         ge=-50,
         le=50,
-        description="Add this many points to every open deal's win probability (and to the win rate of pipeline not yet created).",
+        description="Add this many points to every open deal's win probability "
+        "(and to the win rate of pipeline not yet created).",
     )
     pipeline_growth_pct: float = Field(
         0.0,
@@ -43,9 +44,7 @@ class WhatIf(BaseModel):
     )
 
     def is_baseline(self) -> bool:
-        return not any(
-            (self.win_rate_pts, self.pipeline_growth_pct, self.deal_size_pct, self.slip_rate_pts)
-        )
+        return not any((self.win_rate_pts, self.pipeline_growth_pct, self.deal_size_pct, self.slip_rate_pts))
 
 
 WHAT_IF_KEYS = {
@@ -78,12 +77,8 @@ class ForecastInput(BaseModel):
     scenario_id: str | None = Field(
         None, description="Evaluate a saved scenario (territory or quota) instead of the base data."
     )
-    method: Method = Field(
-        "auto", description="Time-series model; auto picks per series by backtest."
-    )
-    reconcile: ReconcileMethod = Field(
-        "wls_struct", description="How grouped forecasts are made to add up."
-    )
+    method: Method = Field("auto", description="Time-series model; auto picks per series by backtest.")
+    reconcile: ReconcileMethod = Field("wls_struct", description="How grouped forecasts are made to add up.")
     as_of: date | None = Field(
         None,
         description="Forecast as if today were this date (default: the warehouse's as-of or today).",

@@ -94,9 +94,7 @@ def simulate(
     return PipelineDraws(samples=samples, mean=mean, variance=variance)
 
 
-def slip_distribution(
-    planned_period: np.ndarray, actual_period: np.ndarray, max_slip: int = 4
-) -> np.ndarray:
+def slip_distribution(planned_period: np.ndarray, actual_period: np.ndarray, max_slip: int = 4) -> np.ndarray:
     """Observed share of won deals closing 0, 1, ..., max_slip (or more) periods after plan."""
     if len(planned_period) == 0:
         return np.array([1.0])

@@ -56,9 +56,7 @@ def save_plot(result: ForecastResult, path: str | Path) -> Path:
             x_fc = list(f["period"])
             ax.plot(x_hist, h["bookings"] / 1e6, marker="o", color="#333333", label="bookings")
             ax.plot(x_fc, f["p50"] / 1e6, marker="o", color="#1f77b4", label="P50")
-            ax.fill_between(
-                x_fc, f["p10"] / 1e6, f["p90"] / 1e6, color="#1f77b4", alpha=0.2, label="P10-P90"
-            )
+            ax.fill_between(x_fc, f["p10"] / 1e6, f["p90"] / 1e6, color="#1f77b4", alpha=0.2, label="P10-P90")
             if "target" in f and f["target"].notna().any():
                 ax.plot(x_fc, f["target"] / 1e6, linestyle="--", color="#d62728", label="target")
             ax.set_title(name)
@@ -85,9 +83,7 @@ def save_plot(result: ForecastResult, path: str | Path) -> Path:
             col=1,
         )
         fig.add_trace(
-            go.Scatter(
-                x=f["period"], y=f["p10"], fill="tonexty", line={"width": 0}, name="P10-P90"
-            ),
+            go.Scatter(x=f["period"], y=f["p10"], fill="tonexty", line={"width": 0}, name="P10-P90"),
             row=row,
             col=1,
         )

@@ -63,11 +63,7 @@ def recommendations(
         name = _name(group)
         period = row["period"]
         acc = by_series.get(node_id)
-        confidence = (
-            float(np.clip(1 - acc.wape, 0.3, 0.9))
-            if acc is not None and np.isfinite(acc.wape)
-            else 0.5
-        )
+        confidence = float(np.clip(1 - acc.wape, 0.3, 0.9)) if acc is not None and np.isfinite(acc.wape) else 0.5
         coverage, required, win_rate = (
             row.get("coverage"),
             row.get("required_coverage"),
@@ -82,9 +78,7 @@ def recommendations(
                     mask &= pipe[pipe_column[d]].astype(str).to_numpy() == v
             period_obj = next(p for p in periods if p.name == period)
             close = pipe["close_date"]
-            in_period = (close >= pd.Timestamp(period_obj.start)) & (
-                close < pd.Timestamp(period_obj.end)
-            )
+            in_period = (close >= pd.Timestamp(period_obj.start)) & (close < pd.Timestamp(period_obj.end))
             mask &= in_period.to_numpy()
             deals = pipe[mask].assign(p_win=p_win[mask])
         commits = deals[deals["forecast_category"] == "Commit"] if not deals.empty else deals
@@ -94,9 +88,7 @@ def recommendations(
         headline = f"{name}: {period} P50 is {_money(gap)} ({gap / target:.0%}) under its {_money(target)} target"
         details = []
         if coverage is not None and required is not None and win_rate:
-            details.append(
-                f"coverage {coverage:.1f}x against the {required:.1f}x its {win_rate:.0%} win rate needs"
-            )
+            details.append(f"coverage {coverage:.1f}x against the {required:.1f}x its {win_rate:.0%} win rate needs")
         if commit_sum > 0:
             details.append(
                 f"its {len(commits)} commit deals ({_money(commit_sum)}) are {commit_sum / gap:.0%} of the gap"
@@ -105,9 +97,7 @@ def recommendations(
         rationale = headline + (": " + "; ".join(details) if details else "") + "."
         if coverage is not None and required is not None and coverage < required:
             needed = (required - coverage) * (target - row.get("booked_to_date", 0.0))
-            action = (
-                f"Build {_money(needed)} more {period} pipeline in {name}, or lower its target."
-            )
+            action = f"Build {_money(needed)} more {period} pipeline in {name}, or lower its target."
             impact = Impact(
                 metric=f"pipeline coverage {period} {name}",
                 before=coverage,
@@ -118,16 +108,10 @@ def recommendations(
             action = f"Inspect the {len(commits)} commit deals in {name} closing in {period}" + (
                 f", starting with the {pushed} that slipped more than once." if pushed else "."
             )
-            impact = Impact(
-                metric=f"P50 bookings {period} {name}", before=p50, after=target, unit="USD"
-            )
+            impact = Impact(metric=f"P50 bookings {period} {name}", before=p50, after=target, unit="USD")
         else:
-            action = (
-                f"Close the {_money(gap)} gap in {name} for {period}: no commit deals cover it yet."
-            )
-            impact = Impact(
-                metric=f"P50 bookings {period} {name}", before=p50, after=target, unit="USD"
-            )
+            action = f"Close the {_money(gap)} gap in {name} for {period}: no commit deals cover it yet."
+            impact = Impact(metric=f"P50 bookings {period} {name}", before=p50, after=target, unit="USD")
         recs.append(
             (
                 gap,

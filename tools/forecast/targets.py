@@ -16,9 +16,7 @@ from warehouse.calendar import FiscalCalendar, Period
 from warehouse.errors import InputError
 
 
-def _overlap_weights(
-    calendar: FiscalCalendar, period_names: pd.Series, forecast: Period
-) -> np.ndarray:
+def _overlap_weights(calendar: FiscalCalendar, period_names: pd.Series, forecast: Period) -> np.ndarray:
     weights = np.zeros(len(period_names))
     for i, name in enumerate(period_names):
         try:
@@ -59,11 +57,7 @@ def node_targets(
         if "rep" in constraints:
             mask = quotas["rep_id"].isin(constraints["rep"]).to_numpy()
             for k in range(len(periods)):
-                out[i, k] = (
-                    float((quotas["amount"].to_numpy() * q_weights[k] * mask).sum())
-                    if mask.any()
-                    else np.nan
-                )
+                out[i, k] = float((quotas["amount"].to_numpy() * q_weights[k] * mask).sum()) if mask.any() else np.nan
             continue
         for level in ("both", "region", "segment", "none"):
             rows = specific[level].to_numpy().copy()

@@ -35,9 +35,7 @@ class TsForecast:
     lo: np.ndarray
     hi: np.ndarray
     chosen: list[str]  # model per series
-    cv: (
-        pd.DataFrame
-    )  # backtest rows of the chosen model: unique_id, cutoff, ds, step, y, yhat, lo, hi
+    cv: pd.DataFrame  # backtest rows of the chosen model: unique_id, cutoff, ds, step, y, yhat, lo, hi
     fitted: np.ndarray | None  # in-sample fitted values of the chosen model [series, T]
     cv_fitted: pd.DataFrame | None  # per-cutoff in-sample fits (for reconciliation backtests)
     scales: dict[str, float]
@@ -60,9 +58,7 @@ def _models(names: list[str], season_length: int) -> list[object]:
         "ets": lambda: AutoETS(season_length=season_length, alias="ets"),
         "theta": lambda: DynamicOptimizedTheta(season_length=season_length, alias="theta"),
         "naive": lambda: (
-            SeasonalNaive(season_length=season_length, alias="naive")
-            if seasonal
-            else Naive(alias="naive")
+            SeasonalNaive(season_length=season_length, alias="naive") if seasonal else Naive(alias="naive")
         ),
         "arima": lambda: AutoARIMA(season_length=season_length, alias="arima"),
         "average": lambda: HistoricAverage(alias="average"),
@@ -95,18 +91,14 @@ def _plan(periods: int, season_length: int, method: Method) -> tuple[list[str], 
 
 def _frame(values: np.ndarray, ids: list[str]) -> pd.DataFrame:
     n, t = values.shape
-    return pd.DataFrame(
-        {"unique_id": np.repeat(ids, t), "ds": np.tile(np.arange(t), n), "y": values.reshape(-1)}
-    )
+    return pd.DataFrame({"unique_id": np.repeat(ids, t), "ds": np.tile(np.arange(t), n), "y": values.reshape(-1)})
 
 
 def _add_ensemble(frame: pd.DataFrame, members: tuple[str, ...], with_bounds: bool) -> None:
     frame["ensemble"] = frame[list(members)].mean(axis=1)
     if with_bounds:
         for side in ("lo", "hi"):
-            frame[f"ensemble-{side}-{LEVEL}"] = frame[
-                [f"{m}-{side}-{LEVEL}" for m in members]
-            ].mean(axis=1)
+            frame[f"ensemble-{side}-{LEVEL}"] = frame[[f"{m}-{side}-{LEVEL}" for m in members]].mean(axis=1)
 
 
 def forecast_series(
@@ -127,9 +119,7 @@ def forecast_series(
     if periods < MIN_PERIODS:
         raise ValueError(f"need at least {MIN_PERIODS} periods of history, got {periods}")
     names, m, notes = _plan(periods, season_length, method)
-    candidates = names + (
-        ["ensemble"] if method in ("auto", "ensemble") and names == list(ENSEMBLE_MEMBERS) else []
-    )
+    candidates = names + (["ensemble"] if method in ("auto", "ensemble") and names == list(ENSEMBLE_MEMBERS) else [])
     if method == "ensemble" and "ensemble" in candidates:
         candidates = ["ensemble"]
     df = _frame(values.astype(float), ids)
@@ -148,9 +138,7 @@ def forecast_series(
     with pywarnings.catch_warnings():
         pywarnings.simplefilter("ignore")
         if windows >= 1:
-            cv = sf.cross_validation(
-                df=df, h=h_cv, n_windows=windows, step_size=1, level=[LEVEL], fitted=want_fitted
-            )
+            cv = sf.cross_validation(df=df, h=h_cv, n_windows=windows, step_size=1, level=[LEVEL], fitted=want_fitted)
             if want_fitted:
                 cv_fitted = sf.cross_validation_fitted_values()
         fc = sf.forecast(df=df, h=horizon, level=[LEVEL], fitted=want_fitted)
@@ -220,10 +208,7 @@ def forecast_series(
         if cv_fitted is not None:
             cv_fitted = cv_fitted.copy()
             cv_fitted["yhat"] = np.choose(
-                cv_fitted["unique_id"]
-                .map(pick_of)
-                .map({c: k for k, c in enumerate(candidates)})
-                .to_numpy(),
+                cv_fitted["unique_id"].map(pick_of).map({c: k for k, c in enumerate(candidates)}).to_numpy(),
                 [cv_fitted[c].to_numpy() for c in candidates],
             )
             cv_fitted = cv_fitted[["unique_id", "cutoff", "ds", "y", "yhat"]]

@@ -25,8 +25,8 @@ from tools.forecast.blend import blend, new_business_share
 from tools.forecast.hierarchy import TOTAL, Hierarchy, build_hierarchy
 from tools.forecast.models import GROUP_DIMS, ForecastInput, ForecastResult, WhatIf
 from tools.forecast.pipeline_mc import simulate, slip_distribution
-from tools.forecast.reconcile import reconcile, shift_intervals
 from tools.forecast.recommend import recommendations
+from tools.forecast.reconcile import reconcile, shift_intervals
 from tools.forecast.targets import node_targets
 from tools.forecast.timeseries import forecast_series
 from tools.forecast.win_model import WinModelReport, train_win_model
@@ -89,11 +89,7 @@ def load(warehouse: Warehouse, params: ForecastInput, scope: Scope) -> Loaded:
         query = loader.Query(scope, filters)
         booked = loader.bookings(cur, query, params.by, before=as_of)
         if booked.empty:
-            where = (
-                f" for {', '.join(f'{d}={v}' for d, vs in filters.items() for v in vs)}"
-                if filters
-                else ""
-            )
+            where = f" for {', '.join(f'{d}={v}' for d, vs in filters.items() for v in vs)}" if filters else ""
             raise InputError(
                 f"No bookings before {as_of}{where} in {scope.describe()}: nothing to forecast from.",
                 "Import bookings history (spm data import bookings.csv) or widen the filters.",
@@ -105,7 +101,8 @@ def load(warehouse: Warehouse, params: ForecastInput, scope: Scope) -> Loaded:
             use_history = loader.has_history(cur)
             if not use_history and params.as_of is not None:
                 notes.append(
-                    "The warehouse has no opportunity history: the pipeline is taken as it stands today, not as of the requested date."
+                    "The warehouse has no opportunity history: the pipeline is taken as it stands today, "
+                    "not as of the requested date."
                 )
             pipeline = loader.open_pipeline(cur, query, as_of, use_history=use_history)
             if use_history:
@@ -114,12 +111,8 @@ def load(warehouse: Warehouse, params: ForecastInput, scope: Scope) -> Loaded:
                 training = loader.snapshots(cur, query, dates, label_before=as_of)
             closed = loader.closed_deals(cur, query, as_of - timedelta(days=365), as_of)
         stage_defaults = loader.stage_defaults(cur)
-        names = sorted(
-            {row[0] for row in cur.execute("SELECT DISTINCT period FROM targets").fetchall()}
-        )
-        quota_names = sorted(
-            {row[0] for row in cur.execute("SELECT DISTINCT period FROM quotas").fetchall()}
-        )
+        names = sorted({row[0] for row in cur.execute("SELECT DISTINCT period FROM targets").fetchall()})
+        quota_names = sorted({row[0] for row in cur.execute("SELECT DISTINCT period FROM quotas").fetchall()})
         targets = loader.targets(cur, query, names)
         quotas = loader.quotas(cur, query, quota_names)
         tables = [
@@ -189,9 +182,7 @@ def _apply_slip(slip: np.ndarray, points: float) -> np.ndarray:
     return out
 
 
-def run_forecast(
-    warehouse: Warehouse, params: ForecastInput, *, scope: Scope | None = None
-) -> ForecastResult:
+def run_forecast(warehouse: Warehouse, params: ForecastInput, *, scope: Scope | None = None) -> ForecastResult:
     scope = scope or Scope.everything()
     if params.scenario_id is not None:
         raise InputError(
@@ -230,15 +221,11 @@ def compute(data: Loaded, params: ForecastInput, scope: Scope) -> ForecastResult
     n_nodes, n_bottom = len(hierarchy.nodes), len(hierarchy.bottom)
 
     # Bottom series over complete history periods.
-    t_idx = _period_index(history + [current], bookings["date"])
-    bottom_col = np.array(
-        [bottom_of[tuple(zip(dims, k, strict=True))] for k in book_keys], dtype=np.int64
-    )
+    t_idx = _period_index([*history, current], bookings["date"])
+    bottom_col = np.array([bottom_of[tuple(zip(dims, k, strict=True))] for k in book_keys], dtype=np.int64)
     bottom_values = np.zeros((n_bottom, len(history)))
     in_hist = (t_idx >= 0) & (t_idx < len(history))
-    np.add.at(
-        bottom_values, (bottom_col[in_hist], t_idx[in_hist]), bookings["amount"].to_numpy()[in_hist]
-    )
+    np.add.at(bottom_values, (bottom_col[in_hist], t_idx[in_hist]), bookings["amount"].to_numpy()[in_hist])
     values = hierarchy.aggregate(bottom_values)
 
     # Time series, reconciled.
@@ -279,15 +266,11 @@ def compute(data: Loaded, params: ForecastInput, scope: Scope) -> ForecastResult
     # Pipeline, blended, baseline and what-if.
     use_pipeline = data.has_opportunities and not pipe.empty
     if use_pipeline:
-        pieces = _pipeline_parts(
-            data, params, scope, hierarchy, pipe, pipe_keys, bottom_of, ts_periods, cal
-        )
+        pieces = _pipeline_parts(data, params, scope, hierarchy, pipe, pipe_keys, bottom_of, ts_periods, cal)
         warnings += pieces["warnings"]
         metrics["win_model"] = pieces["report"].metrics()
         tables["reliability"] = pieces["report"].reliability
-        share = _effective_share(
-            hierarchy, bookings, book_keys, history, ts_periods, as_of, ts_mean
-        )
+        share = _effective_share(hierarchy, bookings, book_keys, history, ts_periods, as_of, ts_mean)
         baseline = _blend(
             hierarchy,
             pieces,
@@ -333,14 +316,10 @@ def compute(data: Loaded, params: ForecastInput, scope: Scope) -> ForecastResult
         }
         if in_progress:  # the TS forecasts the whole period; part of it is already booked
             for k in ("p10", "p50", "p90", "mean"):
-                baseline[k][:, 0] = np.maximum(
-                    baseline[k][:, 0] - booked_now[:, 0], booked_now[:, 0]
-                )
+                baseline[k][:, 0] = np.maximum(baseline[k][:, 0] - booked_now[:, 0], booked_now[:, 0])
         whatif = None
         if not params.what_if.is_baseline():
-            scale = (1 + params.what_if.deal_size_pct / 100) * (
-                1 + params.what_if.pipeline_growth_pct / 100
-            )
+            scale = (1 + params.what_if.deal_size_pct / 100) * (1 + params.what_if.pipeline_growth_pct / 100)
             whatif = {k: v * scale for k, v in baseline.items()}
             warnings.append(
                 DataWarning(
@@ -410,12 +389,8 @@ def compute(data: Loaded, params: ForecastInput, scope: Scope) -> ForecastResult
         ]
         metrics["what_if"] = params.what_if.model_dump()
 
-    first_row = next(
-        r for r in rows if r["level"] == TOTAL and r["period"] == forecast_periods[0].name
-    )
-    metrics["total_first_period"] = {
-        k: first_row[k] for k in ("p10", "p50", "p90", "target", "gap")
-    }
+    first_row = next(r for r in rows if r["level"] == TOTAL and r["period"] == forecast_periods[0].name)
+    metrics["total_first_period"] = {k: first_row[k] for k in ("p10", "p50", "p90", "target", "gap")}
     recs, deals = recommendations(
         hierarchy,
         rows,
@@ -430,13 +405,12 @@ def compute(data: Loaded, params: ForecastInput, scope: Scope) -> ForecastResult
     )
     if deals:
         tables["deals_to_watch"] = deals
-    summary = _summary(
-        first_row, forecast_periods[0], scope, data.filters, backtest["overall"], current_rows
-    )
+    summary = _summary(first_row, forecast_periods[0], scope, data.filters, backtest["overall"], current_rows)
     assumptions = [
         f"Forecast as of {as_of}; history: {len(history)} complete {grain}s from {history[0].name}.",
         "Time-series models are chosen per series by rolling-origin backtest (MASE), never by in-sample fit.",
-        f"Grouped forecasts are reconciled with {params.reconcile}; quantiles are per series and do not add up (means do).",
+        f"Grouped forecasts are reconciled with {params.reconcile}; quantiles are per series "
+        "and do not add up (means do).",
     ]
     if use_pipeline:
         assumptions.append(
@@ -475,9 +449,7 @@ def _backtest(hierarchy: Hierarchy, ts: Any, method: str) -> dict[str, Any]:
         if method == "mint_shrink" and ts.cv_fitted is not None:
             f = ts.cv_fitted[ts.cv_fitted["cutoff"] == cutoff].sort_values("ds")
             actual = np.vstack([f[f["unique_id"] == sid]["y"].to_numpy() for sid in ids])
-            fitted = np.nan_to_num(
-                np.vstack([f[f["unique_id"] == sid]["yhat"].to_numpy() for sid in ids])
-            )
+            fitted = np.nan_to_num(np.vstack([f[f["unique_id"] == sid]["yhat"].to_numpy() for sid in ids]))
         rec = reconcile(
             hierarchy,
             mean,
@@ -488,9 +460,7 @@ def _backtest(hierarchy: Hierarchy, ts: Any, method: str) -> dict[str, Any]:
         rlo, rhi = shift_intervals(mean, rec, lo, hi)
         for i, sid in enumerate(ids):
             for j, s in enumerate(steps):
-                parts.append(
-                    (sid, cutoff, s, g.loc[(sid, s), "y"], rec[i, j], rlo[i, j], rhi[i, j])
-                )
+                parts.append((sid, cutoff, s, g.loc[(sid, s), "y"], rec[i, j], rlo[i, j], rhi[i, j]))
     rcv = pd.DataFrame(parts, columns=["unique_id", "cutoff", "step", "y", "yhat", "lo", "hi"])
     rec_acc = accuracy(rcv, ts.scales)
     by_series = accuracy_by_series(rcv, ts.scales)
@@ -536,9 +506,7 @@ def _pipeline_parts(
     key = (data.fingerprint, data.as_of, scope, str(sorted(data.filters.items())), params.seed)
     report = _MODEL_CACHE.get(key)
     if report is None:
-        training = (
-            data.training if not data.training.empty else pipe.iloc[0:0].assign(labelled=False)
-        )
+        training = data.training if not data.training.empty else pipe.iloc[0:0].assign(labelled=False)
         holdout_end = pd.Timestamp(data.as_of) - pd.Timedelta(days=90)
         report = train_win_model(
             training,
@@ -554,24 +522,19 @@ def _pipeline_parts(
 
     # Outliers (robust z of log amount within segment, in scope) leave the simulation.
     log_amount = np.log(pipe["amount"].clip(lower=1.0))
-    reference = (
-        np.log(data.training["amount"].clip(lower=1.0)) if not data.training.empty else log_amount
-    )
+    reference = np.log(data.training["amount"].clip(lower=1.0)) if not data.training.empty else log_amount
     ref_seg = data.training["segment"] if not data.training.empty else pipe["segment"]
     med = reference.groupby(ref_seg.to_numpy()).median()
-    mad = (reference - ref_seg.map(med)).abs().groupby(ref_seg.to_numpy()).median().clip(
-        lower=0.05
-    ) * 1.4826
-    z = (log_amount - pipe["segment"].map(med).fillna(log_amount.median())) / pipe["segment"].map(
-        mad
-    ).fillna(1.0)
+    mad = (reference - ref_seg.map(med)).abs().groupby(ref_seg.to_numpy()).median().clip(lower=0.05) * 1.4826
+    z = (log_amount - pipe["segment"].map(med).fillna(log_amount.median())) / pipe["segment"].map(mad).fillna(1.0)
     outlier = (z.abs() > OUTLIER_Z).to_numpy() | (pipe["amount"] <= 0).to_numpy()
     if outlier.any():
         warnings.append(
             DataWarning(
                 code="amount_outliers",
                 count=int(outlier.sum()),
-                message=f"{int(outlier.sum())} open deals with implausible amounts (${pipe['amount'][outlier].sum():,.0f} in all) are left out of the pipeline; correct them in the CRM.",
+                message=f"{int(outlier.sum())} open deals with implausible amounts "
+                f"(${pipe['amount'][outlier].sum():,.0f} in all) are left out of the pipeline; correct them in the CRM.",
             )
         )
     overdue = (pipe["close_date"] < pd.Timestamp(data.as_of)).to_numpy()
@@ -580,7 +543,8 @@ def _pipeline_parts(
             DataWarning(
                 code="zombie_opportunities",
                 count=int(overdue.sum()),
-                message=f"{int(overdue.sum())} open deals (${pipe['amount'][overdue].sum():,.0f}) are past their close date; the model scores them low and plans them for the first period.",
+                message=f"{int(overdue.sum())} open deals (${pipe['amount'][overdue].sum():,.0f}) are past their "
+                "close date; the model scores them low and plans them for the first period.",
             )
         )
 
@@ -594,26 +558,18 @@ def _pipeline_parts(
     )
     slip = np.array([1.0])
     if not data.training.empty:
-        won = data.training[
-            data.training["labelled"].astype(bool) & data.training["won"].astype(bool)
-        ]
+        won = data.training[data.training["labelled"].astype(bool) & data.training["won"].astype(bool)]
         if len(won) >= 30:
             planned_date = won[["close_date", "snapshot"]].max(axis=1)
-            slip = slip_distribution(
-                _period_index(span, planned_date), _period_index(span, won["final_close"])
-            )
+            slip = slip_distribution(_period_index(span, planned_date), _period_index(span, won["final_close"]))
     planned_date = pipe["close_date"].where(
         pipe["close_date"] >= pd.Timestamp(periods[0].start), pd.Timestamp(periods[0].start)
     )
     planned = _period_index(periods, planned_date)
-    bottom = np.array(
-        [bottom_of[tuple(zip(dims, k, strict=True))] for k in pipe_keys], dtype=np.int64
-    )
+    bottom = np.array([bottom_of[tuple(zip(dims, k, strict=True))] for k in pipe_keys], dtype=np.int64)
     open_bottom = np.zeros((len(hierarchy.bottom), len(periods)))
     in_range = (planned >= 0) & (planned < len(periods)) & ~outlier
-    np.add.at(
-        open_bottom, (bottom[in_range], planned[in_range]), pipe["amount"].to_numpy()[in_range]
-    )
+    np.add.at(open_bottom, (bottom[in_range], planned[in_range]), pipe["amount"].to_numpy()[in_range])
     closed = data.closed
     win_rate = float((closed["is_won"]).mean()) if len(closed) else report.model.base_rate
     return {
@@ -643,9 +599,7 @@ def _effective_share(
     forecast."""
     masks = _node_masks(hierarchy, keys)
     offsets = [(p.start - as_of).days for p in periods]
-    share = new_business_share(
-        bookings, masks, [p.start for p in history], [p.end for p in history], offsets
-    )
+    share = new_business_share(bookings, masks, [p.start for p in history], [p.end for p in history], offsets)
     bottom = hierarchy.bottom
     expected = hierarchy.aggregate(share[bottom] * ts_mean[bottom])
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -667,11 +621,7 @@ def _blend(
 ) -> dict[str, np.ndarray]:
     size = 1 + what_if.deal_size_pct / 100
     p = np.clip(pieces["p"] + what_if.win_rate_pts / 100 * (pieces["p"] > 0), 0.0, 1.0)
-    slip = (
-        _apply_slip(pieces["slip"], what_if.slip_rate_pts)
-        if what_if.slip_rate_pts
-        else pieces["slip"]
-    )
+    slip = _apply_slip(pieces["slip"], what_if.slip_rate_pts) if what_if.slip_rate_pts else pieces["slip"]
     draws = simulate(
         pieces["amount"] * size,
         p,
@@ -685,10 +635,7 @@ def _blend(
     )
     samples = np.einsum("nb,tbp->tnp", hierarchy.S, draws.samples)
     new_factor = (
-        size
-        * (1 + what_if.pipeline_growth_pct / 100)
-        * max(win_rate + what_if.win_rate_pts / 100, 0.0)
-        / win_rate
+        size * (1 + what_if.pipeline_growth_pct / 100) * max(win_rate + what_if.win_rate_pts / 100, 0.0) / win_rate
     )
     return blend(ts_mean, ts_lo, ts_hi, samples, share * new_factor, booked, seed=params.seed + 1)
 
@@ -734,13 +681,18 @@ def _summary(
     what = ", ".join(f"{d} {'/'.join(v)}" for d, v in filters.items()) or (
         "total" if scope.kind == "all" else scope.describe()
     )
-    text = f"{what.capitalize() if what == 'total' else what} {period.name} P50 {_money(row['p50'])} (P10 {_money(row['p10'])}, P90 {_money(row['p90'])})"
+    label = what.capitalize() if what == "total" else what
+    text = f"{label} {period.name} P50 {_money(row['p50'])} (P10 {_money(row['p10'])}, P90 {_money(row['p90'])})"
     if row["target"]:
         gap = row["target"] - row["p50"]
-        text += f" vs target {_money(row['target'])}: {_money(abs(gap))} ({abs(gap) / row['target']:.0%}) {'short' if gap > 0 else 'ahead'}"
+        side = "short" if gap > 0 else "ahead"
+        text += f" vs target {_money(row['target'])}: {_money(abs(gap))} ({abs(gap) / row['target']:.0%}) {side}"
     if backtest.get("mase") is not None:
         text += f"; backtest MASE {backtest['mase']:.2f}, WAPE {backtest['wape']:.0%}"
     total_now = next((c for c in current if c["level"] == TOTAL), None)
     if total_now and total_now.get("target"):
-        text += f". {total_now['period']} in progress: {_money(total_now['booked_to_date'])} booked, landing P50 {_money(total_now['p50'])} vs {_money(total_now['target'])}"
+        text += (
+            f". {total_now['period']} in progress: {_money(total_now['booked_to_date'])} booked, "
+            f"landing P50 {_money(total_now['p50'])} vs {_money(total_now['target'])}"
+        )
     return text + "."

@@ -46,9 +46,7 @@ class WinModel:
 
     def predict(self, rows: pd.DataFrame) -> np.ndarray:
         if self.kind == "classifier" and self.estimator is not None:
-            return self.estimator.predict_proba(
-                features(rows, self.stage_defaults, self.categories)
-            )[:, 1]  # type: ignore[attr-defined]
+            return self.estimator.predict_proba(features(rows, self.stage_defaults, self.categories))[:, 1]  # type: ignore[attr-defined]
         table = self.stage_rates if self.kind == "stage_rates" else self.stage_defaults
         fallback = self.base_rate or 0.2
         return rows["stage"].map(table).fillna(fallback).to_numpy(dtype=float)
@@ -80,9 +78,7 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(float(value), 4)
 
 
-def features(
-    rows: pd.DataFrame, stage_defaults: dict[str, float], categories: dict[str, list[str]]
-) -> pd.DataFrame:
+def features(rows: pd.DataFrame, stage_defaults: dict[str, float], categories: dict[str, list[str]]) -> pd.DataFrame:
     out = pd.DataFrame(index=rows.index)
     for col in CATEGORICAL:
         cats = categories.get(col) or sorted(rows[col].astype(str).unique())
@@ -130,12 +126,8 @@ def _fit(rows: pd.DataFrame, stage_defaults: dict[str, float], seed: int) -> Win
 def _stage_rate_model(rows: pd.DataFrame, stage_defaults: dict[str, float]) -> WinModel:
     if len(rows) >= 100:
         rates = rows.groupby("stage")["won"].mean().to_dict()
-        return WinModel(
-            "stage_rates", stage_defaults, stage_rates=rates, base_rate=float(rows["won"].mean())
-        )
-    return WinModel(
-        "stage_defaults", stage_defaults, base_rate=float(rows["won"].mean()) if len(rows) else 0.0
-    )
+        return WinModel("stage_rates", stage_defaults, stage_rates=rates, base_rate=float(rows["won"].mean()))
+    return WinModel("stage_defaults", stage_defaults, base_rate=float(rows["won"].mean()) if len(rows) else 0.0)
 
 
 def brier(y: np.ndarray, p: np.ndarray) -> float:
@@ -156,9 +148,7 @@ def train_win_model(
     labelled = snapshots[snapshots["labelled"].astype(bool)].copy()
     labelled["won"] = labelled["won"].astype(bool)
     train = labelled[labelled["snapshot"] < holdout_start]
-    holdout = labelled[
-        (labelled["snapshot"] >= holdout_start) & (labelled["snapshot"] < holdout_end)
-    ]
+    holdout = labelled[(labelled["snapshot"] >= holdout_start) & (labelled["snapshot"] < holdout_end)]
     notes: list[str] = []
     enough = len(train) >= MIN_ROWS and int(train["won"].sum()) >= MIN_WINS and len(holdout) >= 50
     if not enough:
@@ -179,9 +169,7 @@ def train_win_model(
         p = evaluate.predict(holdout)
         b = brier(y, p)
         b_stage = brier(y, holdout["stage"].map(stage_defaults).fillna(0.0).to_numpy(dtype=float))
-        b_base = brier(
-            y, np.full(len(y), float(train["won"].mean()) if len(train) else float(y.mean()))
-        )
+        b_base = brier(y, np.full(len(y), float(train["won"].mean()) if len(train) else float(y.mean())))
         frac, mean_p = calibration_curve(y, p, n_bins=10, strategy="quantile")
         reliability = [
             {"predicted": round(float(mp), 4), "observed": round(float(fr), 4)}

@@ -62,10 +62,7 @@ def build_accounts(
 
     industry_idx = rng.choice(len(cfg.INDUSTRIES), size=n, p=cfg.INDUSTRY_SHARE)
     revenue = (
-        employees
-        * np.asarray(cfg.INDUSTRY_REVENUE_PER_EMPLOYEE)[industry_idx]
-        * 1_000
-        * rng.lognormal(0.0, 0.4, n)
+        employees * np.asarray(cfg.INDUSTRY_REVENUE_PER_EMPLOYEE)[industry_idx] * 1_000 * rng.lognormal(0.0, 0.4, n)
     )
     potential = (
         POTENTIAL_PER_EMPLOYEE
@@ -113,14 +110,10 @@ def build_accounts(
         .drop_duplicates(["country", "zip", "segment"])
         .drop(columns="n")
     )
-    frame = frame.drop(columns="seat").merge(
-        mode_seat, on=["country", "zip", "segment"], how="left"
-    )
+    frame = frame.drop(columns="seat").merge(mode_seat, on=["country", "zip", "segment"], how="left")
     seats = org.seats
     frame["territory_id"] = seats["territory_id"].to_numpy()[frame["seat"].to_numpy()]
-    territory_geos = frame[["territory_id", "country", "zip", "segment"]].drop_duplicates(
-        ["country", "zip", "segment"]
-    )
+    territory_geos = frame[["territory_id", "country", "zip", "segment"]].drop_duplicates(["country", "zip", "segment"])
 
     # Owners at the as-of date: the seat's AE; for vacant seats the departed AE mostly stays
     # as owner (a classic CRM problem), the rest sits with the manager.
@@ -141,7 +134,5 @@ def build_accounts(
     frame["created_date"] = [as_of - timedelta(days=int(d)) for d in created_offset]
 
     base_p = frame["segment"].map(BASE_CUSTOMER_P).to_numpy()
-    base_arr = np.where(
-        rng.random(n) < base_p, frame["potential"].to_numpy() * rng.uniform(0.1, 0.45, n), 0.0
-    )
+    base_arr = np.where(rng.random(n) < base_p, frame["potential"].to_numpy() * rng.uniform(0.1, 0.45, n), 0.0)
     return Accounts(frame=frame, territory_geos=territory_geos, base_arr=base_arr)

@@ -183,25 +183,19 @@ def generate(size: cfg.Size, seed: int, as_of: date) -> DemoData:
             home_geo[seat.manager_rep] = seat_geo.get(seat.Index, -1)
     has_home = home_geo >= 0
     reps["home_zip"] = np.where(has_home, geos["zip"].to_numpy()[np.maximum(home_geo, 0)], None)
-    reps["home_country"] = np.where(
-        has_home, geos["country"].to_numpy()[np.maximum(home_geo, 0)], None
-    )
+    reps["home_country"] = np.where(has_home, geos["country"].to_numpy()[np.maximum(home_geo, 0)], None)
 
     planted = defects.Planted()
     opps, history = pipe.opportunities, pipe.history
     opps, history, planted.zombie_opps = defects.plant_zombies(rng_defect, opps, history, as_of)
-    opps, history, planted.amount_outlier_opps = defects.plant_amount_outliers(
-        rng_defect, opps, history
-    )
+    opps, history, planted.amount_outlier_opps = defects.plant_amount_outliers(rng_defect, opps, history)
     acc, planted.duplicate_accounts = defects.plant_duplicates(rng_defect, acc)
     acc, planted.ownerless_accounts = defects.plant_ownerless(rng_defect, acc)
     acc, planted.unmapped_zip_accounts, extra_geo = defects.plant_unmapped_zips(
         rng_defect, acc, geos, accounts.territory_geos
     )
 
-    targets = build_targets(
-        rng_plan, pipe.bookings, calendar, current_fy - cfg.HISTORY_YEARS, current_fy
-    )
+    targets = build_targets(rng_plan, pipe.bookings, calendar, current_fy - cfg.HISTORY_YEARS, current_fy)
     quotas = build_quotas(org, targets, calendar, as_of)
     quarter = calendar.period_of(as_of, "quarter").name
     quotas, planted.reps_without_quota, planted.quotas_without_rep = defects.plant_quota_gaps(
@@ -229,9 +223,7 @@ def generate(size: cfg.Size, seed: int, as_of: date) -> DemoData:
             ],
             "region": seats["region"],
             "segment": seats["segment"],
-            "rep_id": np.where(
-                occupant_now >= 0, reps["rep_id"].to_numpy()[np.maximum(occupant_now, 0)], None
-            ),
+            "rep_id": np.where(occupant_now >= 0, reps["rep_id"].to_numpy()[np.maximum(occupant_now, 0)], None),
         }
     )
 
@@ -296,6 +288,4 @@ def write_tables(connection: duckdb.DuckDBPyConnection, tables: dict[str, pd.Dat
 
 
 def write_meta(connection: duckdb.DuckDBPyConnection, meta: dict[str, str]) -> None:
-    connection.executemany(
-        "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list(meta.items())
-    )
+    connection.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list(meta.items()))

@@ -37,21 +37,12 @@ def plant_zombies(
     rng: np.random.Generator, opps: pd.DataFrame, history: pd.DataFrame, as_of: date
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """Lost deals that nobody closed out: still open, their close date long past."""
-    age = (np.datetime64(as_of) - opps["created_date"].to_numpy().astype("datetime64[D]")).astype(
-        np.int64
-    )
-    candidates = np.flatnonzero(
-        opps["is_closed"].to_numpy() & ~opps["is_won"].to_numpy() & (age > 270) & (age < 730)
-    )
+    age = (np.datetime64(as_of) - opps["created_date"].to_numpy().astype("datetime64[D]")).astype(np.int64)
+    candidates = np.flatnonzero(opps["is_closed"].to_numpy() & ~opps["is_won"].to_numpy() & (age > 270) & (age < 730))
     chosen = rng.choice(candidates, _count(len(candidates), 0.02, 5), replace=False)
     ids = opps["opp_id"].to_numpy()[chosen]
     history = history[~(history["opp_id"].isin(ids) & (history["stage"] == "Closed Lost"))]
-    last = (
-        history[history["opp_id"].isin(ids)]
-        .drop_duplicates("opp_id", keep="last")
-        .set_index("opp_id")
-        .reindex(ids)
-    )
+    last = history[history["opp_id"].isin(ids)].drop_duplicates("opp_id", keep="last").set_index("opp_id").reindex(ids)
     opps = opps.copy()
     rows = opps.index[chosen]
     opps.loc[rows, "is_closed"] = False
@@ -66,19 +57,13 @@ def _variant(kind: int, name: str) -> str:
     if kind == 0:
         return name.upper()
     if kind == 1:
-        return (
-            name.replace(" Inc", ", Inc.")
-            .replace(" Ltd", " Limited")
-            .replace(" Corp", " Corporation")
-        )
+        return name.replace(" Inc", ", Inc.").replace(" Ltd", " Limited").replace(" Corp", " Corporation")
     if kind == 2:
         return name + "."
     return name.rsplit(" ", 1)[0]  # legal suffix dropped
 
 
-def plant_duplicates(
-    rng: np.random.Generator, accounts: pd.DataFrame
-) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+def plant_duplicates(rng: np.random.Generator, accounts: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
     """Second records of existing accounts, typed in again with a slightly different name."""
     n = _count(len(accounts), 0.008, 5)
     chosen = rng.choice(len(accounts), n, replace=False)
@@ -93,9 +78,7 @@ def plant_duplicates(
     return pd.concat([accounts, copies], ignore_index=True), pairs
 
 
-def plant_ownerless(
-    rng: np.random.Generator, accounts: pd.DataFrame
-) -> tuple[pd.DataFrame, list[str]]:
+def plant_ownerless(rng: np.random.Generator, accounts: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     eligible = np.flatnonzero(~accounts["is_strategic"].to_numpy())
     chosen = rng.choice(eligible, _count(len(eligible), 0.005, 3), replace=False)
     accounts = accounts.copy()
@@ -113,9 +96,7 @@ def plant_unmapped_zips(
     us = np.flatnonzero((accounts["country"] == "US").to_numpy())
     chosen = rng.choice(us, _count(len(us), 0.004, 3), replace=False)
     covered = set(mapped.loc[mapped["country"] == "US", "zip"])
-    free = np.flatnonzero(
-        (geos["country"] == "US").to_numpy() & ~geos["zip"].isin(covered).to_numpy()
-    )
+    free = np.flatnonzero((geos["country"] == "US").to_numpy() & ~geos["zip"].isin(covered).to_numpy())
     geo_rows = rng.choice(free, len(chosen), replace=False)
     accounts = accounts.copy()
     rows = accounts.index[chosen]
@@ -157,8 +138,6 @@ def plant_quota_gaps(
     gone = reps[(reps["role"] == "AE") & reps["end_date"].notna()]
     gone = gone["rep_id"][~gone["rep_id"].isin(in_quarter["rep_id"])].to_numpy()
     ghosts = [*rng.choice(gone, min(2, len(gone)), replace=False).tolist(), GHOST_REP_ID]
-    extra = pd.DataFrame(
-        {"rep_id": ghosts, "period": quarter, "amount": float(in_quarter["amount"].median())}
-    )
+    extra = pd.DataFrame({"rep_id": ghosts, "period": quarter, "amount": float(in_quarter["amount"].median())})
     quotas = pd.concat([quotas, extra], ignore_index=True)
     return quotas, sorted(dropped.tolist()), sorted(ghosts)

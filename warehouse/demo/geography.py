@@ -81,9 +81,7 @@ def world_districts() -> pd.DataFrame:
         for n in range(1, city.districts + 1):
             angle, radius = rng.uniform(0, 2 * np.pi), rng.uniform(0, 8.0)  # km
             lat = city.lat + radius / 111.0 * np.sin(angle)
-            lon = city.lon + radius / (111.0 * max(np.cos(np.radians(city.lat)), 0.2)) * np.cos(
-                angle
-            )
+            lon = city.lon + radius / (111.0 * max(np.cos(np.radians(city.lat)), 0.2)) * np.cos(angle)
             rows.append(
                 {
                     "country": city.country,
@@ -114,9 +112,7 @@ def all_geos() -> pd.DataFrame:
     return geos
 
 
-def sample_locations(
-    rng: np.random.Generator, regions: np.ndarray, geos: pd.DataFrame
-) -> np.ndarray:
+def sample_locations(rng: np.random.Generator, regions: np.ndarray, geos: pd.DataFrame) -> np.ndarray:
     """For each entry of `regions`, the row index in `geos` of a location in that region."""
     out = np.empty(len(regions), dtype=np.int64)
     for region in np.unique(regions):

@@ -318,9 +318,7 @@ def person_names(rng: np.random.Generator, n: int) -> list[str]:
         while name in seen:
             name = f"{first} {letters[attempt % len(letters)]}. {last}"
             if attempt >= len(letters):
-                name = (
-                    f"{first} {letters[attempt % len(letters)]}. {last} {attempt // len(letters)}"
-                )
+                name = f"{first} {letters[attempt % len(letters)]}. {last} {attempt // len(letters)}"
             attempt += 1
         seen.add(name)
         names.append(name)

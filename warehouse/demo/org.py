@@ -69,12 +69,7 @@ def build_org(rng: np.random.Generator, size: cfg.DemoSize, sim_start: date, as_
             seat_rows.append((region, segment, k + 1, created))
     seats = pd.DataFrame(seat_rows, columns=["region", "segment", "number", "created_month"])
     seats["territory_id"] = (
-        "T-"
-        + seats["region"]
-        + "-"
-        + seats["segment"].map(SEGMENT_CODE)
-        + "-"
-        + seats["number"].map("{:02d}".format)
+        "T-" + seats["region"] + "-" + seats["segment"].map(SEGMENT_CODE) + "-" + seats["number"].map("{:02d}".format)
     )
     n_seats = len(seats)
 
@@ -178,11 +173,7 @@ def build_org(rng: np.random.Generator, size: cfg.DemoSize, sim_start: date, as_
     month_index = np.arange(months)
     for t, (seat, hire, end) in enumerate(tenure_rows):
         start_m = (hire.year - sim_start.year) * 12 + hire.month - sim_start.month
-        end_m = (
-            months
-            if end is None
-            else ((end.year - sim_start.year) * 12 + end.month - sim_start.month)
-        )
+        end_m = months if end is None else ((end.year - sim_start.year) * 12 + end.month - sim_start.month)
         lo, hi = max(start_m, 0), min(end_m, months)
         if hi <= lo:
             continue

@@ -63,9 +63,7 @@ def _fiscal_quarter_bounds(days: np.ndarray, start_month: int) -> tuple[np.ndarr
     months = _dates(days).astype("datetime64[M]").astype(np.int64)  # months since 1970-01
     fiscal_month = (months % 12 + 1 - start_month) % 12  # 0-based month of the fiscal year
     quarter_start = months - fiscal_month % 3
-    first_day = (quarter_start.astype("datetime64[M]").astype("datetime64[D]") - EPOCH).astype(
-        np.int64
-    )
+    first_day = (quarter_start.astype("datetime64[M]").astype("datetime64[D]") - EPOCH).astype(np.int64)
     return first_day, fiscal_month // 3 + 1
 
 
@@ -73,9 +71,7 @@ def _month_add_days(month_index: np.ndarray) -> np.ndarray:
     return (month_index.astype("datetime64[M]").astype("datetime64[D]") - EPOCH).astype(np.int64)
 
 
-def _solve_intercepts(
-    logit: np.ndarray, groups: np.ndarray, targets: dict[int, float]
-) -> np.ndarray:
+def _solve_intercepts(logit: np.ndarray, groups: np.ndarray, targets: dict[int, float]) -> np.ndarray:
     """Shift each group's logits so its mean probability equals the target (Newton steps)."""
     out = logit.copy()
     for group, target in targets.items():
@@ -106,9 +102,7 @@ def build_pipeline(
     acc = accounts.frame
     seg_idx = acc["segment"].map({s: i for i, s in enumerate(cfg.SEGMENTS)}).to_numpy()
     potential = acc["potential"].to_numpy()
-    seg_pot_median = np.array(
-        [np.median(potential[seg_idx == i]) if (seg_idx == i).any() else 1.0 for i in range(3)]
-    )
+    seg_pot_median = np.array([np.median(potential[seg_idx == i]) if (seg_idx == i).any() else 1.0 for i in range(3)])
     pot_ratio = potential / seg_pot_median[seg_idx]
 
     # 1. Arrivals per account and month.
@@ -126,9 +120,7 @@ def build_pipeline(
 
     seat = acc["seat"].to_numpy()
     occupant = org.occupant[seat]  # [account, month]
-    coverage = np.where(
-        occupant >= 0, 0.35 + 0.65 * org.ramp[seat], np.where(occupant == -1, 0.3, 0.2)
-    )
+    coverage = np.where(occupant >= 0, 0.35 + 0.65 * org.ramp[seat], np.where(occupant == -1, 0.3, 0.2))
     lam = account_rate[:, None] * month_factor[None, :] * coverage
     counts = rng.poisson(lam)
     del lam, coverage
@@ -177,9 +169,7 @@ def build_pipeline(
         + 0.2 * (close_quarter == 4)
         + rng.normal(0.0, 0.5, n)
     )
-    logit = _solve_intercepts(
-        logit, seg, {i: cfg.SEGMENT_WIN_RATE[s] for i, s in enumerate(cfg.SEGMENTS)}
-    )
+    logit = _solve_intercepts(logit, seg, {i: cfg.SEGMENT_WIN_RATE[s] for i, s in enumerate(cfg.SEGMENTS)})
     won = rng.random(n) < 1.0 / (1.0 + np.exp(-logit))
 
     # 4. Close dates: deals due near a quarter's end close in its last days (pushed out a few
@@ -296,9 +286,7 @@ def build_pipeline(
     last = hist.drop_duplicates("opp", keep="last").set_index("opp")
     stage_rows = hist[hist["stage"].notna()]
     stage_change = (
-        stage_rows.loc[stage_rows["stage"].ne(stage_rows.groupby("opp")["stage"].shift())]
-        .groupby("opp")["day"]
-        .max()
+        stage_rows.loc[stage_rows["stage"].ne(stage_rows.groupby("opp")["stage"].shift())].groupby("opp")["day"].max()
     )
     pushes_done = pd.Series(h_kind == 1).groupby(h_opp).sum().reindex(opp, fill_value=0).to_numpy()
 

@@ -20,9 +20,7 @@ from warehouse.demo import config as cfg
 from warehouse.demo.org import Org
 
 
-def _quarter_actuals(
-    bookings: pd.DataFrame, calendar: FiscalCalendar, quarters: list[Period]
-) -> pd.DataFrame:
+def _quarter_actuals(bookings: pd.DataFrame, calendar: FiscalCalendar, quarters: list[Period]) -> pd.DataFrame:
     dates = pd.to_datetime(bookings["date"])
     starts = np.array([np.datetime64(q.start) for q in quarters])
     idx = np.searchsorted(starts, dates.to_numpy().astype("datetime64[D]"), side="right") - 1
@@ -38,9 +36,7 @@ def build_targets(
     first_fy: int,
     current_fy: int,
 ) -> pd.DataFrame:
-    quarters = [
-        calendar.quarter(fy, q) for fy in range(first_fy, current_fy + 2) for q in (1, 2, 3, 4)
-    ]
+    quarters = [calendar.quarter(fy, q) for fy in range(first_fy, current_fy + 2) for q in (1, 2, 3, 4)]
     actual = _quarter_actuals(bookings, calendar, quarters)
     # Finance seasonalises every cell with the company's average quarterly shape.
     company = actual.groupby(level=0).sum().reindex(range(len(quarters)), fill_value=0.0)
@@ -49,9 +45,7 @@ def build_targets(
     rows = []
     for region in cfg.REGIONS:
         for segment in cfg.SEGMENTS:
-            by_q = np.array(
-                [actual.get((i, region, segment), 0.0) for i in range(len(quarters))], float
-            )
+            by_q = np.array([actual.get((i, region, segment), 0.0) for i in range(len(quarters))], float)
             years = by_q.reshape(-1, 4)
             for y, fy in enumerate(range(first_fy, current_fy + 2)):
                 if y == 0:  # no earlier year on record: the plan was near what happened
@@ -72,9 +66,7 @@ def build_targets(
     return pd.DataFrame(rows)
 
 
-def build_quotas(
-    org: Org, targets: pd.DataFrame, calendar: FiscalCalendar, as_of: date
-) -> pd.DataFrame:
+def build_quotas(org: Org, targets: pd.DataFrame, calendar: FiscalCalendar, as_of: date) -> pd.DataFrame:
     """Quarterly quotas for every AE active in a quarter, up to the end of the current year."""
     current_fy = calendar.fiscal_year_of(as_of)
     aes = org.reps[org.reps["role"] == "AE"]
@@ -106,9 +98,7 @@ def build_quotas(
             pool = float(cell["amount"].sum()) * (1 + cfg.OVER_ASSIGNMENT)
             for rep_id, share in zip(members["rep_id"], w / w.sum(), strict=True):
                 if share > 0:
-                    rows.append(
-                        {"rep_id": rep_id, "period": period_name, "amount": round(pool * share, -3)}
-                    )
+                    rows.append({"rep_id": rep_id, "period": period_name, "amount": round(pool * share, -3)})
     return pd.DataFrame(rows, columns=["rep_id", "period", "amount"])
 
 
@@ -213,8 +203,6 @@ def build_users(org: Org, now: datetime) -> pd.DataFrame:
         ),
         ("rep", rep["name"], rep["email"], "U0SPMREP01", "rep", "own", rep["rep_id"]),
     ]
-    frame = pd.DataFrame(
-        rows, columns=["user_id", "name", "email", "slack_id", "role", "scope_kind", "scope_value"]
-    )
+    frame = pd.DataFrame(rows, columns=["user_id", "name", "email", "slack_id", "role", "scope_kind", "scope_value"])
     frame["created_at"] = now
     return frame

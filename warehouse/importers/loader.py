@@ -35,9 +35,7 @@ class FileReport:
     notes: list[str] = field(default_factory=list)
 
 
-def _reject(
-    rows: np.ndarray, mask: np.ndarray, file: str, column: str, reasons, values
-) -> pd.DataFrame:
+def _reject(rows: np.ndarray, mask: np.ndarray, file: str, column: str, reasons, values) -> pd.DataFrame:
     return rejection_frame(file, rows[mask], column, reasons, values)
 
 
@@ -121,9 +119,7 @@ class TableLoader:
         report.rejected = int(rejected["row"].nunique()) if not rejected.empty else 0
         return report, rejected
 
-    def _table_rules(
-        self, spec: TableSpec, frame: pd.DataFrame, file: str
-    ) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    def _table_rules(self, spec: TableSpec, frame: pd.DataFrame, file: str) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
         rows = frame["_row"].to_numpy()
         out: list[pd.DataFrame] = []
         bad = np.zeros(len(frame), dtype=bool)
@@ -145,9 +141,7 @@ class TableLoader:
                     )
                 )
                 bad |= unknown
-            frame["stage"] = lowered.map({k: v[0] for k, v in stages.items()}).fillna(
-                frame["stage"]
-            )
+            frame["stage"] = lowered.map({k: v[0] for k, v in stages.items()}).fillna(frame["stage"])
             if spec.name == "opportunities":
                 stage_closed = lowered.map({k: v[1] for k, v in stages.items()})
                 stage_won = lowered.map({k: v[2] for k, v in stages.items()})
@@ -156,9 +150,7 @@ class TableLoader:
                         frame[column] = derived
                         continue
                     given = frame[column]
-                    conflict = (
-                        given.notna() & derived.notna() & (given != derived)
-                    ).to_numpy() & ~unknown
+                    conflict = (given.notna() & derived.notna() & (given != derived)).to_numpy() & ~unknown
                     if conflict.any():
                         reasons = [
                             f"is {g} but stage '{s}' has {column} = {d}"
@@ -169,11 +161,7 @@ class TableLoader:
                                 strict=True,
                             )
                         ]
-                        out.append(
-                            _reject(
-                                rows, conflict, file, column, reasons, given.to_numpy()[conflict]
-                            )
-                        )
+                        out.append(_reject(rows, conflict, file, column, reasons, given.to_numpy()[conflict]))
                         bad |= conflict
                     frame[column] = given.where(given.notna(), derived)
                 missing_acc = self._missing_refs(frame["account_id"], "accounts", "account_id")
@@ -229,9 +217,7 @@ class TableLoader:
 
         return frame[~bad].reset_index(drop=True), out
 
-    def _dedupe_keys(
-        self, spec: TableSpec, frame: pd.DataFrame, file: str
-    ) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    def _dedupe_keys(self, spec: TableSpec, frame: pd.DataFrame, file: str) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
         key = list(spec.key)
         dup = frame.duplicated(key, keep="first").to_numpy()
         if not dup.any():
@@ -239,25 +225,17 @@ class TableLoader:
         first_row = frame.groupby(key, sort=False, dropna=False)["_row"].transform("first")
         reasons = [f"repeats the key of row {r}" for r in first_row[dup]]
         shown = frame[key].astype(str).agg("/".join, axis=1).to_numpy()[dup]
-        rejected = rejection_frame(
-            file, frame["_row"].to_numpy()[dup], key[0], reasons, list(shown)
-        )
+        rejected = rejection_frame(file, frame["_row"].to_numpy()[dup], key[0], reasons, list(shown))
         return frame[~dup].reset_index(drop=True), [rejected]
 
     def _create_members(self, spec: TableSpec, frame: pd.DataFrame) -> None:
         for col in spec.columns:
             if col.type != "dimension" or col.name not in frame or not col.dimension:
                 continue
-            names = [
-                n
-                for n in frame[col.name].dropna().unique().tolist()
-                if n != "All" or not col.allow_all
-            ]
+            names = [n for n in frame[col.name].dropna().unique().tolist() if n != "All" or not col.allow_all]
             missing = self.coercer.members.missing(col.dimension, names)
             if missing:
-                start = self.cur.execute(
-                    f"SELECT coalesce(max(sort_order), -1) + 1 FROM {col.dimension}"
-                ).fetchone()[0]
+                start = self.cur.execute(f"SELECT coalesce(max(sort_order), -1) + 1 FROM {col.dimension}").fetchone()[0]
                 self.cur.executemany(
                     f"INSERT INTO {col.dimension} (name, sort_order) VALUES (?, ?)",
                     [(name, start + i) for i, name in enumerate(missing)],
@@ -279,11 +257,7 @@ class TableLoader:
             ).fetchone()[0]
             cols = ", ".join(columns)
             updates = [c for c in columns if c not in key]
-            action = (
-                "DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in updates)
-                if updates
-                else "DO NOTHING"
-            )
+            action = "DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in updates) if updates else "DO NOTHING"
             self.cur.execute(
                 f"INSERT INTO {spec.name} ({cols}) SELECT {cols} FROM _import_source "
                 f"ON CONFLICT ({', '.join(key)}) {action}"
@@ -327,7 +301,4 @@ def _derived_booking_ids(frame: pd.DataFrame) -> list[str]:
     ]
     text = frame[parts].apply(lambda col: col.map(_as_text)).agg("|".join, axis=1)
     occurrence = text.groupby(text).cumcount()
-    return [
-        "B-" + hashlib.sha1(f"{t}#{n}".encode()).hexdigest()[:16]
-        for t, n in zip(text, occurrence, strict=True)
-    ]
+    return ["B-" + hashlib.sha1(f"{t}#{n}".encode()).hexdigest()[:16] for t, n in zip(text, occurrence, strict=True)]

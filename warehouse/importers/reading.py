@@ -50,13 +50,9 @@ def _check_header(path: Path, header: list[str], normalize: bool) -> list[str]:
     seen: set[str] = set()
     for name in names:
         if not name:
-            raise InputError(
-                f"{path.name}: the header has an empty column name.", "Name every column."
-            )
+            raise InputError(f"{path.name}: the header has an empty column name.", "Name every column.")
         if name in seen:
-            raise InputError(
-                f"{path.name}: the header names column {name!r} twice.", "Rename or remove one."
-            )
+            raise InputError(f"{path.name}: the header names column {name!r} twice.", "Rename or remove one.")
         seen.add(name)
     return names
 
@@ -95,9 +91,7 @@ def _clean(values: tuple[str, ...]) -> np.ndarray:
     return np.array([v.strip() or None for v in values], dtype=object)
 
 
-def _csv_chunks(
-    path: Path, handle, reader, columns: list[str], chunk_rows: int
-) -> Iterator[RawChunk]:
+def _csv_chunks(path: Path, handle, reader, columns: list[str], chunk_rows: int) -> Iterator[RawChunk]:
     width = len(columns)
     try:
         while True:
@@ -113,9 +107,7 @@ def _csv_chunks(
                     if not record or not "".join(record).strip():
                         continue  # blank line
                     if len(record) != width:
-                        ragged.append(
-                            (reader.line_num, f"has {len(record)} fields, the header has {width}")
-                        )
+                        ragged.append((reader.line_num, f"has {len(record)} fields, the header has {width}"))
                     else:
                         records.append(record)
                         rows.append(reader.line_num)
@@ -138,10 +130,7 @@ def _csv_chunks(
                 return
             if records:
                 frame = pd.DataFrame(
-                    {
-                        name: _clean(col)
-                        for name, col in zip(columns, zip(*records, strict=True), strict=True)
-                    }
+                    {name: _clean(col) for name, col in zip(columns, zip(*records, strict=True), strict=True)}
                 )
             else:
                 frame = pd.DataFrame(columns=columns, dtype=object)
@@ -184,6 +173,4 @@ def read_file(path: Path, *, normalize: bool = True) -> RawFile:
         return read_parquet(path, normalize=normalize)
     if suffix in (".csv", ".txt", ".tsv"):
         return read_csv(path, normalize=normalize)
-    raise InputError(
-        f"{path.name}: unsupported file type {suffix!r}.", "Use .csv or .parquet files."
-    )
+    raise InputError(f"{path.name}: unsupported file type {suffix!r}.", "Use .csv or .parquet files.")

@@ -54,11 +54,7 @@ class ImportReport:
 
     def to_dict(self, max_rejections: int = 10_000) -> dict[str, Any]:
         rejections = self.rejections.sort_values(["file", "row"], kind="stable")
-        shown = (
-            rejections.head(max_rejections)
-            .astype(object)
-            .where(rejections.head(max_rejections).notna(), None)
-        )
+        shown = rejections.head(max_rejections).astype(object).where(rejections.head(max_rejections).notna(), None)
         return {
             "import_id": self.import_id,
             "format": self.format,
@@ -67,9 +63,7 @@ class ImportReport:
             "read": self.read,
             "loaded": self.loaded,
             "rejected": self.rejected,
-            "files": [
-                {**asdict(f), "loaded": f.loaded if self.committed else 0} for f in self.files
-            ],
+            "files": [{**asdict(f), "loaded": f.loaded if self.committed else 0} for f in self.files],
             "created_members": self.created_members,
             "rejections": shown.to_dict("records"),
             "rejections_truncated": len(rejections) > max_rejections,
@@ -85,11 +79,7 @@ def _expand(paths: Sequence[str | Path]) -> list[Path]:
     for item in paths:
         path = Path(item)
         if path.is_dir():
-            found = sorted(
-                p
-                for p in path.iterdir()
-                if p.suffix.lower() in _SUFFIXES and not p.name.startswith(".")
-            )
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in _SUFFIXES and not p.name.startswith("."))
             if not found:
                 raise InputError(f"The folder {path} holds no .csv or .parquet files.")
             files.extend(found)
@@ -109,8 +99,7 @@ def table_for(path: Path) -> str:
             return table
     raise InputError(
         f"{path.name}: cannot tell which table it fills from its name.",
-        f"Name native files after a table: {', '.join(SPECS)} "
-        "(e.g. accounts.csv, bookings_2025.csv).",
+        f"Name native files after a table: {', '.join(SPECS)} (e.g. accounts.csv, bookings_2025.csv).",
     )
 
 
@@ -125,9 +114,7 @@ def import_files(
     """Import files into the warehouse in one transaction; see the module docstring."""
     files = _expand(paths)
     if format == "native":
-        plan = sorted(
-            ((table_for(f), f) for f in files), key=lambda tf: (LOAD_ORDER.index(tf[0]), str(tf[1]))
-        )
+        plan = sorted(((table_for(f), f) for f in files), key=lambda tf: (LOAD_ORDER.index(tf[0]), str(tf[1])))
     elif format == "salesforce":
         plan = []
         for f in files:
@@ -153,34 +140,25 @@ def import_files(
             meta = dict(cur.execute("SELECT key, value FROM meta").fetchall())
             calendar = FiscalCalendar(int(meta.get("fiscal_year_start_month", "1")))
             existing = {
-                table: {
-                    name.lower(): name
-                    for (name,) in cur.execute(f"SELECT name FROM {table}").fetchall()
-                }
+                table: {name.lower(): name for (name,) in cur.execute(f"SELECT name FROM {table}").fetchall()}
                 for table in DIMENSION_TABLES
             }
             coercer = Coercer(
                 calendar=calendar,
                 members=Members(existing),
-                date_formats=("%Y-%m-%d",)
-                if format == "native"
-                else salesforce.SALESFORCE_DATE_FORMATS,
+                date_formats=("%Y-%m-%d",) if format == "native" else salesforce.SALESFORCE_DATE_FORMATS,
                 money_style="plain" if format == "native" else "report",
             )
             loader = TableLoader(cur, coercer)
             for table_or_kind, path in plan:
                 if format == "native":
                     raw = read_file(path)
-                    report, rejected = loader.load(
-                        SPECS[table_or_kind], raw.columns, raw.chunks, path.name
-                    )
+                    report, rejected = loader.load(SPECS[table_or_kind], raw.columns, raw.chunks, path.name)
                     reports.append(report)
                     rejections.append(rejected)
                     continue
                 raw = read_file(path, normalize=False)
-                mapped = salesforce.map_file(
-                    raw, table_or_kind, cur, (today or date.today()).isoformat()
-                )
+                mapped = salesforce.map_file(raw, table_or_kind, cur, (today or date.today()).isoformat())
                 for table, columns, chunks in mapped.tables:
                     label = path.name if table != "stages" else f"{path.name} (stages)"
                     report, rejected = loader.load(SPECS[table], columns, chunks, label)
@@ -209,9 +187,7 @@ def import_files(
     except _StrictRollback:
         committed = False
     frames = [r for r in rejections if not r.empty]
-    all_rejections = (
-        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=REJECTION_COLUMNS)
-    )
+    all_rejections = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=REJECTION_COLUMNS)
     return ImportReport(
         import_id=import_id,
         format=format,

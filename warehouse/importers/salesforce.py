@@ -156,22 +156,12 @@ def map_file(raw: RawFile, kind: str, cur: duckdb.DuckDBPyConnection, today: str
     mapped = MappedFile(kind=kind)
     if kind == "users":
         names = frame.get("name", pd.Series(dtype=object))
-        role_text = (
-            frame["role"]
-            if "role" in frame
-            else frame.get("title", pd.Series(None, index=frame.index))
-        )
+        role_text = frame["role"] if "role" in frame else frame.get("title", pd.Series(None, index=frame.index))
         frame["role"] = role_text.map(_role)
         if "manager_name" in frame:
-            by_name = {
-                str(n).lower(): i for n, i in zip(names, frame.get("rep_id", names), strict=True)
-            }
-            by_name.update(
-                {k: v for k, v in _lookup(cur, "SELECT name, rep_id FROM reps").items() if v}
-            )
-            frame["manager_id"] = frame["manager_name"].map(
-                lambda n: by_name.get(str(n).lower()) if n else None
-            )
+            by_name = {str(n).lower(): i for n, i in zip(names, frame.get("rep_id", names), strict=True)}
+            by_name.update({k: v for k, v in _lookup(cur, "SELECT name, rep_id FROM reps").items() if v})
+            frame["manager_id"] = frame["manager_name"].map(lambda n: by_name.get(str(n).lower()) if n else None)
         if "hire_date" not in frame and "created_date" in frame:
             frame["hire_date"] = frame["created_date"]
         if "active" in frame:
@@ -182,22 +172,15 @@ def map_file(raw: RawFile, kind: str, cur: duckdb.DuckDBPyConnection, today: str
             frame.loc[no_date, "end_date"] = today
             if no_date.any():
                 mapped.notes.append(
-                    f"{int(no_date.sum())} inactive users have no deactivation date: "
-                    f"end_date set to {today}."
+                    f"{int(no_date.sum())} inactive users have no deactivation date: end_date set to {today}."
                 )
-        keep = [
-            c
-            for c in ("rep_id", "name", "email", "role", "manager_id", "hire_date", "end_date")
-            if c in frame
-        ]
+        keep = [c for c in ("rep_id", "name", "email", "role", "manager_id", "hire_date", "end_date") if c in frame]
         mapped.tables.append(("reps", keep, _chunk(frame[keep], rows, ragged)))
         return mapped
 
     owners = _lookup(cur, "SELECT name, rep_id FROM reps")
     if "owner_name" in frame:
-        frame["owner_rep_id"] = frame["owner_name"].map(
-            lambda n: owners.get(str(n).strip().lower()) if n else None
-        )
+        frame["owner_rep_id"] = frame["owner_name"].map(lambda n: owners.get(str(n).strip().lower()) if n else None)
         unmatched = frame["owner_name"].notna() & frame["owner_rep_id"].isna()
         if unmatched.any():
             examples = ", ".join(sorted(frame.loc[unmatched, "owner_name"].unique())[:3])
@@ -237,9 +220,7 @@ def map_file(raw: RawFile, kind: str, cur: duckdb.DuckDBPyConnection, today: str
     # Opportunities.
     if "account_id" not in frame and "account_name" in frame:
         accounts = _lookup(cur, "SELECT name, account_id FROM accounts")
-        frame["account_id"] = frame["account_name"].map(
-            lambda n: accounts.get(str(n).strip().lower()) if n else None
-        )
+        frame["account_id"] = frame["account_name"].map(lambda n: accounts.get(str(n).strip().lower()) if n else None)
     if "type" in frame:
         frame["type"] = frame["type"].map(_opp_type)
     stage_rows = _stages(frame)
@@ -277,25 +258,15 @@ def _stages(frame: pd.DataFrame) -> pd.DataFrame | None:
     if "stage" not in frame:
         return None
     probability = pd.to_numeric(frame.get("probability"), errors="coerce") / 100.0
-    closed = (
-        frame.get("is_closed", pd.Series(None, index=frame.index))
-        .str.lower()
-        .isin(["1", "true", "yes"])
-    )
-    won = (
-        frame.get("is_won", pd.Series(None, index=frame.index))
-        .str.lower()
-        .isin(["1", "true", "yes"])
-    )
+    closed = frame.get("is_closed", pd.Series(None, index=frame.index)).str.lower().isin(["1", "true", "yes"])
+    won = frame.get("is_won", pd.Series(None, index=frame.index)).str.lower().isin(["1", "true", "yes"])
     name_closed = frame["stage"].str.lower().str.startswith("closed").fillna(False)
-    table = pd.DataFrame(
-        {"name": frame["stage"], "p": probability, "closed": closed | name_closed, "won": won}
-    ).dropna(subset=["name"])
+    table = pd.DataFrame({"name": frame["stage"], "p": probability, "closed": closed | name_closed, "won": won}).dropna(
+        subset=["name"]
+    )
     if table.empty:
         return None
-    grouped = table.groupby("name", sort=False).agg(
-        p=("p", "median"), closed=("closed", "max"), won=("won", "max")
-    )
+    grouped = table.groupby("name", sort=False).agg(p=("p", "median"), closed=("closed", "max"), won=("won", "max"))
     grouped["won"] |= grouped.index.str.lower().str.contains("won")
     grouped["p"] = grouped["p"].fillna(grouped["won"].astype(float).where(grouped["closed"], 0.1))
     grouped = grouped.sort_values(["closed", "p"], kind="stable")

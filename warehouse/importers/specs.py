@@ -108,9 +108,7 @@ def _c(name: str, type_: ColumnType, description: str, example: str = "", **kw: 
     return Column(name, type_, description, example, **kw)  # type: ignore[arg-type]
 
 
-REGION = _c(
-    "region", "dimension", "Sales region by name; created if new.", "EMEA", dimension="regions"
-)
+REGION = _c("region", "dimension", "Sales region by name; created if new.", "EMEA", dimension="regions")
 SEGMENT = _c(
     "segment",
     "dimension",
@@ -118,9 +116,7 @@ SEGMENT = _c(
     "Mid-Market",
     dimension="segments",
 )
-PRODUCT = _c(
-    "product", "dimension", "Product by name; created if new.", "Analytics", dimension="products"
-)
+PRODUCT = _c("product", "dimension", "Product by name; created if new.", "Analytics", dimension="products")
 
 SPECS: dict[str, TableSpec] = {
     spec.name: spec
@@ -257,9 +253,7 @@ SPECS: dict[str, TableSpec] = {
                 _c("hire_date", "date", "Start date.", "2024-03-04"),
                 _c("end_date", "date", "Leaving date; empty while employed.", ""),
                 _c("ote", "money", "On-target earnings per year.", "210000", minimum=0),
-                _c(
-                    "ramp_months", "int", "Months to full productivity.", "5", minimum=0, maximum=36
-                ),
+                _c("ramp_months", "int", "Months to full productivity.", "5", minimum=0, maximum=36),
             ),
         ),
         TableSpec(
@@ -387,9 +381,7 @@ SPECS: dict[str, TableSpec] = {
             ("booking_id",),
             "Won business. date and amount alone are enough for a history-only company.",
             (
-                _c(
-                    "booking_id", "id", "Booking id; derived from the row when absent.", "B-0000456"
-                ),
+                _c("booking_id", "id", "Booking id; derived from the row when absent.", "B-0000456"),
                 _c("date", "date", "Booking date.", "2026-06-28", required=True),
                 _c("amount", "money", "Amount (negative for reversals).", "45000", required=True),
                 REGION,
@@ -575,8 +567,7 @@ def markdown() -> str:
         lines += ["| column | type | required | description | example |", "|---|---|---|---|---|"]
         for col in spec.columns:
             lines.append(
-                f"| `{col.name}` | {col.type} | {'yes' if col.required else ''} | "
-                f"{col.description} | `{col.example}` |"
+                f"| `{col.name}` | {col.type} | {'yes' if col.required else ''} | {col.description} | `{col.example}` |"
             )
         lines.append("")
     lines += [

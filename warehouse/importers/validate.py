@@ -157,9 +157,7 @@ def coerce_column(col: Column, raw: pd.Series, coercer: Coercer, errors: _Errors
         invalid = present & numbers.isna().to_numpy()
         errors.add(invalid, name, "is not a number" if kind != "int" else "is not a whole number")
         if kind == "int":
-            fractional = (
-                present & ~invalid & (numbers != np.round(numbers)).fillna(False).to_numpy()
-            )
+            fractional = present & ~invalid & (numbers != np.round(numbers)).fillna(False).to_numpy()
             errors.add(fractional, name, "is not a whole number")
         ok = present & ~invalid
         if col.minimum is not None:
@@ -232,9 +230,7 @@ def coerce_column(col: Column, raw: pd.Series, coercer: Coercer, errors: _Errors
                 return _INVALID
 
         parsed_json = raw.map(parse)
-        errors.add(
-            present & parsed_json.map(lambda v: v is _INVALID).to_numpy(), name, "is not valid JSON"
-        )
+        errors.add(present & parsed_json.map(lambda v: v is _INVALID).to_numpy(), name, "is not valid JSON")
         return raw.astype(object).where(parsed_json.map(lambda v: v is not _INVALID), None)
     raise AssertionError(f"unhandled column type {kind}")
 
@@ -264,28 +260,17 @@ def _cross_field_rules(spec: TableSpec, frame: pd.DataFrame, errors: _Errors) ->
 
     if spec.name == "reps":
         m = both("hire_date", "end_date")
-        bad = (
-            m
-            & (frame["end_date"].where(m, None) < frame["hire_date"].where(m, None))
-            .fillna(False)
-            .to_numpy()
-        )
+        bad = m & (frame["end_date"].where(m, None) < frame["hire_date"].where(m, None)).fillna(False).to_numpy()
         errors.add(bad, "end_date", "is before hire_date")
     if spec.name == "opportunities":
         m = both("created_date", "close_date")
-        bad = (
-            m
-            & (frame["close_date"].where(m, None) < frame["created_date"].where(m, None))
-            .fillna(False)
-            .to_numpy()
-        )
+        bad = m & (frame["close_date"].where(m, None) < frame["created_date"].where(m, None)).fillna(False).to_numpy()
         errors.add(bad, "close_date", "is before created_date")
         m = both("is_won", "is_closed")
         bad = (
             m
             & (
-                frame["is_won"].where(m, False).astype(bool)
-                & ~frame["is_closed"].where(m, True).astype(bool)
+                frame["is_won"].where(m, False).astype(bool) & ~frame["is_closed"].where(m, True).astype(bool)
             ).to_numpy()
         )
         errors.add(bad, "is_won", "is true but is_closed is false")
@@ -312,9 +297,7 @@ def _cross_field_rules(spec: TableSpec, frame: pd.DataFrame, errors: _Errors) ->
         )
 
 
-def coerce_chunk(
-    spec: TableSpec, raw: pd.DataFrame, rows: np.ndarray, file: str, coercer: Coercer
-) -> Coerced:
+def coerce_chunk(spec: TableSpec, raw: pd.DataFrame, rows: np.ndarray, file: str, coercer: Coercer) -> Coerced:
     errors = _Errors(len(raw))
     typed = pd.DataFrame(index=raw.index)
     for col in spec.columns:
@@ -338,9 +321,7 @@ def coerce_chunk(
                 }
             )
         )
-    rejections = (
-        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=REJECTION_COLUMNS)
-    )
+    rejections = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=REJECTION_COLUMNS)
     return Coerced(frame=typed, bad=errors.bad, rejections=rejections)
 
 
