@@ -534,7 +534,8 @@ def _pipeline_parts(
                 code="amount_outliers",
                 count=int(outlier.sum()),
                 message=f"{int(outlier.sum())} open deals with implausible amounts "
-                f"(${pipe['amount'][outlier].sum():,.0f} in all) are left out of the pipeline; correct them in the CRM.",
+                f"(${pipe['amount'][outlier].sum():,.0f} in all) are left out of the pipeline; "
+                "correct them in the CRM.",
             )
         )
     overdue = (pipe["close_date"] < pd.Timestamp(data.as_of)).to_numpy()
