@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from bench import cli_startup, generation, import_throughput
+from bench import cli_startup, forecast_accuracy, forecast_speed, generation, import_throughput
 
 BENCHMARKS = {
     "cli_startup": cli_startup.run,
     "generation": generation.run,
     "import": import_throughput.run,
+    "forecast_accuracy": forecast_accuracy.run,
+    "forecast_speed": forecast_speed.run,
 }
 
 

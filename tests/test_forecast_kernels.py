@@ -129,7 +129,10 @@ def test_seasonal_naive_is_exact_on_a_pure_seasonal_series() -> None:
     acc = accuracy(fc.cv.rename(columns={}), fc.scales)
     assert acc.mase == pytest.approx(0.0, abs=1e-9) and acc.wape == pytest.approx(0.0, abs=1e-9)
     auto = forecast_series(values, ["s"], season_length=4, horizon=4, method="auto")
-    assert auto.chosen == ["naive"]  # the backtest picks the model that is exact
+    assert auto.mean[0] == pytest.approx(pattern, rel=1e-6)
+    noisy = values + np.random.default_rng(0).normal(0, 0.5, values.shape) * (np.arange(24) >= 12)
+    weighted = forecast_series(noisy, ["s"], season_length=4, horizon=4, method="auto")
+    assert abs(sum(weighted.weights[0].values()) - 1) < 1e-9 and weighted.chosen[0].startswith("weighted(")
 
 
 def test_mase_scale_closed_form() -> None:
@@ -140,7 +143,7 @@ def test_mase_scale_closed_form() -> None:
 def test_low_history_falls_back_and_says_so() -> None:
     fc = forecast_series(np.array([[5.0, 6.0, 7.0, 6.0, 8.0, 7.0]]), ["s"], season_length=4, horizon=2, method="ets")
     assert any("Only 6 periods" in w for w in fc.warnings)
-    assert fc.chosen[0] in ("naive", "average")
+    assert set(fc.weights[0]) == {"naive", "average"}
     with pytest.raises(ValueError):
         forecast_series(np.array([[1.0, 2.0]]), ["s"], season_length=4, horizon=1)
 
@@ -193,3 +196,20 @@ def test_new_business_share_from_history() -> None:
     # As of the period start, only the March deal was still to be created; 30 days before it, too.
     assert share[0, 0] == pytest.approx(0.4)
     assert share[0, 1] == pytest.approx(0.4)
+
+
+@pytest.mark.parametrize("method", ["ols", "wls_struct"])
+def test_closed_form_reconciliation_matches_hierarchicalforecast(method: str) -> None:
+    from hierarchicalforecast.core import HierarchicalReconciliation
+    from hierarchicalforecast.methods import MinTrace
+
+    h = build_hierarchy(["region", "segment"], [("A", "x"), ("A", "y"), ("B", "x"), ("B", "z")])
+    base = np.random.default_rng(7).uniform(10, 20, (len(h.nodes), 2))
+    ours = reconcile(h, base, method)
+    y_hat = pd.DataFrame({"unique_id": np.repeat(h.ids, 2), "ds": np.tile([0, 1], len(h.ids)), "m": base.reshape(-1)})
+    ref = HierarchicalReconciliation([MinTrace(method=method)]).reconcile(
+        Y_hat_df=y_hat, S_df=h.s_frame(), tags=h.tags()
+    )
+    col = next(c for c in ref.columns if c.startswith("m/"))
+    theirs = np.vstack([ref[ref["unique_id"] == sid].sort_values("ds")[col].to_numpy() for sid in h.ids])
+    assert np.allclose(ours, np.maximum(theirs, 0)) or np.allclose(ours, h.aggregate(np.maximum(theirs[h.bottom], 0)))

@@ -115,7 +115,7 @@ WITH h AS (
     SELECT *, sum(pushed::INT) OVER w AS pushes, max(stage_start) OVER w AS in_stage_since
     FROM h WINDOW w AS (PARTITION BY opp_id ORDER BY seq ROWS UNBOUNDED PRECEDING)
 ), live AS (
-    SELECT s.d, o.opp_id, o.created_date, o.owner_rep_id, o.product, o.type, o.is_closed,
+    SELECT s.d, o.opp_id, o.account_id, o.created_date, o.owner_rep_id, o.product, o.type, o.is_closed,
            o.is_won, o.close_date AS final_close, a.region, a.segment, r.hire_date
     FROM _snapshot_dates s
     JOIN opportunities o ON o.created_date <= s.d AND (NOT o.is_closed OR o.close_date > s.d)
@@ -123,7 +123,7 @@ WITH h AS (
     LEFT JOIN reps r ON r.rep_id = o.owner_rep_id
     WHERE {where} {sample}
 )
-SELECT l.d AS snapshot, l.opp_id, l.region, l.segment, l.product, l.type, l.owner_rep_id,
+SELECT l.d AS snapshot, l.opp_id, l.account_id, l.region, l.segment, l.product, l.type, l.owner_rep_id,
        h2.stage, h2.amount, h2.close_date, h2.forecast_category, h2.pushes AS push_count,
        date_diff('day', coalesce(h2.in_stage_since, l.created_date), l.d) AS days_in_stage,
        date_diff('day', l.created_date, l.d) AS deal_age,
@@ -137,7 +137,7 @@ ORDER BY l.d, l.opp_id
 """
 
 _CURRENT_SQL = """
-SELECT ?::DATE AS snapshot, o.opp_id, a.region, a.segment, o.product, o.type, o.owner_rep_id,
+SELECT ?::DATE AS snapshot, o.opp_id, o.account_id, a.region, a.segment, o.product, o.type, o.owner_rep_id,
        o.stage, o.amount, o.close_date, o.forecast_category, o.push_count,
        date_diff('day', coalesce(o.stage_changed_date, o.created_date), ?::DATE) AS days_in_stage,
        date_diff('day', o.created_date, ?::DATE) AS deal_age,

@@ -1,8 +1,11 @@
-"""Making forecasts of a hierarchy add up (regions to the total), with hierarchicalforecast.
+"""Making forecasts of a hierarchy add up (regions to the total).
 
-Methods: `bottom_up`; `ols`, `wls_struct` (weights by how many bottom series a node sums) and
-`mint_shrink` (MinT with a shrunk covariance of in-sample errors; needs fitted values) from
-`MinTrace`; `none` keeps the base forecasts. After reconciliation, negative bottom forecasts
+Methods: `bottom_up`; the MinTrace family, `y~ = S (S' W^-1 S)^-1 S' W^-1 y^`, with W = I for
+`ols`, W = diag(S 1) (each node weighted by how many bottom series it sums) for `wls_struct`,
+and a shrunk covariance of in-sample errors for `mint_shrink` (needs fitted values; computed by
+hierarchicalforecast). `ols` and `wls_struct` are the same closed forms hierarchicalforecast
+uses, computed here directly (a test holds them equal) so the common path needs no extra
+import; `none` keeps the base forecasts. After reconciliation, negative bottom forecasts
 are set to zero and every parent re-summed, so results stay coherent and non-negative. Each
 series' 80% interval moves with its point forecast (its width is kept).
 """
@@ -48,6 +51,11 @@ def reconcile(
     bottom_rows = hierarchy.bottom
     if method == "bottom_up":
         out = hierarchy.aggregate(mean[bottom_rows])
+    elif method in ("ols", "wls_struct"):
+        S = hierarchy.S
+        w_inv = np.ones(len(S)) if method == "ols" else 1.0 / S.sum(axis=1)
+        gram = S.T @ (w_inv[:, None] * S)
+        out = S @ np.linalg.solve(gram, S.T @ (w_inv[:, None] * mean))
     else:
         from hierarchicalforecast.core import HierarchicalReconciliation
 

@@ -33,8 +33,9 @@ from tools.forecast.win_model import WinModelReport, train_win_model
 from tools.scope import Scope
 from warehouse.calendar import FiscalCalendar, Period
 from warehouse.connection import Warehouse
-from warehouse.errors import InputError
+from warehouse.errors import InputError, PermissionDeniedError
 from warehouse.fingerprint import fingerprint
+from warehouse.scenarios import Change, Scenario, get_scenario, overlay, scenario_changes
 
 PIPE_COLUMN = {
     "region": "region",
@@ -44,6 +45,7 @@ PIPE_COLUMN = {
 }
 SEASON = {"month": 12, "quarter": 4}
 OUTLIER_Z = 5.0
+STALE_DAYS = 120
 _MODEL_CACHE: dict[tuple[Any, ...], WinModelReport] = {}
 
 
@@ -62,6 +64,7 @@ class Loaded:
     fingerprint: str
     has_opportunities: bool
     notes: list[str] = field(default_factory=list)
+    scenario: dict[str, Any] | None = None
 
 
 def _as_of(cur: Any, requested: date | None) -> date:
@@ -104,11 +107,15 @@ def load(warehouse: Warehouse, params: ForecastInput, scope: Scope) -> Loaded:
                     "The warehouse has no opportunity history: the pipeline is taken as it stands today, "
                     "not as of the requested date."
                 )
-            pipeline = loader.open_pipeline(cur, query, as_of, use_history=use_history)
-            if use_history:
+            if use_history:  # one pass: monthly training snapshots and the pipeline on the as-of date
                 first = booked["date"].min().date()
-                dates = _month_starts(first + timedelta(days=90), as_of - timedelta(days=1))
-                training = loader.snapshots(cur, query, dates, label_before=as_of)
+                dates = [*_month_starts(first + timedelta(days=90), as_of - timedelta(days=1)), as_of]
+                frames = loader.snapshots(cur, query, dates, label_before=as_of)
+                on_as_of = frames["snapshot"] == pd.Timestamp(as_of)
+                pipeline = frames[on_as_of].reset_index(drop=True)
+                training = frames[~on_as_of].reset_index(drop=True)
+            else:
+                pipeline = loader.open_pipeline(cur, query, as_of, use_history=False)
             closed = loader.closed_deals(cur, query, as_of - timedelta(days=365), as_of)
         stage_defaults = loader.stage_defaults(cur)
         names = sorted({row[0] for row in cur.execute("SELECT DISTINCT period FROM targets").fetchall()})
@@ -126,6 +133,12 @@ def load(warehouse: Warehouse, params: ForecastInput, scope: Scope) -> Loaded:
             "stages",
             "meta",
         ]
+        scenario_info = None
+        if params.scenario_id is not None:
+            scenario = get_scenario(cur, params.scenario_id)
+            changes = scenario_changes(cur, scenario.scenario_id)
+            pipeline, quotas, scenario_info = _apply_scenario(scenario, changes, pipeline, quotas, scope, notes)
+            tables += ["scenarios", "scenario_changes"]
         fp = fingerprint(cur, tables)
     return Loaded(
         as_of=as_of,
@@ -141,7 +154,40 @@ def load(warehouse: Warehouse, params: ForecastInput, scope: Scope) -> Loaded:
         fingerprint=fp,
         has_opportunities=has_opps,
         notes=notes,
+        scenario=scenario_info,
     )
+
+
+def _apply_scenario(
+    scenario: Scenario,
+    changes: list[Change],
+    pipeline: pd.DataFrame,
+    quotas: pd.DataFrame,
+    scope: Scope,
+    notes: list[str],
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Evaluate a saved scenario: moved accounts take their open deals to the new owner (the
+    history stays with whoever booked it); a quota plan replaces the quotas it changes."""
+    moves = {dict(c.key)["account_id"]: c.new for c in changes if c.table == "accounts" and c.column == "owner_rep_id"}
+    if moves and scope.kind in ("team", "own"):
+        raise PermissionDeniedError(
+            f"Evaluating a territory scenario needs a company, region or segment scope; yours is {scope.describe()}.",
+            "Ask a leader or analyst to run it.",
+        )
+    if moves and not pipeline.empty:
+        pipeline = pipeline.copy()
+        pipeline["owner_rep_id"] = pipeline["account_id"].map(moves).fillna(pipeline["owner_rep_id"])
+    quotas = overlay(quotas, changes, "quotas")
+    if not moves and not any(c.table == "quotas" for c in changes):
+        notes.append(f"Scenario {scenario.scenario_id} ({scenario.kind}) changes nothing a forecast uses.")
+    info = {
+        "scenario_id": scenario.scenario_id,
+        "name": scenario.name,
+        "kind": scenario.kind,
+        "changes": len(changes),
+        "accounts_moved": len(moves),
+    }
+    return pipeline, quotas, info
 
 
 def _period_index(periods: list[Period], dates: pd.Series) -> np.ndarray:
@@ -184,11 +230,6 @@ def _apply_slip(slip: np.ndarray, points: float) -> np.ndarray:
 
 def run_forecast(warehouse: Warehouse, params: ForecastInput, *, scope: Scope | None = None) -> ForecastResult:
     scope = scope or Scope.everything()
-    if params.scenario_id is not None:
-        raise InputError(
-            "Forecasts do not evaluate saved scenarios yet.",
-            "Use --what-if adjustments; scenario overlays arrive with the quota and territory tools.",
-        )
     data = load(warehouse, params, scope)
     return compute(data, params, scope)
 
@@ -252,7 +293,7 @@ def compute(data: Loaded, params: ForecastInput, scope: Scope) -> ForecastResult
 
     metrics: dict[str, Any] = {
         "method": params.method,
-        "models": {k: int(v) for k, v in pd.Series(ts.chosen).value_counts().items()},
+        "model_weights": {k: round(float(v), 3) for k, v in pd.DataFrame(ts.weights).mean().items()},
         "reconcile": params.reconcile,
         "backtest": backtest["overall"],
         "as_of": as_of.isoformat(),
@@ -261,6 +302,8 @@ def compute(data: Loaded, params: ForecastInput, scope: Scope) -> ForecastResult
         "trials": params.trials,
         "seed": params.seed,
     }
+    if data.scenario is not None:
+        metrics["scenario"] = data.scenario
     tables: dict[str, list[dict[str, Any]]] = {"backtest": backtest["rows"]}
 
     # Pipeline, blended, baseline and what-if.
@@ -549,6 +592,16 @@ def _pipeline_parts(
             )
         )
 
+    stale = ((pipe["days_in_stage"] > STALE_DAYS) & ~overdue).to_numpy()
+    if stale.any():
+        warnings.append(
+            DataWarning(
+                code="stale_stages",
+                count=int(stale.sum()),
+                message=f"{int(stale.sum())} open deals have not changed stage in over {STALE_DAYS} days "
+                "(time in stage lowers their win probability in the model).",
+            )
+        )
     p = report.model.predict(pipe)
     p[outlier] = 0.0
     # Slip in periods, from won deals in the training snapshots.

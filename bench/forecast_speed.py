@@ -1,0 +1,67 @@
+"""Forecast speed: all region x segment series of the medium demo plus the pipeline Monte Carlo
+with 10,000 trials (target: under 10 s), in-process after imports and as a fresh `spm` process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from bench.report import table, write_section
+
+
+def run() -> None:
+    from tools.forecast import tool
+    from tools.forecast.models import ForecastInput
+    from tools.forecast.tool import run_forecast
+    from warehouse.create import create_warehouse
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "medium.duckdb"
+        wh = create_warehouse(path, demo="medium", seed=7, as_of=date(2026, 11, 29))
+        for grain, horizon in (("quarter", 4), ("month", 6)):
+            params = ForecastInput(by=["region", "segment"], grain=grain, horizon=horizon, trials=10_000)
+            tool._MODEL_CACHE.clear()
+            start = time.perf_counter()
+            result = run_forecast(wh, params)
+            cold = time.perf_counter() - start
+            start = time.perf_counter()
+            run_forecast(wh, params)
+            warm = time.perf_counter() - start
+            spm = Path(sys.executable).with_name("spm")
+            start = time.perf_counter()
+            subprocess.run(
+                [
+                    str(spm),
+                    "-w",
+                    str(path),
+                    "forecast",
+                    "--by",
+                    "region,segment",
+                    "--grain",
+                    grain,
+                    "--horizon",
+                    str(horizon),
+                    "--json",
+                ],
+                check=True,
+                capture_output=True,
+            )
+            process = time.perf_counter() - start
+            series = len({(r["region"], r["segment"]) for r in result.tables["forecast"]})
+            rows.append([grain, horizon, series, f"{cold:.1f} s", f"{warm:.1f} s", f"{process:.1f} s"])
+    md = "## Forecast speed (medium demo, `--by region,segment`, 10,000 Monte Carlo trials)\n\n"
+    md += (
+        "First run trains the win model; a repeated run reuses it (cached per data fingerprint, "
+        "as-of, scope and filters). `spm` process = a fresh CLI process, imports included. Target: under 10 s.\n\n"
+    )
+    md += table(["grain", "horizon", "series", "first run", "repeat run", "spm process"], rows)
+    write_section("forecast_speed", md)
+
+
+if __name__ == "__main__":
+    run()
