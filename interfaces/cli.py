@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import typer
 
-from interfaces import data_cli, forecast_cli
+from interfaces import data_cli, forecast_cli, quota_cli
 from interfaces.common import state_callback
 
 app = typer.Typer(
@@ -24,6 +24,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(data_cli.app, name="data")
+app.add_typer(quota_cli.app, name="quota")
 app.command("demo")(data_cli.demo)
 app.command("forecast")(forecast_cli.forecast)
 

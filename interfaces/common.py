@@ -78,3 +78,33 @@ def handles_errors(func: F) -> F:
             fail(exc)
 
     return wrapper  # type: ignore[return-value]
+
+
+def parse_amount(value: str | None, option: str) -> float | None:
+    """'48M', '$1.5m', '250K', '1,200,000' -> a number of dollars."""
+    if value is None:
+        return None
+    import re
+
+    from warehouse.errors import InputError
+
+    text = value.strip().replace(",", "").replace("$", "").replace("_", "")
+    m = re.fullmatch(r"([+-]?\d+(?:\.\d+)?)\s*([kKmMbB]?)", text)
+    if not m:
+        raise InputError(f"{option} {value!r} is not an amount.", "Examples: 48000000, 48M, $1.5M, 250K.")
+    scale = {"": 1, "k": 1e3, "m": 1e6, "b": 1e9}[m[2].lower()]
+    return float(m[1]) * scale
+
+
+def parse_fraction(value: str | None, option: str) -> float | None:
+    """'10%', '0.1', '10' (read as percent when above 1) -> 0.1."""
+    if value is None:
+        return None
+    from warehouse.errors import InputError
+
+    text = value.strip().rstrip("%")
+    try:
+        number = float(text)
+    except ValueError:
+        raise InputError(f"{option} {value!r} is not a number.", "Examples: 10%, 0.1.") from None
+    return number / 100 if value.strip().endswith("%") or number > 1 else number

@@ -11,40 +11,40 @@ from rich.table import Table
 from interfaces.output import err, money, out
 from tools.contract import ToolResult
 
-MONEY_COLUMNS = {
-    "p10",
-    "p50",
-    "p90",
-    "mean",
-    "target",
-    "gap",
-    "pipeline",
-    "booked_to_date",
-    "bookings",
-    "p50_baseline",
-    "p50_what_if",
-    "delta",
-    "p10_what_if",
-    "p90_what_if",
-    "amount",
-    "quota",
-    "potential",
-    "arr",
-    "value",
-    "capacity_p50",
-    "gap_p50",
-    "payout",
-}
-
-
-def cell(column: str, value: Any) -> str:
-    if value is None:
-        return "-"
-    if column in MONEY_COLUMNS and isinstance(value, int | float):
-        return money(float(value))
-    if column in ("coverage", "required_coverage") and isinstance(value, int | float):
-        return f"{value:.1f}x"
-    if column in (
+MONEY_COLUMNS = frozenset(
+    [
+        "p10",
+        "p50",
+        "p90",
+        "mean",
+        "target",
+        "gap",
+        "pipeline",
+        "booked_to_date",
+        "bookings",
+        "p50_baseline",
+        "p50_what_if",
+        "delta",
+        "p10_what_if",
+        "p90_what_if",
+        "amount",
+        "quota",
+        "potential",
+        "arr",
+        "value",
+        "capacity_p50",
+        "gap_p50",
+        "payout",
+        "quota_baseline",
+        "quota_what_if",
+        "recommended",
+        "expected_bookings",
+        "expected_payout",
+        "history",
+    ]
+)
+PERCENT_COLUMNS = frozenset(
+    [
         "win_rate",
         "p_win",
         "p_hit",
@@ -52,10 +52,29 @@ def cell(column: str, value: Any) -> str:
         "wape",
         "bias",
         "coverage_80",
-    ) and isinstance(value, int | float):
-        return f"{value:.0%}"
-    if isinstance(value, float):
-        return f"{value:,.2f}"
+        "capacity",
+        "p_hit_baseline",
+        "p_hit_what_if",
+    ]
+)
+MULTIPLE_COLUMNS = frozenset({"coverage", "required_coverage"})
+TEXT_COLUMNS = frozenset(
+    ["period", "region", "segment", "product", "rep", "series", "level", "model", "stage", "name", "rep_id", "kind"]
+)
+
+
+def cell(column: str, value: Any) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if column in MONEY_COLUMNS:
+            return money(float(value))
+        if column in MULTIPLE_COLUMNS:
+            return f"{value:.1f}x"
+        if column in PERCENT_COLUMNS:
+            return f"{value:.0%}"
+        if isinstance(value, float):
+            return f"{value:,.2f}"
     return escape(str(value))
 
 
@@ -64,18 +83,7 @@ def table(title: str, rows: list[dict[str, Any]], columns: Sequence[str], limit:
         return
     t = Table(title=title, title_justify="left")
     for c in columns:
-        text = c in (
-            "period",
-            "region",
-            "segment",
-            "product",
-            "rep",
-            "series",
-            "level",
-            "model",
-            "stage",
-            "name",
-        )
+        text = c in TEXT_COLUMNS
         t.add_column(c, justify="left" if text else "right", no_wrap=True)
     for row in rows[:limit]:
         t.add_row(*(cell(c, row.get(c)) for c in columns))

@@ -13,11 +13,17 @@ from typing import Any, Literal
 from warehouse.errors import InputError, PermissionDeniedError
 
 ScopeKind = Literal["all", "region", "segment", "team", "own"]
-Subject = Literal["bookings", "accounts", "opportunities", "reps", "targets", "quotas"]
+Subject = Literal["bookings", "accounts", "opportunities", "reps", "targets", "quotas", "headcount"]
 
 # Column holding the region / segment / rep for each subject (alias-qualified by the caller).
-_REGION = {"bookings": "region", "accounts": "region", "reps": "region", "targets": "region"}
-_SEGMENT = {"bookings": "segment", "accounts": "segment", "reps": "segment", "targets": "segment"}
+_REGION = {"bookings": "region", "accounts": "region", "reps": "region", "targets": "region", "headcount": "region"}
+_SEGMENT = {
+    "bookings": "segment",
+    "accounts": "segment",
+    "reps": "segment",
+    "targets": "segment",
+    "headcount": "segment",
+}
 _REP = {
     "bookings": "rep_id",
     "accounts": "owner_rep_id",
@@ -66,8 +72,8 @@ class Scope:
             if subject == "quotas":
                 return f"{alias}.rep_id IN (SELECT rep_id FROM reps WHERE {self.kind} = ?)", [self.value]
             return f"{alias}.{columns[subject]} = ?", [self.value]
-        if subject == "targets":
-            return "FALSE", []  # company targets are not split by team or rep
+        if subject in ("targets", "headcount"):
+            return "FALSE", []  # company targets and requisitions are not split by team or rep
         column = f"{alias}.{_REP[subject]}"
         if self.kind == "own":
             return f"{column} = ?", [self.value]

@@ -99,10 +99,8 @@ def _number_text(values: pd.Series, style: str) -> pd.Series:
 
 def _to_number(values: pd.Series, present: np.ndarray, style: str) -> pd.Series:
     """Plain numbers parse on a fast path; only the rest go through the cleaning regexes."""
-    if style == "plain":
-        numbers = pd.to_numeric(values, errors="coerce").astype(float)
-    else:
-        numbers = pd.Series(np.nan, index=values.index)
+    plain = style == "plain"
+    numbers = pd.to_numeric(values, errors="coerce").astype(float) if plain else pd.Series(np.nan, index=values.index)
     retry = present & np.isnan(numbers.to_numpy())
     if retry.any():
         cleaned = pd.to_numeric(_number_text(values[retry], style), errors="coerce")

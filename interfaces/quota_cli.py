@@ -1,0 +1,149 @@
+"""`spm quota simulate`: allocate a target to reps and simulate attainment, pay and fairness."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import typer
+
+from interfaces.common import handles_errors, open_warehouse, parse_amount, parse_date, parse_fraction
+
+app = typer.Typer(help="Quota planning: allocate, simulate, test before publishing.", no_args_is_help=True)
+
+
+class Method(StrEnum):
+    historical = "historical"
+    potential = "potential"
+    blended = "blended"
+    equal = "equal"
+    current = "current"
+
+
+@app.command()
+@handles_errors
+def simulate(
+    ctx: typer.Context,
+    period: str | None = typer.Option(
+        None,
+        "--period",
+        help="Fiscal year, half or quarter, e.g. FY2028 or FY2028-Q1 (default: next fiscal year).",
+        show_default=False,
+    ),
+    target: str | None = typer.Option(
+        None, "--target", help="Target to allocate, e.g. 48M (default: the targets table).", show_default=False
+    ),
+    method: Method = typer.Option(
+        Method.blended,
+        "--method",
+        help="historical, potential, blended, equal, or current (evaluate the stored quotas).",
+    ),
+    weights: str = typer.Option("0.5,0.5", "--weights", help="Blend weights H,P (history, potential), summing to 1."),
+    over_assign: str = typer.Option(
+        "10%", "--over-assign", help="Quotas add up to target x (1 + this), e.g. 10% or 0.1."
+    ),
+    filter_: list[str] = typer.Option(
+        None, "--filter", help="region=..., segment=... or manager=REP_ID (a team); repeatable.", show_default=False
+    ),
+    adjust: list[str] = typer.Option(
+        None, "--adjust", help="What-if: DIM=VALUE:+X% (region, segment, manager, rep), repeatable.", show_default=False
+    ),
+    leave: list[str] = typer.Option(
+        None, "--leave", help="What-if: this rep leaves at the start of the period (repeatable).", show_default=False
+    ),
+    scenario: str | None = typer.Option(
+        None, "--scenario", help="What-if: a saved territory or quota scenario.", show_default=False
+    ),
+    floor: str | None = typer.Option(None, "--floor", help="Minimum quota of a fully ramped rep.", show_default=False),
+    cap: str | None = typer.Option(None, "--cap", help="Maximum quota of a fully ramped rep.", show_default=False),
+    unit: str = typer.Option("1000", "--unit", help="Round quotas to this unit (0: no rounding)."),
+    reallocate: bool = typer.Option(
+        False, "--reallocate", help="Mid-period: credit bookings closed so far and re-allocate the rest."
+    ),
+    target_share: str = typer.Option(
+        "60%", "--target-share", help="Share of reps at quota the over-assignment solver aims for."
+    ),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Simulate as of this date (YYYY-MM-DD).", show_default=False
+    ),
+    trials: int = typer.Option(10_000, "--trials", min=100, max=200_000, help="Monte Carlo trials."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    save_scenario: str | None = typer.Option(
+        None, "--save-scenario", help="Save the allocation as a draft quota scenario.", show_default=False
+    ),
+    json_: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
+) -> None:
+    """Allocate a period's target to reps, then simulate attainment, comp cost and fairness."""
+    from interfaces.output import err, out, print_json
+    from interfaces.render import recommendations_and_warnings, table
+    from tools.filters import parse_filters
+    from tools.quota.models import Adjustment, QuotaInput
+    from tools.quota.tool import run_quota
+    from warehouse.errors import InputError
+
+    try:
+        w = tuple(float(x) for x in weights.split(","))
+        adjustments = [Adjustment.parse(a) for a in adjust or []]
+    except ValueError as exc:
+        raise InputError(str(exc), "Examples: --weights 0.6,0.4 --adjust region=EMEA:+10%") from None
+    if len(w) != 2:
+        raise InputError(f"--weights {weights!r} needs two numbers.", "Example: --weights 0.6,0.4")
+    params = QuotaInput(
+        period=period,
+        target=parse_amount(target, "--target"),
+        method=method.value,
+        weights=w,  # type: ignore[arg-type]
+        over_assign=parse_fraction(over_assign, "--over-assign") or 0.0,
+        filters=parse_filters(filter_),
+        adjustments=adjustments,
+        leave=list(leave or []),
+        scenario_id=scenario,
+        floor=parse_amount(floor, "--floor"),
+        cap=parse_amount(cap, "--cap"),
+        unit=parse_amount(unit, "--unit") or 0.0,
+        reallocate=reallocate,
+        target_share=parse_fraction(target_share, "--target-share") or 0.6,
+        as_of=parse_date(as_of, "--as-of"),
+        trials=trials,
+        seed=seed,
+        save_scenario=save_scenario,
+    )
+    wh = open_warehouse(ctx, writable=bool(save_scenario))
+    with err().status("Simulating quotas..."):
+        result = run_quota(wh, params)
+    if json_:
+        print_json(result.model_dump(mode="json"))
+        return
+    m = result.metrics
+    out().print(f"[bold]{result.summary}[/]")
+    f = m["fairness"]
+    out().print(
+        f"Payout P50 {m['payout']['p50'] / 1e6:,.2f}M (P10 {m['payout']['p10'] / 1e6:,.2f}M, P90 {m['payout']['p90'] / 1e6:,.2f}M); "
+        f"fairness: Gini of quota to potential {f['gini_quota_to_potential']:.2f}, hit-probability spread top vs bottom decile "
+        f"{f['hit_probability_spread']:.0%}, {f['reps_over_capacity']} reps over capacity."
+    )
+    if "what_if" in m:
+        wi = m["what_if"]
+        out().print(
+            f"What-if: P50 share at quota {m['share_reps_at_quota']['p50']:.0%} -> {wi['share_reps_at_quota']['p50']:.0%}; "
+            f"bookings P50 {m['bookings']['p50'] / 1e6:,.1f}M -> {wi['bookings']['p50'] / 1e6:,.1f}M; "
+            f"cost of sales {m['cost_of_sales']['p50']:.1%} -> {wi['cost_of_sales']['p50']:.1%}."
+        )
+        table(
+            "What-if by rep",
+            result.tables["what_if"],
+            ["rep_id", "name", "quota_baseline", "quota_what_if", "p_hit_baseline", "p_hit_what_if"],
+        )
+    table(
+        "Reps",
+        result.tables["reps"],
+        ["rep_id", "name", "region", "segment", "quota", "p_hit", "expected_attainment", "potential", "capacity"],
+    )
+    table(
+        "Recommended quota changes",
+        result.tables.get("quota_changes", []),
+        ["rep_id", "name", "quota", "recommended", "change_pct"],
+    )
+    if "saved_scenario" in m:
+        s = m["saved_scenario"]
+        err().print(f"Saved draft scenario {s['scenario_id']} ({s['name']}, {s['changes']} quota rows).")
+    recommendations_and_warnings(result)

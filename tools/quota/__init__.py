@@ -1,0 +1,1 @@
+"""Quota simulation tool: allocation, Monte Carlo attainment, comp cost and fairness."""
