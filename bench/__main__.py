@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import cli_startup, forecast_accuracy, forecast_speed, generation, import_throughput
+from bench import cli_startup, forecast_accuracy, forecast_speed, generation, import_throughput, quota_speed
 
 BENCHMARKS = {
     "cli_startup": cli_startup.run,
@@ -12,6 +12,7 @@ BENCHMARKS = {
     "import": import_throughput.run,
     "forecast_accuracy": forecast_accuracy.run,
     "forecast_speed": forecast_speed.run,
+    "quota_speed": quota_speed.run,
 }
 
 

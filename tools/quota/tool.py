@@ -677,7 +677,7 @@ def _recommendations(
         if solved is None:
             p_target = float((summary.total_bookings >= target).mean())
             floor_share = _share_at(data, params, people, setup, target, 0.0)
-            if floor_share < params.target_share:
+            if floor_share < params.target_share and p_target < 0.5:
                 recs.append(
                     Recommendation(
                         action=f"Revisit the {data.period.name} target: even with no over-assignment only "
@@ -689,6 +689,24 @@ def _recommendations(
                         ),
                         impact=Impact(
                             metric="chance bookings reach target", before=p_target * 100, after=None, unit="%"
+                        ),
+                        confidence=0.6,
+                    )
+                )
+            elif floor_share < params.target_share:
+                recs.append(
+                    Recommendation(
+                        action=f"Expect at most {floor_share:.0%} of reps at quota (P50, with no over-assignment), "
+                        f"not {params.target_share:.0%}.",
+                        rationale=(
+                            f"Bookings reach the {target / 1e6:,.1f}M target in {p_target:.0%} of trials, but single territories "
+                            "swing too much for more reps to reach an even split of it; over-assigning lowers the share further."
+                        ),
+                        impact=Impact(
+                            metric="P50 share of reps at quota",
+                            before=float(np.median(summary.share_at_quota)) * 100,
+                            after=floor_share * 100,
+                            unit="%",
                         ),
                         confidence=0.6,
                     )
