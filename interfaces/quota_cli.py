@@ -70,13 +70,22 @@ def simulate(
     save_scenario: str | None = typer.Option(
         None, "--save-scenario", help="Save the allocation as a draft quota scenario.", show_default=False
     ),
+    comp_plan: str | None = typer.Option(
+        None,
+        "--comp-plan",
+        help='Comp plan for every rep, as JSON: {"variable_share": 0.5, "threshold": 0.5, '
+        '"accelerators": [{"from": 1.0, "multiplier": 1.5}], "cap": 3}.',
+        show_default=False,
+    ),
     json_: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
 ) -> None:
     """Allocate a period's target to reps, then simulate attainment, comp cost and fairness."""
+    import json
+
     from interfaces.output import err, out, print_json
     from interfaces.render import recommendations_and_warnings, table
     from tools.filters import parse_filters
-    from tools.quota.models import Adjustment, QuotaInput
+    from tools.quota.models import Adjustment, CompPlanInput, QuotaInput
     from tools.quota.tool import run_quota
     from warehouse.errors import InputError
 
@@ -85,6 +94,14 @@ def simulate(
         adjustments = [Adjustment.parse(a) for a in adjust or []]
     except ValueError as exc:
         raise InputError(str(exc), "Examples: --weights 0.6,0.4 --adjust region=EMEA:+10%") from None
+    plan = None
+    if comp_plan:
+        try:
+            plan = CompPlanInput.model_validate(json.loads(comp_plan))
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"--comp-plan is not JSON ({exc.msg}).", """Example: --comp-plan '{"variable_share": 0.5}'"""
+            ) from None
     if len(w) != 2:
         raise InputError(f"--weights {weights!r} needs two numbers.", "Example: --weights 0.6,0.4")
     params = QuotaInput(
@@ -106,6 +123,7 @@ def simulate(
         trials=trials,
         seed=seed,
         save_scenario=save_scenario,
+        comp_plan=plan,
     )
     wh = open_warehouse(ctx, writable=bool(save_scenario))
     with err().status("Simulating quotas..."):

@@ -177,3 +177,25 @@ def test_cli_json_and_human(demo_path: Path) -> None:
     assert bad.exit_code == 3 and "sum to 1" in bad.stderr
     bad_target = CliRunner().invoke(app, ["-w", str(demo_path), "quota", "simulate", "--target", "lots"])
     assert bad_target.exit_code == 3 and "48M" in bad_target.stderr
+
+
+def test_given_comp_plan_drives_the_payout(demo: Warehouse) -> None:
+    from tools.quota.models import CompPlanInput
+
+    nothing = run_quota(demo, QuotaInput(comp_plan=CompPlanInput(variable_share=0.0), **FAST))
+    assert nothing.metrics["payout"]["p90"] == 0
+    rich = run_quota(
+        demo,
+        QuotaInput(
+            comp_plan=CompPlanInput.model_validate(
+                {"variable_share": 0.5, "accelerators": [{"from": 1.0, "multiplier": 3.0}]}
+            ),
+            **FAST,
+        ),
+    )
+    plain = run_quota(demo, QuotaInput(comp_plan=CompPlanInput(variable_share=0.5), **FAST))
+    assert rich.metrics["payout"]["p50"] > plain.metrics["payout"]["p50"]
+    result = CliRunner().invoke(
+        app, ["-w", str(demo.path), "quota", "simulate", "--trials", "200", "--comp-plan", "{oops"]
+    )
+    assert result.exit_code == 3 and "not JSON" in result.stderr

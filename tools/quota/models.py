@@ -32,6 +32,25 @@ class Adjustment(BaseModel):
         return cls(dim=m[1].lower(), value=m[2], pct=float(m[3]))  # type: ignore[arg-type]
 
 
+class Tier(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    start: float = Field(alias="from", ge=0, description="Attainment where the tier starts, e.g. 1.0.")
+    multiplier: float = Field(ge=0, description="Pay per point of attainment inside the tier, relative to plan rate.")
+
+
+class CompPlanInput(BaseModel):
+    """A comp plan given directly, instead of the warehouse's plans."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    variable_share: float = Field(0.5, ge=0, le=1, description="Share of OTE paid as variable at 100%.")
+    threshold: float = Field(0.0, ge=0, description="Attainment below which nothing is paid.")
+    decelerator: float = Field(1.0, ge=0, description="Rate multiplier below 100% attainment.")
+    accelerators: list[Tier] = Field(default_factory=list, description="Tiers above plan, sorted by start.")
+    cap: float | None = Field(None, ge=0, description="Maximum payout as a multiple of target variable.")
+
+
 class QuotaInput(BaseModel):
     """What to allocate and simulate. Scope and data come from the caller's context."""
 
@@ -61,6 +80,9 @@ class QuotaInput(BaseModel):
     trials: int = Field(10_000, ge=100, le=200_000)
     seed: int = 0
     save_scenario: str | None = Field(None, description="Save the allocation as a draft quota scenario with this name.")
+    comp_plan: CompPlanInput | None = Field(
+        None, description="Use this comp plan for every rep instead of the stored plans."
+    )
 
     @field_validator("filters")
     @classmethod

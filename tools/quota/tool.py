@@ -180,9 +180,13 @@ def _target(data: Data, params: QuotaInput) -> float | None:
     return None if np.isnan(value) else float(value)
 
 
-def _plans(data: Data, segments: pd.Series) -> tuple[list[CompPlan], np.ndarray, list[str]]:
-    """Comp plan per rep (the AE plan of the period's fiscal year and the rep's segment)."""
+def _plans(
+    data: Data, segments: pd.Series, given: CompPlan | None = None
+) -> tuple[list[CompPlan], np.ndarray, list[str]]:
+    """Comp plan per rep: the given one, or the AE plan of the period's fiscal year and segment."""
     notes: list[str] = []
+    if given is not None:
+        return [given], np.zeros(len(segments), dtype=int), []
     plans = data.plans
     fy = data.period.fiscal_year
     chosen: list[CompPlan] = []
@@ -224,7 +228,9 @@ class Setup:
     plan_of: np.ndarray
 
 
-def _setup(data: Data, people: pd.DataFrame, accounts: pd.DataFrame) -> tuple[Setup, dict[str, Any], list[str]]:
+def _setup(
+    data: Data, people: pd.DataFrame, accounts: pd.DataFrame, plan: CompPlan | None = None
+) -> tuple[Setup, dict[str, Any], list[str]]:
     notes: list[str] = []
     period, cal = data.period, data.calendar
     ramp = (
@@ -257,7 +263,7 @@ def _setup(data: Data, people: pd.DataFrame, accounts: pd.DataFrame) -> tuple[Se
     hazard = estimate.attrition_per_month(data.ae_history, data.as_of)
     ote = people["ote"].astype(float)
     ote = ote.fillna(ote.groupby(people["segment"]).transform("median")).fillna(ote.median()).fillna(150_000.0)
-    plans, plan_of, plan_notes = _plans(data, people["segment"])
+    plans, plan_of, plan_notes = _plans(data, people["segment"], plan)
     notes += plan_notes
     tv = ote.to_numpy() * np.array([plans[k].variable_share for k in plan_of]) * period.months / 12
     sim = SimulationInput(
@@ -374,7 +380,18 @@ def run_quota(
     data = load(warehouse, params, scope)
     people = data.people
     warnings: list[DataWarning] = []
-    setup, info, notes = _setup(data, people, data.accounts)
+    given = None
+    if params.comp_plan is not None:
+        cp = params.comp_plan
+        given = CompPlan(
+            variable_share=cp.variable_share,
+            threshold=cp.threshold,
+            decelerator=cp.decelerator,
+            accelerators=tuple((t.start, t.multiplier) for t in cp.accelerators),
+            cap=cp.cap,
+            name="given plan",
+        )
+    setup, info, notes = _setup(data, people, data.accounts, given)
     warnings += [DataWarning(code="comp_plan", message=n) for n in notes]
     target = _target(data, params)
     quotas = _allocate(data, params, setup, people, target, params.over_assign)
@@ -537,7 +554,12 @@ def _what_if(
     if moves:
         accounts = data.accounts.copy()
         accounts["owner_rep_id"] = accounts["account_id"].map(moves).fillna(accounts["owner_rep_id"])
-        w_setup, _, _ = _setup(data, people, accounts)
+        w_setup, _, _ = _setup(
+            data,
+            people,
+            accounts,
+            setup.plans[0] if len(setup.plans) == 1 and setup.plans[0].name == "given plan" else None,
+        )
         w_quotas = _allocate(data, params, w_setup, people, _target(data, params), params.over_assign)
         notes.append(
             f"Scenario {data.scenario['scenario_id']}: {len(moves)} accounts change owner; quotas re-allocated by {params.method}."
