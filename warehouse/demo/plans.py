@@ -116,8 +116,8 @@ def build_comp_plans(current_fy: int) -> pd.DataFrame:
                     "segment": segment,
                     "fiscal_year": fy,
                     "variable_share": cfg.SEGMENT_VARIABLE_SHARE[segment],
-                    "threshold": 0.4,
-                    "decelerator": 0.8,
+                    "threshold": 0.5,
+                    "decelerator": 1.0,
                     "accelerators": accelerators,
                     "cap": 3.0,
                 }
