@@ -43,6 +43,7 @@ MONEY_COLUMNS = frozenset(
         "history",
     ]
 )
+RATIO_SUFFIX = "_ratio_"
 PERCENT_COLUMNS = frozenset(
     [
         "win_rate",
@@ -71,7 +72,11 @@ def cell(column: str, value: Any) -> str:
             return money(float(value))
         if column in MULTIPLE_COLUMNS:
             return f"{value:.1f}x"
-        if column in PERCENT_COLUMNS:
+        if (
+            column in PERCENT_COLUMNS
+            or RATIO_SUFFIX in column
+            or column in ("band_met", "optimality_gap", "tightest_band")
+        ):
             return f"{value:.0%}"
         if isinstance(value, float):
             return f"{value:,.2f}"

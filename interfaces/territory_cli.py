@@ -1,0 +1,174 @@
+"""`spm territory rebalance`: balanced territories with the fewest moves, a bound and a map."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from interfaces.common import handles_errors, open_warehouse, parse_amount, parse_fraction
+
+app = typer.Typer(help="Territory planning: rebalance accounts across reps.", no_args_is_help=True)
+
+
+class Metric(StrEnum):
+    potential = "potential"
+    arr = "arr"
+    workload = "workload"
+    pipeline = "pipeline"
+
+
+class Unit(StrEnum):
+    account = "account"
+    zip = "zip"
+    msa = "msa"
+    state = "state"
+
+
+def read_lock_file(path: Path) -> list[str]:
+    """Account ids from a file: one per line, or a CSV with an account_id column."""
+    from warehouse.errors import InputError, NotFoundError
+
+    if not path.is_file():
+        raise NotFoundError(
+            f"No lock file {path}.", "Give --lock strategic, late-stage, none or a file of account ids."
+        )
+    lines = [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
+    if not lines:
+        raise InputError(f"The lock file {path} is empty.")
+    header = [h.strip().lower() for h in lines[0].split(",")]
+    if "account_id" in header:
+        col = header.index("account_id")
+        return [row.split(",")[col].strip() for row in lines[1:] if row.split(",")[col].strip()]
+    return lines
+
+
+@app.command()
+@handles_errors
+def rebalance(
+    ctx: typer.Context,
+    filter_: list[str] = typer.Option(
+        None, "--filter", help="region=... and/or segment=... (repeatable).", show_default=False
+    ),
+    balance_on: list[Metric] = typer.Option(
+        None, "--balance-on", help="Metric to balance (repeatable; default potential).", show_default=False
+    ),
+    band: str = typer.Option("5%", "--band", help="Allowed deviation from each rep's target, e.g. 5% or 0.05."),
+    max_disruption: str | None = typer.Option(
+        None,
+        "--max-disruption",
+        help="Cap on the value moved: a share (10%) or an amount (2M); then imbalance is minimised.",
+        show_default=False,
+    ),
+    lock: list[str] = typer.Option(
+        None,
+        "--lock",
+        help="strategic, late-stage, none, or a file of account ids (repeatable; default strategic + late-stage).",
+        show_default=False,
+    ),
+    unit: Unit = typer.Option(Unit.account, "--unit", help="Move whole accounts, ZIPs, metro areas or states."),
+    allow_cross_segment: bool = typer.Option(
+        False, "--allow-cross-segment", help="Let accounts move to reps of other segments."
+    ),
+    travel_weight: float = typer.Option(
+        0.0, "--travel-weight", min=0, help="Cost per km between a rep's home and an account."
+    ),
+    count_weight: float = typer.Option(
+        0.0, "--count-weight", min=0, help="Extra disruption per account moved (share of an average account's value)."
+    ),
+    max_accounts: int | None = typer.Option(
+        None, "--max-accounts", min=1, help="Most accounts a rep may own.", show_default=False
+    ),
+    k_nearest: int = typer.Option(5, "--k-nearest", min=1, max=50, help="Candidate reps per unit besides its owner."),
+    time_limit: float = typer.Option(60.0, "--time-limit", min=1, help="Solver seconds per region and segment."),
+    save_scenario: str | None = typer.Option(
+        None, "--save-scenario", help="Save the plan as a draft territory scenario.", show_default=False
+    ),
+    map_: str | None = typer.Option(
+        None, "--map", help="Draw the plan: PATH.html (interactive) or PATH.png.", show_default=False
+    ),
+    json_: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
+) -> None:
+    """Move the fewest accounts so every rep is within the band of their target, with a proven bound."""
+    from interfaces.output import err, out, print_json
+    from interfaces.render import recommendations_and_warnings, table
+    from tools.filters import parse_filters
+    from tools.territory.models import TerritoryInput
+    from tools.territory.tool import run_territory
+
+    locks: list[str] = []
+    for item in lock or ["strategic", "late-stage"]:
+        if item in ("strategic", "late-stage"):
+            locks.append(item)
+        elif item != "none":
+            locks += read_lock_file(Path(item))
+    cap = None
+    if max_disruption is not None:
+        cap = (
+            parse_fraction(max_disruption, "--max-disruption")
+            if max_disruption.strip().endswith("%")
+            else parse_amount(max_disruption, "--max-disruption")
+        )
+    params = TerritoryInput(
+        filters=parse_filters(filter_),
+        balance_on=[m.value for m in balance_on] if balance_on else ["potential"],
+        band=parse_fraction(band, "--band") or 0.05,
+        max_disruption=cap,
+        lock=locks,
+        unit=unit.value,
+        allow_cross_segment=allow_cross_segment,
+        travel_weight=travel_weight,
+        count_weight=count_weight,
+        max_accounts=max_accounts,
+        k_nearest=k_nearest,
+        time_limit=time_limit,
+        save_scenario=save_scenario,
+    )
+    wh = open_warehouse(ctx, writable=bool(save_scenario))
+    with err().status("Optimising territories..."):
+        result = run_territory(wh, params, map_path=map_)
+    if json_:
+        print_json(result.model_dump(mode="json"))
+        return
+    m = result.metrics
+    out().print(f"[bold]{result.summary}[/]")
+    out().print(
+        f"Disruption: {m['disruption']['accounts']:,} accounts, value {m['disruption']['value'] / 1e6:,.2f}M "
+        f"({m['disruption']['value_share']:.1%} of value, {m['disruption']['arr_share']:.1%} of ARR); "
+        f"lower bound {m['lower_bound'] / 1e6:,.2f}M, plan {m['objective'] / 1e6:,.2f}M."
+    )
+    for reason in m.get("status_reason", []):
+        err().print(f"[yellow]infeasible:[/] {reason}")
+    table(
+        "Groups",
+        result.tables["groups"],
+        ["group", "reps", "accounts", "status", "band_met", "moves", "optimality_gap", "seconds"],
+    )
+    first = params.balance_on[0]
+    table(
+        f"Reps ({first})",
+        result.tables["reps"],
+        [
+            "rep_id",
+            "name",
+            "region",
+            "segment",
+            f"{first}_ratio_before",
+            f"{first}_ratio_after",
+            "accounts_before",
+            "accounts_after",
+        ],
+    )
+    table(
+        "Moves",
+        result.tables["moves"],
+        ["account_id", "from_rep_id", "to_rep_id", "value", "late_stage_pipeline", "reason"],
+        limit=25,
+    )
+    if "saved_scenario" in m:
+        s = m["saved_scenario"]
+        err().print(f"Saved draft scenario {s['scenario_id']} ({s['name']}, {s['changes']} changes).")
+    if "map" in m:
+        err().print(f"Saved the map to {m['map']}.")
+    recommendations_and_warnings(result)

@@ -1,0 +1,1 @@
+"""Territory rebalance tool: balanced, minimal-disruption account moves with a proven bound."""

@@ -1,0 +1,69 @@
+"""Typed input and result of the territory rebalance tool."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from tools.contract import ToolResult
+
+Metric = Literal["potential", "arr", "workload", "pipeline"]
+Unit = Literal["account", "zip", "msa", "state"]
+FILTER_DIMS = ("region", "segment")
+
+
+class TerritoryInput(BaseModel):
+    """What to rebalance. Scope and data come from the caller's context."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    filters: dict[str, list[str]] = Field(default_factory=dict, description="region and/or segment to rebalance.")
+    balance_on: list[Metric] = Field(
+        default_factory=lambda: ["potential"], description="Metrics every rep must be within the band on."
+    )
+    band: float = Field(0.05, gt=0, le=1, description="Allowed deviation from each rep's target, e.g. 0.05 for +-5%.")
+    max_disruption: float | None = Field(
+        None,
+        ge=0,
+        description="Cap on the value moved: a share of the total (<= 1) or an amount; then imbalance is minimised.",
+    )
+    lock: list[str] = Field(
+        default_factory=lambda: ["strategic", "late-stage"],
+        description="Accounts that never move: 'strategic', 'late-stage' (open deals in Proposal or later) and/or account ids.",
+    )
+    unit: Unit = Field("account", description="Move whole accounts, ZIPs, metro areas (MSA) or states.")
+    allow_cross_segment: bool = Field(
+        False, description="Let accounts move to reps of another segment in their region."
+    )
+    travel_weight: float = Field(
+        0.0, ge=0, description="Cost per km between the rep's home and the account, in the units of value."
+    )
+    count_weight: float = Field(
+        0.0, ge=0, description="Extra disruption per account moved, as a share of the average account's value."
+    )
+    max_accounts: int | None = Field(None, gt=0, description="Most accounts a rep may own after the plan.")
+    k_nearest: int = Field(
+        5, ge=1, le=50, description="Candidate reps per unit besides its current owner (nearest first)."
+    )
+    time_limit: float = Field(60.0, gt=0, le=3_600, description="Solver time limit per region and segment, seconds.")
+    save_scenario: str | None = Field(None, description="Save the plan as a draft territory scenario with this name.")
+
+    @field_validator("filters")
+    @classmethod
+    def _filters(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for dim in value:
+            if dim not in FILTER_DIMS:
+                raise ValueError(f"cannot filter territories by {dim!r}; use {', '.join(FILTER_DIMS)}")
+        return value
+
+    @field_validator("balance_on")
+    @classmethod
+    def _metrics(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("balance on at least one metric")
+        return list(dict.fromkeys(value))
+
+
+class TerritoryResult(ToolResult):
+    tool: str = "territory"
