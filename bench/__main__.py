@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import sys
 
-from bench import cli_startup, forecast_accuracy, forecast_speed, generation, import_throughput, quota_speed
+from bench import (
+    cli_startup,
+    forecast_accuracy,
+    forecast_speed,
+    generation,
+    import_throughput,
+    quota_speed,
+    territory_speed,
+)
 
 BENCHMARKS = {
     "cli_startup": cli_startup.run,
@@ -13,6 +21,7 @@ BENCHMARKS = {
     "forecast_accuracy": forecast_accuracy.run,
     "forecast_speed": forecast_speed.run,
     "quota_speed": quota_speed.run,
+    "territory": territory_speed.run,
 }
 
 

@@ -91,9 +91,9 @@ def test_impossible_band_is_explained(demo: Warehouse) -> None:
     result = run_territory(demo, TerritoryInput(filters={"region": ["NA"], "segment": ["Enterprise"]}, band=0.01))
     assert result.metrics["status"] == "infeasible"
     reasons = " ".join(result.metrics["status_reason"])
-    assert "tightest band" in reasons and ("locked" in reasons or "holds" in reasons)
+    assert "cannot be met" in reasons and "no plan can do better" in reasons and ("locked" in reasons or "holds" in reasons)
     group = result.tables["groups"][0]
-    assert group["tightest_band"] > 0.01 and group["band_met"] >= group["tightest_band"]
+    assert group["tightest_band"] > 0.01 and group["band_met"] >= group["tightest_band"] - 1e-3
 
 
 def test_zip_units_never_split(demo: Warehouse) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -42,13 +43,14 @@ def create_warehouse(
     path: str | Path,
     *,
     fiscal_year_start_month: int = 1,
-    demo: str | None = None,
+    demo: Any = None,
     seed: int = 7,
     as_of: date | None = None,
     force: bool = False,
     lock_timeout: float = 10.0,
 ) -> Warehouse:
-    """Create an empty warehouse, or the demo company of size `demo`, at `path`."""
+    """Create an empty warehouse, or the demo company of size `demo` (a size name or a
+    `DemoSize`), at `path`."""
     path = Path(path)
     FiscalCalendar(fiscal_year_start_month)  # validates the month
     if path.exists():

@@ -62,8 +62,10 @@ def _quiet_highs() -> Iterator[None]:
             os.close(devnull)
 
 
-PENALTY_FACTOR = 1_000.0
+PENALTY_FACTOR = 2.0
 FULL_MIP_LIMIT = 20_000  # assignment variables: up to this, one MIP; above, LP + repair
+IPM_ABOVE = 50_000  # interior point (with crossover) beats simplex on the large relaxations
+MINIMAX_LP_LIMIT = 100_000  # above this many variables, the tightest band is not searched
 MIP_GAP = 0.005  # stop a MIP once within 0.5% of its dual bound
 TOL = 1e-6
 
@@ -112,6 +114,7 @@ class _Model:
     pair_unit: np.ndarray
     pair_rep: np.ndarray
     pair_cost: np.ndarray
+    cost_scale: float = 1.0  # objective units per unit of pair cost (the MIP's dual bound is in those)
 
 
 def _pairs(problem: Problem, free: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -185,12 +188,22 @@ def _build(problem: Problem, free: np.ndarray, base_assignment: np.ndarray, band
         r0 += 1
     A = sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r0, n_x + n_s))
     if problem.max_disruption is None:
-        scale = max(float(pc.max()) if n_x else 1.0, 1.0) * max(len(free_units), 1)
-        c = np.concatenate([pc, np.full(n_s, PENALTY_FACTOR * scale)])
+        # Costs scaled to about 1 and a penalty per unit of normalised slack worth more than
+        # moving every free unit: any reduction of band violation beats any disruption, and the
+        # coefficients stay within a range HiGHS handles accurately.
+        positive = pc[pc > 0]
+        unit_cost = float(positive.mean()) if len(positive) else 1.0
+        c_x = pc / unit_cost
+        per_unit_max = np.zeros(len(problem.candidates))
+        np.maximum.at(per_unit_max, pu, c_x)
+        penalty = max(float(per_unit_max.sum()), 1.0) * PENALTY_FACTOR
+        c = np.concatenate([c_x, np.full(n_s, penalty)])
+        cost_scale = unit_cost
     else:  # least imbalance within the cap; disruption only breaks ties
         tie = 1e-6 / max(float(pc.sum()), 1.0)
         c = np.concatenate([pc * tie, np.ones(n_s)])
-    return _Model(c, A, np.asarray(lo, float), np.asarray(hi, float), n_x, pu, pr, pc)
+        cost_scale = float("nan")  # the objective is imbalance, not cost
+    return _Model(c, A, np.asarray(lo, float), np.asarray(hi, float), n_x, pu, pr, pc, cost_scale)
 
 
 def _lp(model: _Model, time_limit: float) -> tuple[np.ndarray | None, float]:
@@ -207,7 +220,7 @@ def _lp(model: _Model, time_limit: float) -> tuple[np.ndarray | None, float]:
             A_eq=A[eq],
             b_eq=model.hi[eq],
             bounds=(0, None),
-            method="highs",
+            method="highs-ipm" if model.n_x > IPM_ABOVE else "highs",
             options={"time_limit": max(time_limit, 1.0), "presolve": True},
         )
     if res.x is None:
@@ -263,22 +276,23 @@ def solve(problem: Problem, *, time_limit: float = 60.0) -> Solution:
     capped = problem.max_disruption is not None
     full = _build(problem, free, assignment, problem.band)
     # 1. LP relaxation: the lower bound, and a proof of infeasibility when it needs slack.
-    x, bound_obj = _lp(full, remaining())
+    x, _ = _lp(full, remaining())
     if x is None:
         plan = np.where(locked, assignment, _first_candidates(problem))
         return _finish(
             problem, plan, "time_limit", np.nan, 0.0, 0, start, ["The LP relaxation did not finish in time."]
         )
-    lower_bound = float(full.pair_cost @ x[: full.n_x]) if not capped else bound_obj
+    lower_bound = float(full.pair_cost @ x[: full.n_x])
     xs = x[: full.n_x]
     chosen = xs > 1 - TOL
     partial = assignment.copy()
     partial[full.pair_unit[chosen]] = full.pair_rep[chosen]
     fractional = free & (partial < 0)
-    if _slack(full, x) > TOL and not capped:
-        notes.append("The LP relaxation cannot meet the band: no plan can.")
-        plan = _round(full, xs, partial, problem)
-        return _finish(problem, plan, "infeasible", np.nan, lower_bound, int(fractional.sum()), start, notes)
+    infeasible = _slack(full, x) > TOL and not capped
+    if infeasible:
+        # No plan meets the band. The model is elastic, so what follows finds the plan closest
+        # to it (least normalised violation, then least disruption).
+        notes.append("The LP relaxation cannot meet the band: no plan can; showing the plan closest to it.")
 
     # 2a. Small groups: one MIP, stopped within MIP_GAP of its dual bound.
     if full.n_x <= FULL_MIP_LIMIT:
@@ -288,9 +302,9 @@ def solve(problem: Problem, *, time_limit: float = 60.0) -> Solution:
             return _finish(problem, plan, "time_limit", np.nan, lower_bound, int(fractional.sum()), start, notes)
         plan = assignment.copy()
         _read(full, mx, plan)
-        if np.isfinite(dual) and not capped:
-            lower_bound = max(lower_bound, min(dual, _disruption(problem, plan)))
-        return _status(problem, plan, lower_bound, capped, finished, int(fractional.sum()), start, notes)
+        if np.isfinite(dual) and not capped and not infeasible:
+            lower_bound = max(lower_bound, min(dual * full.cost_scale, _disruption(problem, plan)))
+        return _status(problem, plan, lower_bound, capped, finished or infeasible, int(fractional.sum()), start, notes)
 
     # 2b. Large groups: fix what the LP assigned integrally, solve the fractional units exactly,
     # widen the free set around reps left outside the band, and fall back to one MIP.
@@ -306,7 +320,7 @@ def solve(problem: Problem, *, time_limit: float = 60.0) -> Solution:
         if sx is not None:
             plan = np.where(to_free, -1, partial)
             _read(sub, sx, plan)
-            if _slack(sub, sx) <= TOL or capped:
+            if _slack(sub, sx) <= TOL or capped or infeasible:
                 break
         lo_t, hi_t = problem.bounds()
         loads = _rep_loads(problem, np.where(plan >= 0, plan, partial))
@@ -319,14 +333,14 @@ def solve(problem: Problem, *, time_limit: float = 60.0) -> Solution:
         notes.append(
             f"Round {attempt + 1}: freed {int(to_free.sum())} units around {len(bad)} reps still outside the band."
         )
-    if (plan < 0).any() or (_plan_slack(problem, np.where(plan >= 0, plan, 0)) > TOL and not capped):
+    if (plan < 0).any() or (_plan_slack(problem, np.where(plan >= 0, plan, 0)) > TOL and not capped and not infeasible):
         fx, finished, _ = _mip(full, remaining())
         if fx is not None:
             plan = assignment.copy()
             _read(full, fx, plan)
             notes.append("Solved as one MIP" + ("" if finished else " (time limit reached)"))
         plan = np.where(plan >= 0, plan, _round(full, xs, partial, problem))
-    return _status(problem, plan, lower_bound, capped, finished, int(fractional.sum()), start, notes)
+    return _status(problem, plan, lower_bound, capped, finished or infeasible, int(fractional.sum()), start, notes)
 
 
 def _round(model: _Model, xs: np.ndarray, partial: np.ndarray, problem: Problem) -> np.ndarray:
@@ -414,20 +428,16 @@ def _finish(
     )
 
 
-def tightest_band(problem: Problem, time_limit: float = 30.0) -> float:
-    """Smallest band any integer plan can meet: exact (a minimax MIP) for small groups; for large
-    ones the smallest of a few widening bands that the solver meets, starting at the LP bound."""
+def tightest_band(problem: Problem, time_limit: float = 30.0) -> float | None:
+    """Smallest band any plan on the candidate graph can meet: exact (a minimax MIP) for small
+    groups, the LP relaxation's value (a lower bound) for medium ones, None for the largest."""
+    if sum(len(c) for c, f in zip(problem.candidates, problem.fixed, strict=True) if f < 0) > MINIMAX_LP_LIMIT:
+        return None
     model, lp_band = _minimax(problem, time_limit)
     if model.n_x <= FULL_MIP_LIMIT:
         x, _, _ = _mip(model, time_limit)
         return float(x[-1]) if x is not None else lp_band
-    band = max(lp_band, problem.band) + 0.005
-    for _ in range(8):
-        trial = Problem(**{**problem.__dict__, "band": band, "max_disruption": None})
-        if solve(trial, time_limit=time_limit).status in ("optimal", "feasible"):
-            return band
-        band *= 1.5
-    return band
+    return lp_band
 
 
 def _minimax(problem: Problem, time_limit: float) -> tuple[_Model, float]:

@@ -11,6 +11,7 @@ must move and are reported as such.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -31,6 +32,8 @@ from warehouse.fingerprint import fingerprint
 from warehouse.scenarios import Change, save_scenario
 
 STATUS_ORDER = ("optimal", "feasible", "time_limit", "infeasible")
+PARALLEL_ABOVE_UNITS = 20_000  # solve groups in worker processes above this many units in all
+ROOM_CANDIDATES = 3  # besides the nearest reps, a moving unit may go to the nearest reps with room
 EARTH_KM = 6371.0
 MIN_CAPACITY = 0.5
 
@@ -46,6 +49,7 @@ class Group:
     solved_band: float
     tightest: float | None
     notes: list[str]
+    locked_units: np.ndarray  # units fixed by a lock (others may be fixed because they need not move)
 
 
 def _haversine(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
@@ -123,22 +127,29 @@ def _build_group(
     u_lon = pd.Series(lon).groupby(codes).mean().reindex(range(U)).to_numpy()
     home_lat = reps["home_lat"].to_numpy(dtype=float)
     home_lon = reps["home_lon"].to_numpy(dtype=float)
-    for i in range(R):  # no home on record: the middle of the rep's current accounts
+    nowhere = []
+    for i in range(R):  # no home on record: the middle of the rep's accounts
         if not np.isfinite(home_lat[i]):
-            mine = owner == i
+            mine = (owner == i) & np.isfinite(lat)
             if mine.any():
-                home_lat[i], home_lon[i] = np.nanmean(lat[mine]), np.nanmean(lon[mine])
+                home_lat[i], home_lon[i] = lat[mine].mean(), lon[mine].mean()
+            else:
+                nowhere.append(i)
+    if nowhere:
+        notes.append(f"{len(nowhere)} reps have no home location and no accounts: any movable account may go to them.")
     dist = _haversine(u_lat[:, None], u_lon[:, None], home_lat[None, :], home_lon[None, :])  # [U, R]
 
     moved_value = np.zeros((U, R))  # value of the unit's accounts not owned by r
     np.add.at(moved_value, codes, per_move[:, None] * (owner[:, None] != np.arange(R)[None, :]))
-    ratio_now = np.zeros((R, len(metrics)))
+    current = np.zeros((R, len(metrics)))
     mine = owner >= 0
-    np.add.at(ratio_now, owner[mine], values[mine])
-    ratio_now = ratio_now[:, 0] / np.maximum(targets[:, 0], 1e-9)
+    np.add.at(current, owner[mine], values[mine])
+    ratio_now = current / np.maximum(targets, 1e-9)
+    room = np.flatnonzero((ratio_now < 1).all(axis=1))  # reps that can take more of everything
 
     candidates, costs = [], []
     fixed = np.full(U, -1)
+    locked_units = np.zeros(U, dtype=bool)
     locked_owner = (
         pd.Series(np.where(locked & (owner >= 0), owner, -1)).groupby(codes).agg(lambda s: sorted(set(s) - {-1}))
     )
@@ -148,16 +159,49 @@ def _build_group(
             f"{locked_orphans} locked accounts are owned by no active AE of the group, so they cannot stay; they are reassigned."
         )
     unit_owners = pd.Series(owner).groupby(codes).agg(lambda s: sorted(set(s) - {-1}))
+    orphaned = pd.Series(owner < 0).groupby(codes).any().reindex(range(U), fill_value=False).to_numpy()
+    has_location = np.isfinite(dist).any(axis=1)
+    k = min(params.k_nearest, R)
+    # A unit may move unless its owner is short of the band on every metric (giving accounts
+    # away could only widen that rep's gap); in-band reps' units may move so balance can travel
+    # along chains of neighbouring territories.
+    short = (ratio_now < 1 - params.band).all(axis=1)
+    movable = np.array(
+        [orphaned[u] or len(unit_owners.get(u, [])) != 1 or not bool(short[unit_owners.get(u, [])].all()) for u in range(U)],
+        dtype=bool,
+    )
+    # Reverse neighbours: every rep short of the band is offered the movable units nearest to it,
+    # enough to fill twice its deficit, so no rep is cut off from the units it needs.
+    offered: dict[int, list[int]] = {}
+    movable_idx = np.flatnonzero(movable & has_location)
+    unit_size = max(float(loads[:, 0].mean()), 1e-9)
+    for r in np.flatnonzero((ratio_now < 1 - params.band).any(axis=1)):
+        if not len(movable_idx) or not np.isfinite(dist[movable_idx, r]).any():
+            continue
+        deficit = float(max((1 - ratio_now[r, 0]) * targets[r, 0], 0.0))
+        n_offer = int(min(len(movable_idx), min(500, np.ceil(2 * deficit / unit_size) + 10)))
+        near = movable_idx[np.argpartition(dist[movable_idx, r], n_offer - 1)[:n_offer]]
+        for u in near:
+            offered.setdefault(int(u), []).append(int(r))
     for u in range(U):
         owners = unit_owners.get(u, [])
-        if np.isfinite(dist[u]).any():
-            nearest = np.argsort(np.where(np.isfinite(dist[u]), dist[u], np.inf), kind="stable")[: params.k_nearest]
-        else:  # no location: the reps with the most room on the first metric
-            nearest = np.argsort(ratio_now, kind="stable")[: params.k_nearest]
-        cand = np.array(sorted(set(owners) | set(nearest.tolist())), dtype=int)
+        # Only units of over-loaded reps, of nobody, or shared by several reps need to move;
+        # the rest keep their owner (moving them could only add disruption).
+        if not movable[u]:
+            cand = np.array(owners, dtype=int)
+        else:
+            row = np.where(np.isfinite(dist[u]), dist[u], np.inf) if has_location[u] else ratio_now[:, 0]
+            nearest = np.argpartition(row, k - 1)[:k] if k < R else np.arange(R)
+            extra = room[np.argsort(row[room], kind="stable")[:ROOM_CANDIDATES]] if len(room) else np.array([], int)
+            cand = np.array(
+                sorted(set(owners) | set(nearest.tolist()) | set(extra.tolist()) | set(offered.get(u, [])) | set(nowhere)),
+                dtype=int,
+            )
         candidates.append(cand)
         travel = params.travel_weight * np.nan_to_num(dist[u, cand], nan=0.0) * counts[u]
         costs.append(moved_value[u, cand] + travel)
+        if len(cand) == 1 and not locked_owner.get(u, []):
+            fixed[u] = cand[0]
         locks = locked_owner.get(u, [])
         if len(locks) > 1:
             names = ", ".join(rep_ids[r] for r in locks)
@@ -168,6 +212,7 @@ def _build_group(
             )
         if len(locks) == 1:
             fixed[u] = locks[0]
+            locked_units[u] = True
     problem = Problem(
         loads=loads,
         targets=targets,
@@ -184,7 +229,7 @@ def _build_group(
         problem.max_disruption = (
             params.max_disruption * total_value if params.max_disruption <= 1 else float(params.max_disruption)
         )
-    return problem, codes, notes
+    return problem, codes, notes, locked_units
 
 
 def run_territory(
@@ -221,7 +266,7 @@ def run_territory(
         )
     warnings: list[DataWarning] = []
     group_cols = ["region"] if params.allow_cross_segment else ["region", "segment"]
-    groups: list[Group] = []
+    pending = []
     for key, acc in accounts.groupby(group_cols, sort=True, dropna=False):
         key = key if isinstance(key, tuple) else (key,)
         mask = np.ones(len(reps), dtype=bool)
@@ -240,18 +285,22 @@ def run_territory(
                 )
             )
             continue
-        problem, unit_of, notes = _build_group(key, group_reps, acc, params, locked[positions], today)
-        solution = solve(problem, time_limit=params.time_limit)
-        solved_band, tight = params.band, None
+        problem, unit_of, notes, locked_units = _build_group(key, group_reps, acc, params, locked[positions], today)
+        pending.append((key, label, group_reps, acc, unit_of, problem, notes, locked_units))
+    groups: list[Group] = []
+    outcomes = _solve_all([p[5] for p in pending], params.time_limit)
+    for (key, label, group_reps, acc, unit_of, problem, notes, locked_units), (solution, tight) in zip(pending, outcomes, strict=True):
+        solved_band = params.band
         if solution.status == "infeasible":
-            tight = tightest_band(problem, time_limit=min(params.time_limit, 60))
-            solved_band = float(np.ceil(tight * 200) / 200)
-            solution = _at_tightest_band(problem, solved_band, params.time_limit, solution)
+            achieved = np.zeros_like(problem.targets)
+            np.add.at(achieved, solution.assignment, problem.loads)
+            solved_band = float(np.max(np.abs(achieved / np.maximum(problem.targets, 1e-9) - 1)))
+            bound = "" if tight is None else f" (no plan can do better than +-{tight:.1%})"
             notes.append(
-                f"A +-{params.band:.0%} band is impossible here; the plan shown is the least disruptive one "
-                f"within +-{solved_band:.1%}, the tightest band any plan meets."
+                f"A +-{params.band:.0%} band is impossible here{bound}; the plan shown comes closest to it, "
+                f"every rep within +-{solved_band:.1%}."
             )
-        groups.append(Group(key, group_reps, acc, unit_of, problem, solution, solved_band, tight, notes))
+        groups.append(Group(key, group_reps, acc, unit_of, problem, solution, solved_band, tight, notes, locked_units))
         warnings += [DataWarning(code="territory", message=f"{label}: {n}") for n in notes]
     if not groups:
         raise InputError("No region and segment in the selection has both accounts and active AEs.")
@@ -259,6 +308,26 @@ def run_territory(
     if map_path:
         result.metrics["map"] = str(draw_map(groups, result, map_path))
     return result
+
+
+def _solve_one(problem: Problem, time_limit: float) -> tuple[Solution, float | None]:
+    solution = solve(problem, time_limit=time_limit)
+    tight = tightest_band(problem, time_limit=min(time_limit, 60)) if solution.status == "infeasible" else None
+    return solution, tight
+
+
+def _solve_all(problems: list[Problem], time_limit: float) -> list[tuple[Solution, float | None]]:
+    """Solve the independent groups, on all cores when the work is large enough to pay for it."""
+    size = sum(len(p.candidates) for p in problems)
+    workers = min(os.cpu_count() or 1, len(problems))
+    if workers < 2 or size < PARALLEL_ABOVE_UNITS:
+        return [_solve_one(p, time_limit) for p in problems]
+    from concurrent.futures import ProcessPoolExecutor
+
+    order = sorted(range(len(problems)), key=lambda i: -len(problems[i].candidates))  # biggest first
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {i: pool.submit(_solve_one, problems[i], time_limit) for i in order}
+        return [futures[i].result() for i in range(len(problems))]
 
 
 def draw_map(groups: list[Group], result: TerritoryResult, path: str) -> Path:
@@ -275,16 +344,6 @@ def draw_map(groups: list[Group], result: TerritoryResult, path: str) -> Path:
         )
     reps = pd.concat([g.reps[["rep_id", "name", "home_lat", "home_lon"]] for g in groups], ignore_index=True)
     return save_map(pd.concat(points, ignore_index=True), reps, path, result.summary)
-
-
-def _at_tightest_band(problem: Problem, band: float, time_limit: float, fallback: Solution) -> Solution:
-    """When the band cannot be met: the least disruptive plan that meets the tightest band any
-    plan can meet (rounded up to half a point). Status stays infeasible: the band asked is not met."""
-    relaxed = solve(Problem(**{**problem.__dict__, "band": band}), time_limit=time_limit)
-    if relaxed.status not in ("optimal", "feasible"):
-        return fallback
-    relaxed.status = "infeasible"
-    return relaxed
 
 
 def _band_stats(loads: np.ndarray, targets: np.ndarray, band: float) -> dict[str, float | int]:
@@ -461,8 +520,9 @@ def _assemble(
         + (f" + {params.count_weight:g} x the average account value per move" if params.count_weight else "")
         + (f" + {params.travel_weight:g} per km from the rep's home" if params.travel_weight else "")
         + ".",
-        f"Each {params.unit} may stay or go to one of its {params.k_nearest} nearest eligible reps; "
-        "the lower bound holds on that candidate set.",
+        f"A {params.unit} of a rep above the band (or of no active rep) may go to one of its {params.k_nearest} nearest "
+        f"reps or the {ROOM_CANDIDATES} nearest reps with room; the others keep their owner. The lower bound holds on "
+        "that candidate set.",
     ]
     return TerritoryResult(
         summary=summary,
@@ -481,7 +541,8 @@ def _infeasibility_reasons(groups: list[Group], params: TerritoryInput) -> list[
         if g.solution.status != "infeasible":
             continue
         label = " ".join(str(k) for k in g.key)
-        reasons.append(f"{label}: the tightest band any plan meets is +-{g.tightest:.1%} (asked +-{params.band:.0%}).")
+        bound = "" if g.tightest is None else f"; no plan can do better than +-{g.tightest:.1%}"
+        reasons.append(f"{label}: +-{params.band:.0%} cannot be met; the closest plan keeps every rep within +-{g.solved_band:.1%}{bound}.")
         p = g.problem
         _, hi = p.bounds()
         for k, m in enumerate(params.balance_on):
@@ -492,7 +553,7 @@ def _infeasibility_reasons(groups: list[Group], params: TerritoryInput) -> list[
                     f"of an average rep's {m}, wider than the band."
                 )
             base = np.zeros(p.reps)
-            fixed = p.fixed >= 0
+            fixed = g.locked_units
             np.add.at(base, p.fixed[fixed], p.loads[fixed, k])
             for r in np.flatnonzero(base > hi[:, k]):
                 reasons.append(

@@ -151,10 +151,14 @@ class DemoData:
     planted: defects.Planted
 
 
-def generate(size: cfg.Size, seed: int, as_of: date) -> DemoData:
-    if size not in cfg.SIZES:
+def generate(size: cfg.Size | cfg.DemoSize, seed: int, as_of: date) -> DemoData:
+    """The demo company of a named size, or of a custom `DemoSize` (benchmarks)."""
+    if isinstance(size, cfg.DemoSize):
+        spec, size = size, f"custom-{size.accounts}x{size.aes}"  # type: ignore[assignment]
+    elif size in cfg.SIZES:
+        spec = cfg.SIZES[size]
+    else:
         raise ValueError(f"Unknown demo size {size!r}.")
-    spec = cfg.SIZES[size]
     calendar = FiscalCalendar(cfg.FISCAL_YEAR_START_MONTH)
     current_fy = calendar.fiscal_year_of(as_of)
     history_start = calendar.year_start(current_fy - cfg.HISTORY_YEARS)
@@ -174,6 +178,11 @@ def generate(size: cfg.Size, seed: int, as_of: date) -> DemoData:
 
     # Reps live near their territory: the location of one of its accounts.
     seat_geo = acc.groupby("seat")["geo"].agg(lambda g: g.iloc[int(rng_home.integers(len(g)))])
+    for seat in org.seats.itertuples():  # a seat whose territory got no accounts: somewhere in its region
+        if seat.Index not in seat_geo.index:
+            pool = acc.loc[acc["region"] == seat.region, "geo"]
+            if len(pool):
+                seat_geo.loc[seat.Index] = pool.iloc[int(rng_home.integers(len(pool)))]
     reps = org.reps.copy()
     home_geo = np.full(len(reps), -1, dtype=np.int64)
     for rep, seat in zip(org.tenures["rep"], org.tenures["seat"], strict=True):
