@@ -68,6 +68,7 @@ IPM_ABOVE = 50_000  # interior point (with crossover) beats simplex on the large
 MINIMAX_LP_LIMIT = 100_000  # above this many variables, the tightest band is not searched
 MIP_GAP = 0.005  # stop a MIP once within 0.5% of its dual bound
 TOL = 1e-6
+BAND_TOL = 1e-4  # band violations below 0.01% of a target are solver noise, not infeasibility
 
 
 @dataclass
@@ -288,7 +289,7 @@ def solve(problem: Problem, *, time_limit: float = 60.0) -> Solution:
     partial = assignment.copy()
     partial[full.pair_unit[chosen]] = full.pair_rep[chosen]
     fractional = free & (partial < 0)
-    infeasible = _slack(full, x) > TOL and not capped
+    infeasible = _slack(full, x) > BAND_TOL and not capped
     if infeasible:
         # No plan meets the band. The model is elastic, so what follows finds the plan closest
         # to it (least normalised violation, then least disruption).
@@ -320,7 +321,7 @@ def solve(problem: Problem, *, time_limit: float = 60.0) -> Solution:
         if sx is not None:
             plan = np.where(to_free, -1, partial)
             _read(sub, sx, plan)
-            if _slack(sub, sx) <= TOL or capped or infeasible:
+            if _slack(sub, sx) <= BAND_TOL or capped or infeasible:
                 break
         lo_t, hi_t = problem.bounds()
         loads = _rep_loads(problem, np.where(plan >= 0, plan, partial))
@@ -333,7 +334,7 @@ def solve(problem: Problem, *, time_limit: float = 60.0) -> Solution:
         notes.append(
             f"Round {attempt + 1}: freed {int(to_free.sum())} units around {len(bad)} reps still outside the band."
         )
-    if (plan < 0).any() or (_plan_slack(problem, np.where(plan >= 0, plan, 0)) > TOL and not capped and not infeasible):
+    if (plan < 0).any() or (_plan_slack(problem, np.where(plan >= 0, plan, 0)) > BAND_TOL and not capped and not infeasible):
         fx, finished, _ = _mip(full, remaining())
         if fx is not None:
             plan = assignment.copy()
@@ -367,8 +368,8 @@ def _status(
     objective = _disruption(problem, plan)
     violation = _plan_slack(problem, plan)
     if capped:
-        status = "optimal" if violation <= TOL else "feasible"
-    elif violation > TOL:
+        status = "optimal" if violation <= BAND_TOL else "feasible"
+    elif violation > BAND_TOL:
         status = "infeasible" if finished else "time_limit"
     else:
         status = "optimal" if objective <= lower_bound * (1 + 1e-4) + 1e-6 else "feasible"

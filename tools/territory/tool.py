@@ -312,7 +312,7 @@ def run_territory(
 
 def _solve_one(problem: Problem, time_limit: float) -> tuple[Solution, float | None]:
     solution = solve(problem, time_limit=time_limit)
-    tight = tightest_band(problem, time_limit=min(time_limit, 60)) if solution.status == "infeasible" else None
+    tight = tightest_band(problem, time_limit=min(time_limit, 10)) if solution.status == "infeasible" else None
     return solution, tight
 
 
