@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import typer
 
-from interfaces import data_cli, forecast_cli, quota_cli, territory_cli
+from interfaces import capacity_cli, data_cli, forecast_cli, quota_cli, territory_cli
 from interfaces.common import state_callback
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app = typer.Typer(
 app.add_typer(data_cli.app, name="data")
 app.add_typer(quota_cli.app, name="quota")
 app.add_typer(territory_cli.app, name="territory")
+app.add_typer(capacity_cli.app, name="capacity")
 app.command("demo")(data_cli.demo)
 app.command("forecast")(forecast_cli.forecast)
 

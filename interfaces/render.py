@@ -41,6 +41,13 @@ MONEY_COLUMNS = frozenset(
         "expected_bookings",
         "expected_payout",
         "history",
+        "capacity_p10",
+        "capacity_p90",
+        "capacity_p50_with_plan",
+        "capacity_with_plan",
+        "remaining_gap",
+        "expected_adds",
+        "ote_cost",
     ]
 )
 RATIO_SUFFIX = "_ratio_"
@@ -56,6 +63,8 @@ PERCENT_COLUMNS = frozenset(
         "capacity",
         "p_hit_baseline",
         "p_hit_what_if",
+        "attrition_annual",
+        "share_of_ramped_rep",
     ]
 )
 MULTIPLE_COLUMNS = frozenset({"coverage", "required_coverage"})

@@ -10,7 +10,9 @@ import pytest
 from tools.territory.optimize import Problem, solve, tightest_band
 
 
-def _problem(n: int = 8, reps: int = 3, seed: int = 0, band: float = 0.15, lock: dict[int, int] | None = None) -> Problem:
+def _problem(
+    n: int = 8, reps: int = 3, seed: int = 0, band: float = 0.15, lock: dict[int, int] | None = None
+) -> Problem:
     rng = np.random.default_rng(seed)
     loads = rng.uniform(10, 30, (n, 1))
     owner = rng.integers(0, reps, n)

@@ -27,7 +27,9 @@ def emea(demo_path: Path):  # type: ignore[no-untyped-def]
 
 def _accounts(wh: Warehouse) -> pd.DataFrame:
     with wh.reader() as cur:
-        return cur.query_df("SELECT account_id, owner_rep_id, region, segment, potential, zip, country, is_strategic FROM accounts")
+        return cur.query_df(
+            "SELECT account_id, owner_rep_id, region, segment, potential, zip, country, is_strategic FROM accounts"
+        )
 
 
 def _after(accounts: pd.DataFrame, moves: list[dict]) -> pd.DataFrame:
@@ -58,10 +60,13 @@ def test_band_met_where_status_says_so(emea) -> None:  # type: ignore[no-untyped
 def test_locked_accounts_never_move_and_regions_hold(emea, demo: Warehouse) -> None:  # type: ignore[no-untyped-def]
     accounts = _accounts(demo).set_index("account_id")
     with demo.reader() as cur:
-        late = {r[0] for r in cur.execute(
-            """SELECT DISTINCT o.account_id FROM opportunities o JOIN stages s ON s.name = o.stage
+        late = {
+            r[0]
+            for r in cur.execute(
+                """SELECT DISTINCT o.account_id FROM opportunities o JOIN stages s ON s.name = o.stage
                WHERE NOT o.is_closed AND o.close_date >= '2026-11-29' AND s.default_probability >= 0.6"""
-        ).fetchall()}
+            ).fetchall()
+        }
         reps = dict(cur.execute("SELECT rep_id, region || '/' || segment FROM reps").fetchall())
     for m in emea.tables["moves"]:
         a = accounts.loc[m["account_id"]]
@@ -91,7 +96,11 @@ def test_impossible_band_is_explained(demo: Warehouse) -> None:
     result = run_territory(demo, TerritoryInput(filters={"region": ["NA"], "segment": ["Enterprise"]}, band=0.01))
     assert result.metrics["status"] == "infeasible"
     reasons = " ".join(result.metrics["status_reason"])
-    assert "cannot be met" in reasons and "no plan can do better" in reasons and ("locked" in reasons or "holds" in reasons)
+    assert (
+        "cannot be met" in reasons
+        and "no plan can do better" in reasons
+        and ("locked" in reasons or "holds" in reasons)
+    )
     group = result.tables["groups"][0]
     assert group["tightest_band"] > 0.01 and group["band_met"] >= group["tightest_band"] - 1e-3
 
@@ -113,7 +122,9 @@ def test_disruption_cap_is_respected(demo: Warehouse) -> None:
 
 
 def test_explicit_locks_and_errors(demo: Warehouse, emea) -> None:  # type: ignore[no-untyped-def]
-    moved = [m["account_id"] for m in emea.tables["moves"] if m["from_rep_id"] in {r["rep_id"] for r in emea.tables["reps"]}][:3]
+    moved = [
+        m["account_id"] for m in emea.tables["moves"] if m["from_rep_id"] in {r["rep_id"] for r in emea.tables["reps"]}
+    ][:3]
     again = run_territory(demo, TerritoryInput(**EMEA, lock=["strategic", "late-stage", *moved]))
     assert not set(moved) & {m["account_id"] for m in again.tables["moves"]}
     with pytest.raises(InputError, match="Unknown lock"):
@@ -130,13 +141,17 @@ def test_save_scenario_and_evaluate_with_forecast(demo_copy: Warehouse) -> None:
     with demo_copy.reader() as cur:
         scenario = get_scenario(cur, "emea-balance")
     assert scenario.kind == "territory" and scenario.changes >= len(result.tables["moves"])
-    forecast = run_forecast(demo_copy, ForecastInput(filters={"region": ["EMEA"]}, scenario_id="emea-balance", trials=500, horizon=1))
+    forecast = run_forecast(
+        demo_copy, ForecastInput(filters={"region": ["EMEA"]}, scenario_id="emea-balance", trials=500, horizon=1)
+    )
     assert forecast.metrics["scenario"]["accounts_moved"] == len(result.tables["moves"])
 
 
 def test_cli_json_and_maps(demo_path: Path, tmp_path: Path) -> None:
     html, png = tmp_path / "map.html", tmp_path / "map.png"
-    result = CliRunner().invoke(app, ["-w", str(demo_path), "territory", "rebalance", "--filter", "region=LATAM", "--map", str(html), "--json"])
+    result = CliRunner().invoke(
+        app, ["-w", str(demo_path), "territory", "rebalance", "--filter", "region=LATAM", "--map", str(html), "--json"]
+    )
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)  # nothing but JSON on stdout
     assert {"before", "after", "disruption", "lower_bound", "optimality_gap", "status"} <= set(data["metrics"])
@@ -144,6 +159,20 @@ def test_cli_json_and_maps(demo_path: Path, tmp_path: Path) -> None:
     if data["tables"]["moves"]:
         assert {"account_id", "from_rep_id", "to_rep_id", "value", "reason"} <= set(data["tables"]["moves"][0])
     assert html.stat().st_size > 50_000 and "plotly" in html.read_text()[:5_000_000].lower()
-    human = CliRunner().invoke(app, ["-w", str(demo_path), "territory", "rebalance", "--filter", "region=LATAM", "--band", "10%", "--map", str(png)])
+    human = CliRunner().invoke(
+        app,
+        [
+            "-w",
+            str(demo_path),
+            "territory",
+            "rebalance",
+            "--filter",
+            "region=LATAM",
+            "--band",
+            "10%",
+            "--map",
+            str(png),
+        ],
+    )
     assert human.exit_code == 0 and png.stat().st_size > 10_000 and "Groups" in human.stdout
     assert np.isfinite(data["metrics"]["objective"])

@@ -176,7 +176,7 @@ def scenario_changes(cur: Any, scenario_id: str) -> list[Change]:
 def overlay(frame: pd.DataFrame, changes: Iterable[Change], table: str) -> pd.DataFrame:
     """`frame` (rows of `table`) with the scenario's changes to that table applied."""
     relevant = [c for c in changes if c.table == table]
-    if not relevant or frame.empty:
+    if not relevant:
         return frame
     out = frame.copy()
     key_cols = list(EDITABLE[(table, relevant[0].column)])

@@ -16,18 +16,20 @@ from warehouse.calendar import FiscalCalendar, Period
 from warehouse.errors import InputError
 
 
-def _overlap_weights(calendar: FiscalCalendar, period_names: pd.Series, forecast: Period) -> np.ndarray:
-    weights = np.zeros(len(period_names))
-    for i, name in enumerate(period_names):
+def overlap_weights(calendar: FiscalCalendar, period_names: pd.Series, forecast: Period) -> np.ndarray:
+    """Share of each named period that falls inside `forecast` (0 for names that are not periods)."""
+    names = pd.Series(period_names).astype(str)
+    share: dict[str, float] = {}
+    for name in names.unique():
         try:
-            p = calendar.parse(str(name))
+            p = calendar.parse(name)
         except InputError:
+            share[name] = 0.0
             continue
         start, end = max(p.start, forecast.start), min(p.end, forecast.end)
-        if start < end:
-            months = (end.year - start.year) * 12 + end.month - start.month
-            weights[i] = months / p.months
-    return weights
+        months = (end.year - start.year) * 12 + end.month - start.month if start < end else 0
+        share[name] = months / p.months
+    return names.map(share).to_numpy(dtype=float) if len(names) else np.zeros(0)
 
 
 def node_targets(
@@ -40,8 +42,8 @@ def node_targets(
 ) -> np.ndarray:
     """[nodes, periods] target amounts; NaN where no target applies."""
     out = np.full((len(hierarchy.nodes), len(periods)), np.nan)
-    t_weights = [_overlap_weights(calendar, targets["period"], p) for p in periods]
-    q_weights = [_overlap_weights(calendar, quotas["period"], p) for p in periods]
+    t_weights = [overlap_weights(calendar, targets["period"], p) for p in periods]
+    q_weights = [overlap_weights(calendar, quotas["period"], p) for p in periods]
     specific = {
         "both": (targets["region"] != "All") & (targets["segment"] != "All"),
         "region": (targets["region"] != "All") & (targets["segment"] == "All"),

@@ -334,7 +334,9 @@ def solve(problem: Problem, *, time_limit: float = 60.0) -> Solution:
         notes.append(
             f"Round {attempt + 1}: freed {int(to_free.sum())} units around {len(bad)} reps still outside the band."
         )
-    if (plan < 0).any() or (_plan_slack(problem, np.where(plan >= 0, plan, 0)) > BAND_TOL and not capped and not infeasible):
+    if (plan < 0).any() or (
+        _plan_slack(problem, np.where(plan >= 0, plan, 0)) > BAND_TOL and not capped and not infeasible
+    ):
         fx, finished, _ = _mip(full, remaining())
         if fx is not None:
             plan = assignment.copy()

@@ -167,7 +167,10 @@ def _build_group(
     # along chains of neighbouring territories.
     short = (ratio_now < 1 - params.band).all(axis=1)
     movable = np.array(
-        [orphaned[u] or len(unit_owners.get(u, [])) != 1 or not bool(short[unit_owners.get(u, [])].all()) for u in range(U)],
+        [
+            orphaned[u] or len(unit_owners.get(u, [])) != 1 or not bool(short[unit_owners.get(u, [])].all())
+            for u in range(U)
+        ],
         dtype=bool,
     )
     # Reverse neighbours: every rep short of the band is offered the movable units nearest to it,
@@ -194,7 +197,9 @@ def _build_group(
             nearest = np.argpartition(row, k - 1)[:k] if k < R else np.arange(R)
             extra = room[np.argsort(row[room], kind="stable")[:ROOM_CANDIDATES]] if len(room) else np.array([], int)
             cand = np.array(
-                sorted(set(owners) | set(nearest.tolist()) | set(extra.tolist()) | set(offered.get(u, [])) | set(nowhere)),
+                sorted(
+                    set(owners) | set(nearest.tolist()) | set(extra.tolist()) | set(offered.get(u, [])) | set(nowhere)
+                ),
                 dtype=int,
             )
         candidates.append(cand)
@@ -289,7 +294,9 @@ def run_territory(
         pending.append((key, label, group_reps, acc, unit_of, problem, notes, locked_units))
     groups: list[Group] = []
     outcomes = _solve_all([p[5] for p in pending], params.time_limit)
-    for (key, label, group_reps, acc, unit_of, problem, notes, locked_units), (solution, tight) in zip(pending, outcomes, strict=True):
+    for (key, label, group_reps, acc, unit_of, problem, notes, locked_units), (solution, tight) in zip(
+        pending, outcomes, strict=True
+    ):
         solved_band = params.band
         if solution.status == "infeasible":
             achieved = np.zeros_like(problem.targets)
@@ -542,7 +549,9 @@ def _infeasibility_reasons(groups: list[Group], params: TerritoryInput) -> list[
             continue
         label = " ".join(str(k) for k in g.key)
         bound = "" if g.tightest is None else f"; no plan can do better than +-{g.tightest:.1%}"
-        reasons.append(f"{label}: +-{params.band:.0%} cannot be met; the closest plan keeps every rep within +-{g.solved_band:.1%}{bound}.")
+        reasons.append(
+            f"{label}: +-{params.band:.0%} cannot be met; the closest plan keeps every rep within +-{g.solved_band:.1%}{bound}."
+        )
         p = g.problem
         _, hi = p.bounds()
         for k, m in enumerate(params.balance_on):
