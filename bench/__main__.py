@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from bench import (
+    capacity_speed,
     cli_startup,
     forecast_accuracy,
     forecast_speed,
@@ -22,6 +23,7 @@ BENCHMARKS = {
     "forecast_speed": forecast_speed.run,
     "quota_speed": quota_speed.run,
     "territory": territory_speed.run,
+    "capacity_speed": capacity_speed.run,
 }
 
 

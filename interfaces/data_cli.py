@@ -20,6 +20,7 @@ from interfaces.common import (
 
 if TYPE_CHECKING:
     from warehouse.checks import Finding
+    from warehouse.connection import Warehouse
     from warehouse.importers import ImportReport
     from warehouse.summary import Summary
 
@@ -405,4 +406,25 @@ def demo(
     out().print()
     _render_findings(findings, day, examples=1)
     out().print()
+    _render_capacity(wh)
+    out().print()
     out().print(f"Explore it: [bold]export SPM_WAREHOUSE={path}[/] then `spm data summary`, `spm data check --json`.")
+    out().print("Plan with it: `spm forecast`, `spm quota simulate`, `spm territory rebalance`, `spm capacity gap`.")
+
+
+def _render_capacity(wh: Warehouse) -> None:
+    """The tour's planning question: can the team make next year's number, and whom to hire?"""
+    from interfaces.output import err, out
+    from interfaces.render import table
+    from tools.capacity.models import CapacityInput
+    from tools.capacity.tool import run_capacity
+
+    with err().status("Can the team make next year's number?"):
+        result = run_capacity(wh, CapacityInput())
+    out().print("[bold]Capacity vs next year's target[/] (spm capacity gap)")
+    out().print(result.summary)
+    table(
+        "Top recommendations",
+        [{"action": r.action} for r in result.recommendations[:3]],
+        ["action"],
+    )

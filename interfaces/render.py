@@ -69,7 +69,22 @@ PERCENT_COLUMNS = frozenset(
 )
 MULTIPLE_COLUMNS = frozenset({"coverage", "required_coverage"})
 TEXT_COLUMNS = frozenset(
-    ["period", "region", "segment", "product", "rep", "series", "level", "model", "stage", "name", "rep_id", "kind"]
+    [
+        "period",
+        "region",
+        "segment",
+        "product",
+        "rep",
+        "series",
+        "level",
+        "model",
+        "stage",
+        "name",
+        "rep_id",
+        "kind",
+        "action",
+        "metric",
+    ]
 )
 
 

@@ -126,15 +126,25 @@ def _ramps(
     return curves, sources
 
 
-def _ote(aes: pd.DataFrame, region: str, segment: str) -> tuple[float, str]:
-    for rows, where in (
-        (aes[(aes["region"] == region) & (aes["segment"] == segment)], "median of the group's AEs"),
-        (aes[aes["segment"] == segment], "median of the segment's AEs"),
-        (aes, "median of all AEs"),
+def _ote_lookup(aes: pd.DataFrame) -> dict[tuple[str, str] | str, float]:
+    """Median OTE by (region, segment), by segment and overall ('*')."""
+    ote = aes.dropna(subset=["ote"])
+    out: dict[tuple[str, str] | str, float] = {}
+    out.update({(str(r), str(s)): float(v) for (r, s), v in ote.groupby(["region", "segment"])["ote"].median().items()})
+    out.update({str(s): float(v) for s, v in ote.groupby("segment")["ote"].median().items()})
+    if len(ote):
+        out["*"] = float(ote["ote"].median())
+    return out
+
+
+def _ote(lookup: dict[tuple[str, str] | str, float], region: str, segment: str) -> tuple[float, str]:
+    for key, where in (
+        ((region, segment), "median of the group's AEs"),
+        (segment, "median of the segment's AEs"),
+        ("*", "median of all AEs"),
     ):
-        values = rows["ote"].dropna()
-        if len(values):
-            return float(values.median()), where
+        if key in lookup:
+            return lookup[key], where
     return DEFAULT_OTE, f"default ${DEFAULT_OTE:,.0f} (no OTE in reps)"
 
 
@@ -156,6 +166,7 @@ def estimate(
         by_segment.setdefault(seg, []).append(value)
     att_by_segment, att_all = history.attrition(hist.aes, hist.as_of)
     velocity = history.hiring_velocity(hist.aes, hist.as_of)
+    otes = _ote_lookup(hist.aes)
     recent = hist.scope_months[pd.to_datetime(hist.scope_months["month"]) >= pd.Timestamp(add_months(this_month, -12))]
     recent = recent[pd.to_datetime(recent["month"]) < pd.Timestamp(this_month)]
     out: list[GroupAssumptions] = []
@@ -204,7 +215,7 @@ def estimate(
                 f"history: {a.leavers} {seg} departures over {a.exposure_months:,.0f} AE-months (2 years), "
                 "voluntary and involuntary together"
             )
-        ote, ote_source = _ote(hist.aes, region, seg)
+        ote, ote_source = _ote(otes, region, seg)
         wr = hist.win_rates[(hist.win_rates["region"] == region) & (hist.win_rates["segment"] == seg)]
         win_rate = float(wr["won"].sum() / wr["closed"].sum()) if len(wr) and wr["closed"].sum() > 0 else None
         out.append(

@@ -212,26 +212,28 @@ class Attrition:
         return 1 - (1 - self.monthly) ** 12
 
 
-def _exposure(aes: pd.DataFrame, start: pd.Timestamp, stop: pd.Timestamp) -> tuple[float, int]:
-    hire = pd.to_datetime(aes["hire_date"]).fillna(pd.Timestamp("1900-01-01")).clip(lower=start)
-    end = pd.to_datetime(aes["end_date"]).fillna(stop).clip(upper=stop)
-    exposure = float(((end - hire).dt.days.clip(lower=0) / 30.44).sum())
-    ended = pd.to_datetime(aes["end_date"])
-    return exposure, int(((ended > start) & (ended <= stop)).sum())
-
-
 def attrition(aes: pd.DataFrame, as_of: date, years: float = 2.0) -> tuple[dict[str, Attrition], Attrition]:
     """Monthly departure probability per segment (shrunk) and overall, over the last `years`."""
     stop = pd.Timestamp(as_of)
     start = stop - pd.Timedelta(days=int(365.25 * years))
-    exposure, leavers = _exposure(aes, start, stop)
+    hire = pd.to_datetime(aes["hire_date"]).fillna(pd.Timestamp("1900-01-01")).clip(lower=start)
+    ended = pd.to_datetime(aes["end_date"])
+    end = ended.fillna(stop).clip(upper=stop)
+    frame = pd.DataFrame(
+        {
+            "segment": aes["segment"],
+            "exposure": (end - hire).dt.days.clip(lower=0) / 30.44,
+            "left": (ended > start) & (ended <= stop),
+        }
+    )
+    by_segment = frame.groupby("segment")[["exposure", "left"]].sum()
+    exposure, leavers = float(frame["exposure"].sum()), int(frame["left"].sum())
     rate = leavers / exposure if exposure > 0 else 0.0
     overall = Attrition(float(1 - np.exp(-rate)), leavers, exposure)
     out = {}
-    for seg, rows in aes.groupby("segment"):
-        e, d = _exposure(rows, start, stop)
-        shrunk = (d + ATTRITION_PRIOR_MONTHS * rate) / (e + ATTRITION_PRIOR_MONTHS)
-        out[str(seg)] = Attrition(float(1 - np.exp(-shrunk)), d, e)
+    for seg, row in by_segment.iterrows():
+        shrunk = (row["left"] + ATTRITION_PRIOR_MONTHS * rate) / (row["exposure"] + ATTRITION_PRIOR_MONTHS)
+        out[str(seg)] = Attrition(float(1 - np.exp(-shrunk)), int(row["left"]), float(row["exposure"]))
     return out, overall
 
 

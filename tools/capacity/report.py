@@ -217,32 +217,30 @@ def _by_period(o: Outcome) -> list[dict[str, Any]]:
     heads_plan[:, start:] += o.plan_headcount()
     heads, fte, heads_plan = (np.vstack([x, x.sum(axis=0)]) for x in (heads, fte, heads_plan))
     names = [(g.region, g.segment) for g in o.groups] + [("All", "All")]
+    last = [int(np.flatnonzero(mask)[-1]) for _, _, mask in periods]
+    with np.errstate(invalid="ignore"):
+        fte_avg = (np.nan_to_num(fte) @ member) / (~np.isnan(fte) @ member)  # mean over simulated months
+    columns = {
+        "target": targets,
+        "capacity_p10": q[0],
+        "capacity_p50": q[1],
+        "capacity_p90": q[2],
+        "expected_capacity": expected,
+        "gap_p50": targets - q[1],
+        "headcount": heads[:, last],
+        "ramped_fte": fte_avg,
+        "capacity_p50_with_plan": q_plan,
+        "gap_p50_with_plan": targets - q_plan,
+        "headcount_with_plan": heads_plan[:, last],
+    }
+    # Round once as arrays; NaN (months before the as-of date) becomes None.
+    values = {k: [[None if v != v else v for v in row] for row in np.round(a, 2).tolist()] for k, a in columns.items()}
     rows = []
-    for j, (grain, period, mask) in enumerate(periods):
-        last = int(np.flatnonzero(mask)[-1])
+    for j, (grain, period, _) in enumerate(periods):
         for g, (region, segment) in enumerate(names):
-            avg_fte = fte[g, mask]
-            rows.append(
-                {
-                    "grain": grain,
-                    "period": period.name,
-                    "region": region,
-                    "segment": segment,
-                    "target": round(float(targets[g, j]), 2),
-                    "capacity_p10": round(float(q[0, g, j]), 2),
-                    "capacity_p50": round(float(q[1, g, j]), 2),
-                    "capacity_p90": round(float(q[2, g, j]), 2),
-                    "expected_capacity": round(float(expected[g, j]), 2),
-                    "gap_p50": round(float(targets[g, j] - q[1, g, j]), 2),
-                    "headcount": None if np.isnan(heads[g, last]) else round(float(heads[g, last]), 2),
-                    "ramped_fte": None if np.isnan(avg_fte).all() else round(float(np.nanmean(avg_fte)), 2),
-                    "capacity_p50_with_plan": round(float(q_plan[g, j]), 2),
-                    "gap_p50_with_plan": round(float(targets[g, j] - q_plan[g, j]), 2),
-                    "headcount_with_plan": None
-                    if np.isnan(heads_plan[g, last])
-                    else round(float(heads_plan[g, last]), 2),
-                }
-            )
+            row: dict[str, Any] = {"grain": grain, "period": period.name, "region": region, "segment": segment}
+            row.update({k: v[g][j] for k, v in values.items()})
+            rows.append(row)
     return rows
 
 
