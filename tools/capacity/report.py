@@ -446,7 +446,11 @@ def _summary(data: Data, o: Outcome, f: _Figures, head: dict[str, Any]) -> str:
             text += f"; hires starting after {head['last_useful_start']} barely help {o.horizon.period.name}"
         text += "."
     if head["uncloseable_gap"] > 0:
-        text += f" {_m(head['uncloseable_gap'])} is left that hiring cannot close in {o.horizon.period.name}."
+        short = int((f.remaining > 0).sum())
+        text += (
+            f" Hiring cannot close {_m(head['uncloseable_gap'])} of shortfall in {short} "
+            f"group{'s' if short > 1 else ''} in {o.horizon.period.name}."
+        )
     elif not hires and gap <= 0:
         text += " No hires needed beyond the open requisitions."
     return text

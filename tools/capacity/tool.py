@@ -56,7 +56,8 @@ class Data:
 
 
 def _describe(filters: dict[str, list[str]], scope: Scope) -> str:
-    return ", ".join(f"{d} {'/'.join(v)}" for d, v in filters.items()) or scope.describe()
+    where = ", ".join(f"{d} {'/'.join(v)}" for d, v in filters.items())
+    return where or ("the warehouse" if scope.kind == "all" else scope.describe())
 
 
 def load(warehouse: Warehouse, params: CapacityInput, scope: Scope) -> Data:
