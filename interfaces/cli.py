@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import typer
 
-from interfaces import capacity_cli, data_cli, forecast_cli, quota_cli, territory_cli
+from interfaces import ask_cli, audit_cli, capacity_cli, data_cli, forecast_cli, quota_cli, scenario_cli, territory_cli
 from interfaces.common import state_callback
 
 app = typer.Typer(
@@ -27,6 +27,9 @@ app.add_typer(data_cli.app, name="data")
 app.add_typer(quota_cli.app, name="quota")
 app.add_typer(territory_cli.app, name="territory")
 app.add_typer(capacity_cli.app, name="capacity")
+app.add_typer(audit_cli.app, name="audit")
+app.add_typer(scenario_cli.app, name="scenario")
+app.command("ask")(ask_cli.ask)
 app.command("demo")(data_cli.demo)
 app.command("forecast")(forecast_cli.forecast)
 

@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     )
     lock_timeout: float = Field(10.0, ge=0, description="Seconds to wait for a warehouse another process holds.")
     memory_dir: Path = Field(Path("data/memory"), description="Folder of the memory store.")
+    threads_db: Path = Field(Path("data/threads.sqlite"), description="SQLite file of conversation threads.")
+    user: str | None = Field(None, description="Default user id for `spm ask` (users table); unset: local admin.")
+    llm_timeout: float = Field(30.0, gt=0, description="Seconds before a model request times out.")
+    llm_retries: int = Field(2, ge=0, le=10, description="Retries of a failed model request (with backoff).")
 
     llm: Literal["offline", "openai", "auto"] = Field(
         "auto", description="Planner: offline, openai, or auto (openai when configured)."

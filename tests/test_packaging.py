@@ -78,5 +78,8 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path: Path) -> None:
     assert time.perf_counter() - start < 5  # generous: the real figure is in bench/RESULTS.md
     run(spm, "data", "init", "--demo", cwd=work, env=env)
     assert (work / "data" / "warehouse.duckdb").is_file()
+    # Every tool package and the prompts ship: a planning question goes through the agent.
+    answer = run(spm, "ask", "How many AEs must we hire to make next year?", "--json", cwd=work, env=env).stdout
+    assert '"capacity_gap"' in answer and '"status": "ok"' in answer
     summary = run(spm, "data", "summary", "--json", cwd=work, env=env).stdout
     assert '"fiscal_year"' in summary

@@ -1,0 +1,212 @@
+"""`PlanningAgent`: ask a question (or resume one waiting for approval) and get an `AgentResult`.
+
+One agent serves many questions and threads: the graph and its checkpointer are built once;
+each run gets a fresh context (user, scope, audit log) and its own audited trail.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage, ToolMessage
+from langgraph.errors import GraphRecursionError
+from langgraph.types import Command
+
+from agent.context import AgentSettings, Context, User
+from agent.graph import build
+from agent.models import ModelSettings, offline_planner, openai_model
+from agent.planner.vocabulary import load_vocabulary
+from agent.result import AgentResult, StepView
+from agent.version import code_version
+from tools.scope import Scope
+from warehouse import audit
+from warehouse.connection import Warehouse
+from warehouse.errors import NotFoundError
+
+LOCAL_USER = User("local", "admin", Scope.everything(), "the local user")
+
+
+@dataclass
+class PlanningAgent:
+    warehouse: Warehouse  # a writable handle: audit trail and approved writes
+    model_settings: ModelSettings
+    checkpointer: Any
+    settings: AgentSettings = field(default_factory=AgentSettings)
+    memory: Any = None
+
+    def __post_init__(self) -> None:
+        if not self.warehouse.writable:
+            self.warehouse = self.warehouse.with_writes()
+        self.graph = build(self.checkpointer)
+        self._remote: BaseChatModel | None = (
+            openai_model(self.model_settings) if self.model_settings.use_openai() else None
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Any = None) -> PlanningAgent:
+        """The agent the `spm` command would build, from `SPM_*` settings (or the given ones).
+
+        This is the documented Python entry point; reading the environment stays with the
+        composition root in `interfaces`, which it calls.
+        """
+        from interfaces.compose import build_agent  # the composition root (lazy: nothing else imports it)
+
+        return build_agent(settings)
+
+    # --- runs ---------------------------------------------------------------------------
+
+    def _context(self, user: User, run_id: str, interface: str, log: audit.AuditLog, approve: bool) -> Context:
+        offline = offline_planner(load_vocabulary(self.warehouse), self.settings.confidence_threshold)
+        return Context(
+            warehouse=self.warehouse,
+            model=self._remote or offline,
+            offline=offline,
+            user=user,
+            run_id=run_id,
+            interface=interface,
+            audit=log,
+            auto_approve=approve,
+            settings=self.settings,
+            memory=self.memory,
+        )
+
+    def _config(self, thread_id: str) -> dict[str, Any]:
+        return {"configurable": {"thread_id": thread_id}, "recursion_limit": self.settings.recursion_limit}
+
+    def ask(
+        self,
+        question: str,
+        *,
+        thread_id: str | None = None,
+        user: User | None = None,
+        interface: str = "python",
+        approve: bool = False,
+    ) -> AgentResult:
+        user = user or LOCAL_USER
+        question = question.strip()
+        if not question:
+            from warehouse.errors import InputError
+
+            raise InputError("The question is empty.", 'Ask for example: spm ask "Forecast next quarter by region"')
+        run_id = "run-" + uuid.uuid4().hex[:12]
+        thread_id = thread_id or "thread-" + uuid.uuid4().hex[:12]
+        model_name = self.model_settings.model if self._remote else "offline-planner"
+        log = audit.AuditLog.start(
+            self.warehouse,
+            run_id=run_id,
+            thread_id=thread_id,
+            user_id=user.user_id,
+            interface=interface,
+            question=question,
+            model=model_name,
+            code_version=code_version(),
+        )
+        log.append(
+            "question",
+            interface,
+            args={
+                "question": question,
+                "user": user.user_id,
+                "role": user.role,
+                "scope": {"kind": user.scope.kind, "value": user.scope.value},
+                "thread_id": thread_id,
+            },
+        )
+        ctx = self._context(user, run_id, interface, log, approve)
+        start = {"messages": [HumanMessage(question)], "run_id": run_id, "status": "running", "tool_rounds": 0}
+        return self._run(ctx, thread_id, start)
+
+    def resume(
+        self, thread_id: str, *, approved: bool, user: User | None = None, interface: str = "python"
+    ) -> AgentResult:
+        """Answer the approval a thread is waiting for, and finish its run."""
+        user = user or LOCAL_USER
+        snapshot = self.graph.get_state(self._config(thread_id))
+        if not snapshot.interrupts:
+            raise NotFoundError(
+                f"Thread {thread_id} is not waiting for an approval.",
+                "Ask a question that applies a scenario, then approve it with --approve --thread ID.",
+            )
+        run_id = snapshot.values.get("run_id", "")
+        log = audit.AuditLog(self.warehouse, run_id)
+        ctx = self._context(user, run_id, interface, log, approve=False)
+        return self._run(ctx, thread_id, Command(resume={"approved": approved, "by": user.user_id}))
+
+    def _run(self, ctx: Context, thread_id: str, start: Any) -> AgentResult:
+        config = self._config(thread_id)
+        log = ctx.audit
+        assert log is not None
+        try:
+            self.graph.invoke(start, config, context=ctx)
+        except GraphRecursionError:
+            log.append("error", "graph", summary=f"stopped after {self.settings.recursion_limit} steps")
+            log.finish("error", f"I stopped after {self.settings.recursion_limit} steps without an answer.")
+            return self._result(ctx, thread_id, "error", f"I stopped after {self.settings.recursion_limit} steps.")
+        except Exception as exc:
+            log.append("error", type(exc).__name__, summary=str(exc)[:500])
+            log.finish("error", str(exc))
+            raise
+        snapshot = self.graph.get_state(config)
+        if snapshot.interrupts:
+            request = snapshot.interrupts[0].value
+            summary = request.get("summary") or request.get("error") or "a write"
+            log.append("approval", request.get("tool"), args=request, summary=f"requested: {summary}")
+            answer = (
+                f"Approval needed: {summary}\nApprove with `spm ask --thread {thread_id} --approve` (or `--reject`)."
+            )
+            log.finish("needs_approval", answer)
+            return self._result(ctx, thread_id, "needs_approval", answer, approval=request)
+        values = snapshot.values
+        status = values.get("status", "ok")
+        log.finish(status, values.get("answer", ""), values.get("grounding"))
+        return self._result(
+            ctx,
+            thread_id,
+            status,
+            values.get("answer", ""),
+            recommendations=values.get("recommendations", []),
+            grounding=values.get("grounding", {}),
+            tool_results=self._tool_results(values.get("messages", [])),
+        )
+
+    @staticmethod
+    def _tool_results(messages: list[Any]) -> list[dict[str, Any]]:
+        last_question = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1)
+        return [
+            m.artifact
+            for m in messages[last_question + 1 :]
+            if isinstance(m, ToolMessage) and m.status != "error" and isinstance(m.artifact, dict)
+        ]
+
+    def _result(
+        self,
+        ctx: Context,
+        thread_id: str,
+        status: str,
+        answer: str,
+        *,
+        recommendations: list[dict[str, Any]] | None = None,
+        grounding: dict[str, Any] | None = None,
+        approval: dict[str, Any] | None = None,
+        tool_results: list[dict[str, Any]] | None = None,
+    ) -> AgentResult:
+        with self.warehouse.reader() as cur:
+            steps = audit.steps(cur, ctx.run_id)
+        return AgentResult(
+            run_id=ctx.run_id,
+            thread_id=thread_id,
+            status=status,  # type: ignore[arg-type]
+            answer=answer,
+            recommendations=recommendations or [],
+            steps=[
+                StepView(seq=s.seq, kind=s.kind, name=s.name, args=s.args, summary=s.summary, duration_ms=s.duration_ms)
+                for s in steps
+            ],
+            model=ctx.model_name,
+            grounding=grounding or {},
+            approval=approval,
+            tool_results=tool_results or [],
+        )

@@ -1,0 +1,62 @@
+"""Approvals for writes: what exactly a write will change, and who may say yes.
+
+The agent stops before a write (LangGraph `interrupt`) with this description; resuming with
+an approval from a user whose role allows it lets the tool apply the change in one
+transaction, recording who approved.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.context import APPROVER_ROLES, User
+from warehouse.connection import Warehouse
+from warehouse.errors import SpmError
+from warehouse.scenarios import get_scenario, scenario_changes
+
+EXAMPLES = 10
+
+
+def describe(warehouse: Warehouse, tool: str, args: dict[str, Any]) -> dict[str, Any]:
+    """What `tool(args)` would change, for the person asked to approve it."""
+    name = str(args.get("scenario") or "")
+    try:
+        with warehouse.reader() as cur:
+            scenario = get_scenario(cur, name)
+            changes = scenario_changes(cur, scenario.scenario_id)
+    except SpmError as exc:
+        return {"tool": tool, "scenario": name, "error": str(exc)}
+    tables = sorted({c.table for c in changes})
+    return {
+        "tool": tool,
+        "scenario": scenario.name,
+        "scenario_id": scenario.scenario_id,
+        "kind": scenario.kind,
+        "status": scenario.status,
+        "changes": len(changes),
+        "tables": tables,
+        "examples": [
+            f"{c.table} {', '.join(f'{k}={v}' for k, v in c.key)}: {c.column} {c.old!r} -> {c.new!r}"
+            for c in changes[:EXAMPLES]
+        ],
+        "summary": f"Apply {scenario.kind} scenario {scenario.name} ({scenario.scenario_id}): "
+        f"{len(changes)} changes to {', '.join(tables) or 'nothing'}.",
+    }
+
+
+def decision(approver: User, approved: bool, how: str) -> dict[str, Any]:
+    """The recorded decision; a role that may not approve turns any answer into a refusal."""
+    refusal = None
+    if not approver.may_approve:
+        refusal = f"role {approver.role} may not approve writes (needs {' or '.join(APPROVER_ROLES)})"
+    elif approver.scope.kind != "all":
+        # A scenario changes rows across the organisation; a scoped approver cannot vouch for them all.
+        refusal = f"writes need an all-data scope; {approver.user_id}'s scope is {approver.scope.describe()}"
+    if refusal:
+        return {"approved": False, "by": approver.user_id, "role": approver.role, "reason": refusal}
+    return {
+        "approved": approved,
+        "by": approver.user_id,
+        "role": approver.role,
+        "reason": how if approved else f"declined by {approver.user_id}",
+    }

@@ -1,0 +1,275 @@
+"""The planning agent's graph: plan -> (approve) -> tools -> plan ... -> recommend.
+
+* plan: the model (offline planner or an OpenAI-compatible model, with the tools bound)
+  proposes tool calls or answers; a failing remote model falls back to the offline planner.
+* approve: before a write, stop (`interrupt`) with exactly what will change; resuming
+  records the decision, which the write tool checks.
+* tools: the tool adapters run (in parallel when several), each call and result (or error)
+  appended to the audit trail; a failing tool becomes an error message the model can read.
+* recommend: rank the tools' recommendations, check the answer's numbers against the tool
+  results (one regeneration for a language model), record the outcome.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langgraph.graph import END, START, StateGraph
+from langgraph.prebuilt import ToolNode
+from langgraph.prebuilt.tool_node import ToolCallRequest
+from langgraph.runtime import Runtime
+from langgraph.types import Command, interrupt
+from pydantic import ValidationError
+
+from agent import approvals, grounding
+from agent.context import Context
+from agent.models import model_errors
+from agent.planner.model import OfflinePlanner
+from agent.state import InputState, State
+from agent.tools import WRITE_TOOLS, tools
+from prompts import answers, system_prompt
+from warehouse.audit import digest
+from warehouse.errors import SpmError
+
+TOOLS = tools()
+SUMMARY_LIMIT = 500
+
+
+def _turn(messages: list[BaseMessage]) -> tuple[str, list[BaseMessage]]:
+    """The current question and the messages since it."""
+    for i in range(len(messages) - 1, -1, -1):
+        if isinstance(messages[i], HumanMessage):
+            content = messages[i].content
+            return (content if isinstance(content, str) else str(content)), messages[i + 1 :]
+    return "", list(messages)
+
+
+def result_digest(result: dict[str, Any]) -> str:
+    """Digest of a tool result without the parts that differ on every run (a saved scenario's new id)."""
+    metrics = {k: v for k, v in result.get("metrics", {}).items() if k != "saved_scenario"}
+    return digest({**result, "metrics": metrics})
+
+
+def _context_text(ctx: Context) -> str:
+    calendar = ctx.warehouse.calendar()
+    today = date.today()
+    try:
+        meta = ctx.warehouse.meta()
+        today = date.fromisoformat(meta["as_of"]) if "as_of" in meta else today
+    except SpmError:
+        pass
+    return (
+        f"Today is {today}. The fiscal year starts in month {calendar.start_month}; the current quarter is "
+        f"{calendar.period_of(today, 'quarter').name}. The user is {ctx.user.user_id} (role {ctx.user.role}); "
+        f"the tools only show them {ctx.user.scope.describe()}."
+    )
+
+
+def _invoke(model: BaseChatModel, messages: list[BaseMessage], bind: bool) -> AIMessage:
+    runnable = model.bind_tools(TOOLS) if bind else model
+    response = runnable.invoke(messages)
+    return response if isinstance(response, AIMessage) else AIMessage(content=str(response.content))
+
+
+def _describe_response(response: AIMessage) -> str:
+    if response.tool_calls:
+        return "tool calls: " + ", ".join(c["name"] for c in response.tool_calls)
+    return f"answer ({len(str(response.content))} characters)"
+
+
+def _model_call(ctx: Context, messages: list[BaseMessage], *, bind: bool = True) -> AIMessage:
+    """Call the run's model; on a remote failure record it and use the offline planner instead."""
+    model = ctx.offline if ctx.fallback_reason else ctx.model
+    name = ctx.model_name
+    start = time.perf_counter()
+    try:
+        response = _invoke(model, messages, bind)
+    except model_errors() as exc:
+        ctx.fallback_reason = f"{type(exc).__name__}: {str(exc)[:200]}"
+        if ctx.audit:
+            ctx.audit.append(
+                "error",
+                name,
+                summary=f"model failed after retries, falling back to the offline planner: {ctx.fallback_reason}",
+                duration_ms=(time.perf_counter() - start) * 1000,
+            )
+        start = time.perf_counter()
+        response = _invoke(ctx.offline, messages, True)
+        name = ctx.model_name
+    if ctx.audit:
+        ctx.audit.append(
+            "llm_call", name, summary=_describe_response(response), duration_ms=(time.perf_counter() - start) * 1000
+        )
+    return response
+
+
+def plan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    ctx = runtime.context
+    messages = [SystemMessage(system_prompt(_context_text(ctx))), *state.messages]
+    answer_now = state.tool_rounds >= ctx.settings.max_tool_rounds
+    response = _model_call(ctx, messages, bind=not answer_now)
+    if answer_now and response.tool_calls:
+        response = AIMessage(content=response.content or "", response_metadata=response.response_metadata)
+    if response.tool_calls and ctx.audit:
+        ctx.audit.append(
+            "plan", "tool calls", args=[{"name": c["name"], "args": c["args"]} for c in response.tool_calls]
+        )
+    return {"messages": [response], "tool_rounds": state.tool_rounds + (1 if response.tool_calls else 0)}
+
+
+def route_after_plan(state: State) -> Literal["approve", "tools", "recommend"]:
+    last = state.messages[-1] if state.messages else None
+    if isinstance(last, AIMessage) and last.tool_calls:
+        return "approve" if any(c["name"] in WRITE_TOOLS for c in last.tool_calls) else "tools"
+    return "recommend"
+
+
+def approve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    ctx = runtime.context
+    last = state.messages[-1]
+    assert isinstance(last, AIMessage)
+    decided: dict[str, dict[str, Any]] = {}
+    for call in last.tool_calls:
+        if call["name"] not in WRITE_TOOLS or call["id"] in state.approvals:
+            continue
+        if ctx.auto_approve:
+            choice = approvals.decision(ctx.user, True, "approved up front (--approve)")
+        else:
+            # Anyone may ask; the person who resumes is the approver, and their role is checked then.
+            reply = interrupt(
+                {"tool_call_id": call["id"], **approvals.describe(ctx.warehouse, call["name"], call["args"])}
+            )
+            approved = bool(reply.get("approved")) if isinstance(reply, dict) else bool(reply)
+            choice = approvals.decision(ctx.user, approved, "approved")
+        decided[call["id"]] = choice
+        if ctx.audit:
+            ctx.audit.append(
+                "approval",
+                call["name"],
+                args=call["args"],
+                summary=("approved" if choice["approved"] else "refused") + f" by {choice['by']}: {choice['reason']}",
+            )
+    return {"approvals": {**state.approvals, **decided}}
+
+
+def tool_error(exc: Exception) -> str:
+    """What a failing tool tells the model (and the user): the problem and the fix, no traceback."""
+    source = getattr(exc, "source", None) or exc
+    if isinstance(source, SpmError):
+        return f"{source.kind} error: {source.message}" + (f" Hint: {source.hint}" if source.hint else "")
+    if isinstance(source, ValidationError):
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in source.errors())
+        return f"invalid arguments: {problems}"
+    if isinstance(exc, SpmError | ValidationError):
+        return tool_error(exc)
+    return f"internal error in the tool: {type(source).__name__}: {source}"
+
+
+def audited(request: ToolCallRequest, execute: Any) -> ToolMessage | Command:
+    """Record each tool call and its result (or error) in the audit trail as it happens."""
+    ctx: Context = request.runtime.context
+    call = request.tool_call
+    if ctx.audit:
+        ctx.audit.append("tool_call", call["name"], args=call["args"])
+    start = time.perf_counter()
+    message = execute(request)
+    elapsed = (time.perf_counter() - start) * 1000
+    if ctx.audit and isinstance(message, ToolMessage):
+        if message.status == "error" or not isinstance(message.artifact, dict):
+            ctx.audit.append("error", call["name"], summary=str(message.content)[:SUMMARY_LIMIT], duration_ms=elapsed)
+        else:
+            result = message.artifact
+            ctx.audit.append(
+                "tool_result",
+                call["name"],
+                summary=str(result.get("summary", ""))[:SUMMARY_LIMIT],
+                result_digest=result_digest(result),
+                data_fingerprint=result.get("data_fingerprint"),
+                duration_ms=elapsed,
+            )
+    return message
+
+
+def _rank_key(rec: dict[str, Any]) -> tuple[int, float, float]:
+    impact = rec.get("impact", {})
+    before, after = impact.get("before"), impact.get("after")
+    size = abs(after - before) if isinstance(before, int | float) and isinstance(after, int | float) else 0.0
+    return (1 if impact.get("unit") == "USD" else 0, size, float(rec.get("confidence", 0)))
+
+
+def recommend(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    ctx = runtime.context
+    question, turn = _turn(list(state.messages))
+    final = turn[-1] if turn and isinstance(turn[-1], AIMessage) else AIMessage(content="")
+    names = {c["id"]: c["name"] for m in turn if isinstance(m, AIMessage) for c in m.tool_calls}
+    tool_messages = [m for m in turn if isinstance(m, ToolMessage)]
+    results = [m.artifact for m in tool_messages if m.status != "error" and isinstance(m.artifact, dict)]
+    recs = [
+        {**r, "tool": names.get(m.tool_call_id, "")}
+        for m in tool_messages
+        if m.status != "error" and isinstance(m.artifact, dict)
+        for r in m.artifact.get("recommendations", [])
+    ]
+    recs.sort(key=_rank_key, reverse=True)
+    answer = str(final.content)
+    # The planner's fixed texts (help, examples) are ours, not claims about the data.
+    sources: list[Any] = [*results, question, [m.content for m in tool_messages], answers()]
+    check = grounding.check(answer, sources)
+    new_messages: list[BaseMessage] = []
+    remote = not isinstance(ctx.offline if ctx.fallback_reason else ctx.model, OfflinePlanner)
+    if not check.ok and remote:
+        retry = HumanMessage(
+            content="Your answer contains numbers that are not in the tool results: "
+            f"{', '.join(check.ungrounded)}. Rewrite the answer using only numbers from the tool results."
+        )
+        again = _model_call(ctx, [SystemMessage(system_prompt(_context_text(ctx))), *state.messages, retry], bind=False)
+        answer = str(again.content)
+        check = grounding.check(answer, sources)
+        check_dict = {**check.as_dict(), "regenerated": True}
+        new_messages.append(again)
+    else:
+        check_dict = {**check.as_dict(), "regenerated": False}
+    if not check.ok:
+        answer += f"\n\n(Grounding check: {', '.join(check.ungrounded)} could not be traced to a tool result.)"
+    if ctx.fallback_reason:
+        answer += "\n\n" + answers()["fallback_note"].format(reason=ctx.fallback_reason)
+    calls = [c for m in turn if isinstance(m, AIMessage) for c in m.tool_calls]
+    failed = bool(calls) and all(m.status == "error" for m in tool_messages) and len(tool_messages) >= len(calls)
+    meta_status = final.response_metadata.get("status") if isinstance(final, AIMessage) else None
+    status = "clarify" if meta_status == "clarify" else "error" if failed else "ok"
+    if ctx.audit:
+        ctx.audit.append(
+            "recommendation",
+            "answer",
+            args={"recommendations": [r.get("action") for r in recs[:10]]},
+            summary=f"{status}; {len(recs)} recommendations; grounding "
+            + ("ok" if check.ok else "flagged: " + ", ".join(check.ungrounded)),
+        )
+    return {
+        "messages": new_messages,
+        "answer": answer,
+        "recommendations": recs,
+        "grounding": check_dict,
+        "status": status,
+    }
+
+
+def build(checkpointer: Any = None) -> Any:
+    builder = StateGraph(State, input_schema=InputState, context_schema=Context)
+    builder.add_node("plan", plan)
+    builder.add_node("approve", approve)
+    builder.add_node("tools", ToolNode(TOOLS, handle_tool_errors=tool_error, wrap_tool_call=audited))
+    builder.add_node("recommend", recommend)
+    builder.add_edge(START, "plan")
+    builder.add_conditional_edges("plan", route_after_plan)
+    builder.add_edge("approve", "tools")
+    builder.add_edge("tools", "plan")
+    builder.add_edge("recommend", END)
+    return builder.compile(checkpointer=checkpointer, name="spm-agent")
+
+
+graph = build()

@@ -1,0 +1,63 @@
+"""Model providers: the offline planner (default) and any OpenAI-compatible chat model.
+
+`SPM_LLM=offline|openai|auto` (auto: openai when an API key or base URL is configured). The
+OpenAI client retries rate limits (429), timeouts and server errors with exponential backoff
+itself (`max_retries`); when it still fails, the plan node falls back to the offline planner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from agent.planner.slots import Vocabulary
+
+Provider = Literal["offline", "openai", "auto"]
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    provider: Provider = "auto"
+    model: str = "gpt-4o-mini"
+    api_key: str | None = None
+    base_url: str | None = None
+    timeout: float = 30.0
+    max_retries: int = 2
+    temperature: float = 0.0
+
+    def use_openai(self) -> bool:
+        if self.provider == "offline":
+            return False
+        if self.provider == "openai":
+            return True
+        return bool(self.api_key or self.base_url)
+
+
+def offline_planner(vocabulary: Vocabulary, threshold: float = 0.45) -> BaseChatModel:
+    from agent.planner.model import OfflinePlanner
+
+    return OfflinePlanner(vocabulary=vocabulary, threshold=threshold)
+
+
+def openai_model(settings: ModelSettings) -> BaseChatModel:
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(
+        model=settings.model,
+        api_key=settings.api_key or "not-needed",  # local OpenAI-compatible servers ignore it
+        base_url=settings.base_url,
+        timeout=settings.timeout,
+        max_retries=settings.max_retries,
+        temperature=settings.temperature,
+    )
+
+
+def model_errors() -> tuple[type[BaseException], ...]:
+    """Failures of a remote model that mean "fall back", not "crash"."""
+    import httpx
+    import openai
+
+    return (openai.APIError, httpx.HTTPError, TimeoutError, ConnectionError)

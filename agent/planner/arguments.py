@@ -1,0 +1,319 @@
+"""From an intent and the slots read from its words to a tool call's arguments.
+
+Each planning intent maps to one tool. Only what the words say is filled in; everything else
+is left to the tool's defaults (which the tools document and report as assumptions). A
+follow-up ("and for APAC?", "now with 15%") reuses the thread's last call and replaces the
+parts the follow-up names.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from agent.planner.slots import Slots, Vocabulary
+from warehouse.calendar import Period
+
+TOOL_OF_INTENT = {
+    "forecast": "forecast",
+    "quota": "quota_simulate",
+    "territory": "territory_rebalance",
+    "capacity": "capacity_gap",
+    "metrics": "metrics",
+    "data_check": "data_check",
+    "scenarios": "scenarios",
+    "apply": "apply_scenario",
+}
+METRIC_WORDS = (
+    ("coverage", r"coverage"),
+    ("win_rate", r"win[- ]?rates?|close[- ]?rates?|conversion|hit rate"),
+    ("avg_deal_size", r"deal sizes?|average deal|avg deal|\bacv\b|ticket size"),
+    ("cycle_length", r"cycle|how long|days to close|time to close"),
+    ("attainment", r"attainment|% of quota|percent of quota|of quota|behind|under quota|above quota|on quota|quota"),
+    ("headcount", r"headcount|how many (?:aes?|reps?|sellers?|account executives|people)|team size"),
+    ("pipeline", r"pipeline|pipe\b|open deals|open opportunities"),
+    ("bookings", r"book|bookings|revenue|sold|won|closed|sales"),
+)
+CHECK_WORDS = (
+    ("duplicate_accounts", r"duplicate"),
+    ("zombie_opportunities", r"zombie|past (?:their )?close date|overdue"),
+    ("stale_stages", r"stuck|stale"),
+    ("orphan_owners", r"owner|orphan"),
+    ("amount_outliers", r"outlier"),
+    ("active_reps_without_quota", r"without (?:a )?quota|no quota"),
+    ("quotas_without_rep", r"without (?:a )?rep"),
+)
+
+
+def _has(text: str, pattern: str) -> bool:
+    return re.search(pattern, text, re.IGNORECASE) is not None
+
+
+def _period_name(p: Period) -> str:
+    return p.name
+
+
+def _save_name(text: str) -> str | None:
+    m = re.search(
+        r"\bsave (?:it |this |the plan |them )?as [\"'“]?([\w .-]{2,40}?)[\"'”]?(?:[.?!,]|$)", text, re.IGNORECASE
+    )
+    return m[1].strip() if m else None
+
+
+def _horizon(periods: list[Period], ahead: int | None, vocab: Vocabulary, grain: str) -> int | None:
+    if ahead:
+        return max(1, min(ahead * (3 if grain == "month" else 1), 24))
+    if not periods:
+        return None
+    target = max(periods, key=lambda p: p.end)
+    current = vocab.calendar.period_of(vocab.as_of, grain)  # type: ignore[arg-type]
+    nxt = vocab.calendar.shift(current, 1)
+    if target.end <= nxt.start:
+        return 1  # the current period: its landing comes with any horizon
+    count = len(vocab.calendar.periods(nxt.start, target.end, grain))  # type: ignore[arg-type]
+    return max(1, min(count, 24))
+
+
+def forecast(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
+    args: dict[str, Any] = {}
+    grain = "month" if ("month" in s.by or _has(text, r"monthly|by month|per month")) else "quarter"
+    if grain == "month":
+        args["grain"] = "month"
+    by = [d for d in s.by if d in ("region", "segment", "product", "rep")]
+    if by:
+        args["by"] = by
+    if s.filters():
+        args["filters"] = s.filters()
+    horizon = _horizon(s.future(vocab), s.quarters_ahead, vocab, grain)
+    if horizon:
+        args["horizon"] = horizon
+    what_if: dict[str, float] = {}
+    if _has(text, r"win[- ]?rate|close rate|win prob"):
+        value = (s.points or s.percents or [None])[0]
+        if value is not None:
+            what_if["win_rate_pts"] = value
+    if _has(text, r"deal sizes?|deal amounts?|\bacv\b") and s.percents:
+        what_if["deal_size_pct"] = s.percents[0]
+    elif _has(text, r"pipeline") and s.percents:
+        what_if["pipeline_growth_pct"] = s.percents[0]
+    if _has(text, r"slip") and (s.points or s.percents):
+        what_if["slip_rate_pts"] = (s.points or s.percents)[0]
+    if what_if:
+        args["what_if"] = what_if
+    return args
+
+
+def quota(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
+    args: dict[str, Any] = {}
+    if s.periods:
+        args["period"] = _period_name(max(s.future(vocab), key=lambda p: p.end))
+    if s.amounts:
+        args["target"] = s.amounts[0]
+    for method, pattern in (
+        ("current", r"current quotas|existing quotas|stored quotas|quotas we have"),
+        ("potential", r"potential"),
+        ("historical", r"\bhistor"),
+        ("equal", r"equal|evenly|same quota"),
+    ):
+        if _has(text, pattern):
+            args["method"] = method
+            break
+    filters = {k: v for k, v in s.filters().items() if k in ("region", "segment")}
+    pct = next(iter(s.percents), None)
+    if pct is not None and _has(text, r"over[- ]?assign"):
+        args["over_assign"] = abs(pct) / 100
+        pct = None
+    if pct is not None:
+        groups = [("region", r) for r in s.regions] + [("segment", g) for g in s.segments]
+        if not groups:
+            groups = [("region", r) for r in vocab.regions]  # "raise quotas 10%": every region
+        args["adjustments"] = [{"dim": d, "value": v, "pct": pct} for d, v in groups]
+    elif filters:
+        args["filters"] = filters
+    if s.reps and _has(text, r"\b(leave|leaves|left|quit|quits|departs?|goes)\b"):
+        args["leave"] = list(s.reps)
+    name = _save_name(text)
+    if name:
+        args["save_scenario"] = name
+    return args
+
+
+def territory(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
+    args: dict[str, Any] = {}
+    filters = {k: v for k, v in s.filters().items() if k in ("region", "segment")}
+    if filters:
+        args["filters"] = filters
+    percents = list(s.percents)
+    cap = None
+    if s.threshold and s.threshold[0] == "above" and _has(text, r"no more than|at most|less than|move|moving|disrupt"):
+        cap = s.threshold[1]
+    m = re.search(r"(\d+(?:\.\d+)?)\s?%\s+of (?:the )?(?:average|mean|target)", text, re.IGNORECASE)
+    if m and float(m[1]) > 100:
+        args["band"] = round(float(m[1]) / 100 - 1, 4)
+        percents = [p for p in percents if abs(p - float(m[1])) > 1e-9]
+    elif percents and _has(text, r"within|band|of average|of the average|\+-|±"):
+        args["band"] = abs(percents.pop(0)) / 100
+    if cap is None and percents and _has(text, r"disrupt|move|moving|\barr\b"):
+        cap = abs(percents.pop(0)) / 100
+    if cap is not None:
+        args["max_disruption"] = cap
+    metrics = [m for m, p in (("potential", r"potential"), ("arr", r"\barr\b(?! as possible)"),
+                               ("workload", r"workload|account count"), ("pipeline", r"pipeline")) if _has(text, p)]  # fmt: skip
+    if metrics and not (metrics == ["arr"] and _has(text, r"moving|move|disrupt")):
+        args["balance_on"] = [m for m in metrics if not (m == "arr" and _has(text, r"mov\w* as little arr"))] or [
+            "potential"
+        ]
+    for unit, pattern in (("zip", r"\bzip"), ("msa", r"\bmsa\b|metro"), ("state", r"\bstates?\b")):
+        if _has(text, pattern):
+            args["unit"] = unit
+            break
+    name = _save_name(text)
+    if name:
+        args["save_scenario"] = name
+    return args
+
+
+def capacity(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
+    args: dict[str, Any] = {}
+    if s.periods:
+        args["period"] = _period_name(max(s.future(vocab), key=lambda p: p.end))
+    if s.amounts:
+        if _has(text, r"productiv|per rep|per ae|each rep"):
+            args["productivity"] = s.amounts[0]
+        else:
+            args["target"] = s.amounts[0]
+    filters = {k: v for k, v in s.filters().items() if k in ("region", "segment")}
+    if filters:
+        args["filters"] = filters
+    percents = list(s.percents)
+    conf = re.search(
+        r"(\d+)\s?%\s*(?:confidence|confident|probability|sure|likely)|(?:confidence|probability) of (\d+)",
+        text,
+        re.IGNORECASE,
+    )
+    if conf:
+        level = int(conf[1] or conf[2])
+        args["confidence"] = "p90" if level >= 90 else "p80" if level >= 80 else "p50"
+        percents = [p for p in percents if abs(abs(p) - level) > 1e-9]
+    if percents and _has(text, r"attrition|churn|turnover|leave|quit"):
+        args["attrition"] = abs(percents[0]) / 100
+    ramp = re.search(r"(\d+)[- ]month ramp|ramp(?:s| of| in)? (?:of )?(\d+) months", text, re.IGNORECASE)
+    if ramp:
+        args["ramp_months"] = int(ramp[1] or ramp[2])
+    ttf = re.search(r"time to fill (?:goes to |of |is )?(\d+)|(\d+) months? to fill", text, re.IGNORECASE)
+    if ttf:
+        args["time_to_fill_months"] = int(ttf[1] or ttf[2])
+    if _has(text, r"freeze") and (s.months or s.periods):
+        start = s.months[0] if s.months else min(s.periods, key=lambda p: p.start).start
+        args["freeze_from"] = start.isoformat()
+    if _has(text, r"no backfill|don't backfill|do not backfill|without backfill"):
+        args["backfill"] = False
+    return args
+
+
+def metrics(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
+    metric = next((m for m, p in METRIC_WORDS if _has(text, p)), "bookings")
+    args: dict[str, Any] = {"metric": metric}
+    if s.periods:
+        # Pipeline and coverage look ahead: a bare "Q3" that is over means next year's.
+        periods = s.future(vocab) if metric in ("pipeline", "coverage", "headcount") else s.periods
+        args["period"] = _period_name(periods[0])
+    by = [d for d in s.by if d in ("region", "segment", "product", "rep", "manager")]
+    if metric == "attainment" and not by and (s.threshold or _has(text, r"\bwho\b|which|reps|aes")):
+        by = ["rep"]
+    if by:
+        args["by"] = by
+    if s.filters():
+        args["filters"] = s.filters()
+    if s.threshold:
+        kind, value = s.threshold
+        args["below" if kind == "below" else "above"] = value
+    elif metric == "attainment" and _has(text, r"behind|under quota|below quota"):
+        args["below"] = 1.0
+    return args
+
+
+def data_check(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
+    checks = [c for c, p in CHECK_WORDS if _has(text, p)]
+    return {"checks": checks} if checks else {}
+
+
+def scenarios(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
+    if _has(text, r"compare|versus|\bvs\.?\b|difference|contrast|side by side|better") and len(s.scenarios) >= 2:
+        return {"action": "compare", "names": s.scenarios[:2]}
+    if s.scenarios and _has(text, r"show|what changed|details|what is in|describe"):
+        return {"action": "show", "names": s.scenarios[:1]}
+    if _has(text, r"compare|versus|\bvs\.?\b|difference|contrast|side by side|better") and s.scenarios:
+        return {"action": "compare", "names": s.scenarios[:2]}
+    return {"action": "list"}
+
+
+def apply(text: str, s: Slots, vocab: Vocabulary, last_saved: str | None) -> dict[str, Any]:
+    name = s.scenarios[0] if s.scenarios else last_saved
+    return {"scenario": name} if name else {}
+
+
+BUILDERS = {
+    "forecast": forecast,
+    "quota": quota,
+    "territory": territory,
+    "capacity": capacity,
+    "metrics": metrics,
+    "data_check": data_check,
+    "scenarios": scenarios,
+}
+
+
+def for_intent(intent: str, text: str, s: Slots, vocab: Vocabulary, last_saved: str | None = None) -> dict[str, Any]:
+    if intent == "apply":
+        return apply(text, s, vocab, last_saved)
+    return BUILDERS[intent](text, s, vocab)
+
+
+def follow_up(tool: str, previous: dict[str, Any], text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
+    """The previous call's arguments with what the follow-up names replaced."""
+    args = copy.deepcopy(previous)
+    filters = dict(args.get("filters") or {})
+    for dim, values in s.filters().items():
+        filters[dim] = values
+    if s.filters():
+        if tool == "quota_simulate" and args.get("adjustments"):
+            pct = args["adjustments"][0]["pct"]
+            groups = [("region", r) for r in s.regions] + [("segment", g) for g in s.segments]
+            args["adjustments"] = [{"dim": d, "value": v, "pct": pct} for d, v in groups]
+        else:
+            args["filters"] = filters
+    if s.by:
+        args["by"] = list(s.by)
+    if s.periods:
+        if tool == "forecast":
+            grain = args.get("grain", "quarter")
+            args["horizon"] = _horizon(s.periods, s.quarters_ahead, vocab, grain) or args.get("horizon", 4)
+        else:
+            args["period"] = _period_name(max(s.periods, key=lambda p: p.end) if tool != "metrics" else s.periods[0])
+    if s.amounts and tool in ("quota_simulate", "capacity_gap"):
+        args["target"] = s.amounts[0]
+    values = s.percents or s.points
+    if values:
+        value = values[0]
+        if tool == "quota_simulate":
+            if args.get("adjustments"):
+                for adj in args["adjustments"]:
+                    adj["pct"] = value
+            else:
+                args["over_assign"] = abs(value) / 100
+        elif tool == "territory_rebalance":
+            args["band"] = abs(value) / 100
+        elif tool == "capacity_gap":
+            args["attrition"] = abs(value) / 100
+        elif tool == "forecast":
+            what_if = dict(args.get("what_if") or {"win_rate_pts": 0.0})
+            key = next(iter(what_if), "win_rate_pts")
+            what_if[key] = value
+            args["what_if"] = what_if
+    if s.threshold and tool == "metrics":
+        args.pop("below", None)
+        args.pop("above", None)
+        args[s.threshold[0]] = s.threshold[1]
+    return args

@@ -1,0 +1,87 @@
+"""Intent classification: TF-IDF over word and character n-grams + logistic regression,
+trained on the example utterances in `prompts/` (trained once per process, about a second).
+
+A request may hold several asks ("forecast Q3 and tell me how many reps to hire"): it is split
+at sentence ends and at conjunctions that start a new request, and the split is kept only when
+every part is confidently a different planning intent.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from prompts import planner_examples
+
+NON_TOOL = ("followup", "help", "out_of_scope")
+SPLIT_CONFIDENCE = 0.55
+_STARTS = (
+    r"tell|show|give|what|what's|how|who|which|forecast|rebalance|check|compare|simulate|allocate|run|list|"
+    r"plan|can|do|are|is|also|then|find|apply|publish|estimate|project|predict"
+)
+_SPLIT = re.compile(
+    rf"\s*(?:[;?!]\s+|\.\s+(?=[A-Za-z])|,?\s+(?:and then|and also|then|also|plus)\s+|,?\s+and\s+(?=(?:{_STARTS})\b))",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Intent:
+    name: str
+    confidence: float
+    text: str  # the part of the request it was read from
+
+
+class IntentModel:
+    def __init__(self, pipeline: Any) -> None:
+        self.pipeline = pipeline
+        self.classes: list[str] = list(pipeline.classes_)
+
+    def scores(self, texts: list[str]) -> list[list[tuple[str, float]]]:
+        probs = self.pipeline.predict_proba(texts)
+        return [sorted(zip(self.classes, map(float, row), strict=True), key=lambda kv: -kv[1]) for row in probs]
+
+    def classify(self, text: str) -> list[Intent]:
+        """The request's intents in order (one, or several for a multi-part request)."""
+        whole = self.scores([text])[0][0]
+        parts = [p.strip(" ,.") for p in _SPLIT.split(text) if p and p.strip(" ,.")]
+        if len(parts) > 1:
+            tops = [s[0] for s in self.scores(parts)]
+            names = [name for name, _ in tops]
+            confident = all(conf >= SPLIT_CONFIDENCE for _, conf in tops)
+            distinct = len(set(names)) == len(names) and not set(names) & set(NON_TOOL)
+            if confident and distinct:
+                return [Intent(n, c, p) for (n, c), p in zip(tops, parts, strict=True)]
+        return [Intent(whole[0], whole[1], text)]
+
+
+def train(examples: list[tuple[str, str]]) -> IntentModel:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline, make_union
+
+    texts, labels = zip(*examples, strict=True)
+    pipeline = make_pipeline(
+        make_union(
+            TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True),
+        ),
+        LogisticRegression(C=3.0, max_iter=3000, class_weight="balanced"),
+    )
+    pipeline.fit(list(texts), list(labels))
+    return IntentModel(pipeline)
+
+
+_lock = threading.Lock()
+_model: IntentModel | None = None
+
+
+def intent_model() -> IntentModel:
+    """The classifier trained on the shipped examples (once per process; thread-safe)."""
+    global _model
+    with _lock:
+        if _model is None:
+            _model = train(planner_examples().train)
+        return _model

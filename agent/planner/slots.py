@@ -1,0 +1,294 @@
+"""Argument extraction for the offline planner: periods, amounts, percentages, counts,
+thresholds, breakdowns and the warehouse's own names, from plain words.
+
+Names are matched against the warehouse's vocabulary (regions, segments, products, reps,
+scenarios), with common aliases ("Europe" -> EMEA, "mid market" -> Mid-Market) and fuzzy
+matching (rapidfuzz) for typos; an alias only applies when its target exists in the warehouse.
+Relative periods ("next quarter", "H2", "last year") resolve with the fiscal calendar and the
+as-of date.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from warehouse.calendar import FiscalCalendar, Period, add_months
+
+WORD_NUMBERS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40,
+    "fifty": 50, "a few": 3, "a couple of": 2, "a dozen": 12,
+}  # fmt: skip
+REGION_ALIASES = {
+    "europe": "EMEA", "emea": "EMEA", "uk": "EMEA", "north america": "NA", "the us": "NA", "us": "NA",
+    "usa": "NA", "united states": "NA", "americas": "NA", "asia pacific": "APAC", "asia": "APAC",
+    "apac": "APAC", "apj": "APAC", "latin america": "LATAM", "south america": "LATAM", "latam": "LATAM",
+}  # fmt: skip
+SEGMENT_ALIASES = {
+    "mid market": "Mid-Market", "mid-market": "Mid-Market", "midmarket": "Mid-Market", "mm": "Mid-Market",
+    "enterprise": "Enterprise", "ent": "Enterprise", "large accounts": "Enterprise",
+    "small business": "SMB", "smb": "SMB", "small businesses": "SMB",
+}  # fmt: skip
+MONTHS = {
+    m: i + 1
+    for i, names in enumerate(
+        [("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",), ("june", "jun"),
+         ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"), ("october", "oct"),
+         ("november", "nov"), ("december", "dec")]
+    )
+    for m in names
+}  # fmt: skip
+DIMENSION_WORDS = {
+    "region": "region", "regions": "region", "geo": "region", "segment": "segment", "segments": "segment",
+    "product": "product", "products": "product", "rep": "rep", "reps": "rep", "ae": "rep", "aes": "rep",
+    "seller": "rep", "sellers": "rep", "manager": "manager", "managers": "manager", "team": "manager",
+    "month": "month", "quarter": "quarter",
+}  # fmt: skip
+PEOPLE = r"(?:aes?|account executives?|reps?|sellers?|hires?|people|heads?|salespeople)"
+_NUM = r"(\d+(?:,\d{3})*(?:\.\d+)?)"
+_AMOUNT = re.compile(
+    r"(?<![\w.])(\$)?\s?" + _NUM + r"\s?(k|m|mm|b|bn|thousand|million|billion)?(?:\s?(?:dollars|usd))?(?![\w%])",
+    re.IGNORECASE,
+)
+_PERCENT = re.compile(r"([+-]?\d+(?:\.\d+)?)\s?(%|percent\b|per cent\b|pct\b)", re.IGNORECASE)
+_POINTS = re.compile(r"([+-]?\d+(?:\.\d+)?)\s?(?:points?|pts?|percentage points?)\b", re.IGNORECASE)
+_THRESHOLD = re.compile(
+    r"\b(below|under|less than|lower than|above|over|more than|greater than|at least)\s+(\d+(?:\.\d+)?)\s?(%|percent|x)?",
+    re.IGNORECASE,
+)
+_BY = re.compile(r"\b(?:by|per|for each|across|split by)\s+(\w+)", re.IGNORECASE)
+_QUOTED = re.compile(r"[\"'“‘]([^\"'”’]{2,60})[\"'”’]")
+DOWN_WORDS = ("cut", "lower", "reduce", "decrease", "drop", "down", "less", "shrink", "fall", "decline", "minus")
+UP_WORDS = ("raise", "increase", "up", "grow", "more", "add", "boost", "lift", "plus", "higher", "rise")
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The warehouse's names the planner may match, and the calendar it reasons with."""
+
+    as_of: date
+    calendar: FiscalCalendar
+    regions: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
+    products: tuple[str, ...] = ()
+    reps: dict[str, str] = field(default_factory=dict)  # name -> rep_id
+    scenarios: tuple[str, ...] = ()
+
+
+@dataclass
+class Slots:
+    """What a request says. A period named without its year ("Q3") is this fiscal year's;
+    `future()` moves such periods a year on when they are over and the ask looks ahead."""
+
+    periods: list[Period] = field(default_factory=list)
+    bare: set[str] = field(default_factory=set)  # period names read without a year ("Q3", "H2")
+    quarters_ahead: int | None = None  # "the next 4 quarters"
+    amounts: list[float] = field(default_factory=list)
+    percents: list[float] = field(default_factory=list)  # signed, in percent (10 = 10%)
+    points: list[float] = field(default_factory=list)  # signed percentage points
+    counts: list[int] = field(default_factory=list)
+    months: list[date] = field(default_factory=list)  # bare month names ("from June"): their next occurrence
+    threshold: tuple[str, float] | None = None  # ("below" | "above", value as a share or a multiple)
+    by: list[str] = field(default_factory=list)
+    regions: list[str] = field(default_factory=list)
+    segments: list[str] = field(default_factory=list)
+    products: list[str] = field(default_factory=list)
+    reps: list[str] = field(default_factory=list)
+    scenarios: list[str] = field(default_factory=list)
+    direction: int = 0  # +1 raise, -1 cut, 0 unknown
+
+    def future(self, vocab: Vocabulary) -> list[Period]:
+        out = []
+        for p in self.periods:
+            if p.name in self.bare and p.end <= vocab.as_of:
+                p = vocab.calendar.shift(p, 4 if p.grain == "quarter" else 2 if p.grain == "half" else 1)
+            out.append(p)
+        return out
+
+    def filters(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for dim, values in (("region", self.regions), ("segment", self.segments), ("product", self.products)):
+            if values:
+                out[dim] = list(values)
+        if self.reps:
+            out["rep"] = list(self.reps)
+        return out
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def _words_to_digits(text: str) -> str:
+    for word, value in sorted(WORD_NUMBERS.items(), key=lambda kv: -len(kv[0])):
+        text = re.sub(rf"\b{word}\b", str(value), text, flags=re.IGNORECASE)
+    return text
+
+
+def _periods(text: str, vocab: Vocabulary) -> tuple[list[Period], int | None, set[str]]:
+    cal, today = vocab.calendar, vocab.as_of
+    low = text.lower()
+    found: list[tuple[int, Period]] = []
+    bare: set[str] = set()
+    quarter_now = cal.period_of(today, "quarter")
+    fy_now = cal.fiscal_year_of(today)
+    relative = {
+        r"\b(this|current) quarter\b": quarter_now,
+        r"\bnext quarter\b": cal.shift(quarter_now, 1),
+        r"\b(last|previous|prior) quarter\b": cal.shift(quarter_now, -1),
+        r"\b(this|current) (fiscal )?year\b": cal.year(fy_now),
+        r"\bnext (fiscal )?year\b": cal.year(fy_now + 1),
+        r"\b(last|previous|prior) (fiscal )?year\b": cal.year(fy_now - 1),
+        r"\b(this|current) month\b": cal.period_of(today, "month"),
+        r"\bnext month\b": cal.period_of(add_months(today.replace(day=1), 1), "month"),
+        r"\b(last|previous|prior) month\b": cal.period_of(add_months(today.replace(day=1), -1), "month"),
+    }
+    for pattern, period in relative.items():
+        for m in re.finditer(pattern, low):
+            found.append((m.start(), period))
+    fiscal_year = r"(?:fy|fiscal(?: year)?)\s?'?(\d{4}|\d{2})(?!\d)"
+    claimed: list[tuple[int, int]] = []
+    for m in re.finditer(rf"\b(q[1-4]|h[12])\b[\s,-]*(?:of\s+)?(?:{fiscal_year})?", low):
+        kind, number = m[1][0], int(m[1][1])
+        year = int(m[2]) if m[2] else None
+        fy = (2000 + year if year and year < 100 else year) or fy_now
+        period = cal.quarter(fy, number) if kind == "q" else cal.half(fy, number)
+        if not m[2]:
+            bare.add(period.name)
+        found.append((m.start(), period))
+        claimed.append(m.span())
+    for m in re.finditer(rf"\b{fiscal_year}\b[\s,-]*(q[1-4]|h[12])?", low):
+        if any(a <= m.start() < b for a, b in claimed):
+            continue
+        year = int(m[1])
+        fy = 2000 + year if year < 100 else year
+        if m[2]:
+            n = int(m[2][1])
+            found.append((m.start(), cal.quarter(fy, n) if m[2][0] == "q" else cal.half(fy, n)))
+        else:
+            found.append((m.start(), cal.year(fy)))
+    for m in re.finditer(r"\b(first|second) half\b", low):
+        n = 1 if m[1] == "first" else 2
+        half = cal.half(fy_now, n)
+        found.append((m.start(), half if half.end > today or n == 1 else cal.half(fy_now + 1, n)))
+    for m in re.finditer(r"\b(20\d{2})-(0[1-9]|1[0-2])\b", low):
+        found.append((m.start(), cal.month(int(m[1]), int(m[2]))))
+    for m in re.finditer(r"\b(" + "|".join(MONTHS) + r")\s+(20\d{2})\b", low):
+        found.append((m.start(), cal.month(int(m[2]), MONTHS[m[1]])))
+    ahead = re.search(r"\bnext\s+(\d+)\s+quarters?\b", _words_to_digits(low))
+    found.sort(key=lambda x: x[0])
+    unique: list[Period] = []
+    for _, p in found:
+        if p not in unique:
+            unique.append(p)
+    return unique, int(ahead[1]) if ahead else None, bare
+
+
+def _bare_months(text: str, vocab: Vocabulary) -> list[date]:
+    """Month names without a year ("freeze from June"): their next start on or after today."""
+    out = []
+    for m in re.finditer(
+        r"\b(" + "|".join(k for k in MONTHS if len(k) > 3 or k == "may") + r")\b(?!\s+20\d{2})", text.lower()
+    ):
+        month = MONTHS[m[1]]
+        first = date(vocab.as_of.year, month, 1)
+        if first < date(vocab.as_of.year, vocab.as_of.month, 1):
+            first = date(vocab.as_of.year + 1, month, 1)
+        out.append(first)
+    return out
+
+
+def _match_names(text: str, names: tuple[str, ...], aliases: dict[str, str]) -> list[str]:
+    from rapidfuzz import fuzz
+
+    low = f" {text.lower()} "
+    hits: list[tuple[int, str]] = []
+    for alias, target in aliases.items():
+        if target in names:
+            for m in re.finditer(rf"(?<![\w-]){re.escape(alias)}(?![\w-])", low):
+                # Short aliases ("us", "mm", "ent") only count in their own case-insensitive word,
+                # and "us" only as "the us"/"US" (the pronoun would match otherwise).
+                if alias == "us" and text[max(0, m.start() - 1) : m.end() - 1] != "US":
+                    continue
+                hits.append((m.start(), target))
+    words = re.findall(r"[\w&'-]+", text)
+    for name in names:
+        if len(name) <= 3:
+            # Short codes (NA, SMB) must appear as a word in the right case: "na" is too common.
+            for m in re.finditer(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text):
+                hits.append((m.start(), name))
+            continue
+        size = len(name.split())
+        for i in range(len(words) - size + 1):
+            chunk = " ".join(words[i : i + size])
+            if fuzz.ratio(chunk.lower(), name.lower()) >= 88:
+                hits.append((low.find(chunk.lower()), name))
+    hits.sort()
+    out: list[str] = []
+    for _, name in hits:
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def extract(text: str, vocab: Vocabulary) -> Slots:
+    """Everything the planner can read from `text`."""
+    slots = Slots()
+    slots.periods, slots.quarters_ahead, slots.bare = _periods(text, vocab)
+    digits = _words_to_digits(text)
+    low = digits.lower()
+    slots.direction = (
+        -1
+        if any(re.search(rf"\b{w}\b", low) for w in DOWN_WORDS)
+        else (1 if any(re.search(rf"\b{w}\b", low) for w in UP_WORDS) else 0)
+    )
+    threshold = _THRESHOLD.search(digits)
+    spans: list[tuple[int, int]] = []
+    if threshold:
+        value = float(threshold[2])
+        unit = (threshold[3] or "").lower()
+        share = value if unit == "x" else value / 100 if unit in ("%", "percent") or value > 3 else value
+        kind = "below" if threshold[1].lower() in ("below", "under", "less than", "lower than") else "above"
+        slots.threshold = (kind, share)
+        spans.append(threshold.span())
+    for m in _PERCENT.finditer(digits):
+        if any(a <= m.start() < b for a, b in spans):
+            continue
+        value = float(m[1])
+        if slots.direction < 0 and value > 0 and not m[1].startswith("+"):
+            value = -value
+        slots.percents.append(value)
+        spans.append(m.span())
+    for m in _POINTS.finditer(digits):
+        value = float(m[1])
+        slots.points.append(-value if slots.direction < 0 and value > 0 else value)
+        spans.append(m.span())
+    for m in re.finditer(rf"\b(\d+)\s+(?:more\s+|new\s+|extra\s+)?{PEOPLE}\b", digits, re.IGNORECASE):
+        slots.counts.append(int(m[1]))
+        spans.append(m.span())
+    period_words = re.compile(r"\b(?:q[1-4]|h[12]|fy\s?'?\d{2,4}|20\d{2}-\d{2})\b", re.IGNORECASE)
+    for m in period_words.finditer(digits):
+        spans.append(m.span())
+    for m in _AMOUNT.finditer(digits):
+        if any(a <= m.start() < b for a, b in spans):
+            continue
+        dollar, number, scale = m[1], m[2], (m[3] or "").lower()
+        if not dollar and not scale:
+            continue  # a bare number is not an amount ("5 month ramp", "105%", years)
+        value = _number(number) * {"": 1, "k": 1e3, "thousand": 1e3, "m": 1e6, "mm": 1e6, "million": 1e6,
+                                   "b": 1e9, "bn": 1e9, "billion": 1e9}[scale]  # fmt: skip
+        slots.amounts.append(value)
+    slots.months = _bare_months(text, vocab)
+    for m in _BY.finditer(text):
+        dim = DIMENSION_WORDS.get(m[1].lower())
+        if dim and dim not in slots.by:
+            slots.by.append(dim)
+    slots.regions = _match_names(text, vocab.regions, REGION_ALIASES)
+    slots.segments = _match_names(text, vocab.segments, SEGMENT_ALIASES)
+    slots.products = _match_names(text, vocab.products, {})
+    slots.reps = [vocab.reps[n] for n in _match_names(text, tuple(vocab.reps), {})]
+    quoted = [q.strip() for q in _QUOTED.findall(text)]
+    slots.scenarios = [q for q in quoted if q] + [s for s in _match_names(text, vocab.scenarios, {}) if s not in quoted]
+    return slots

@@ -1,0 +1,78 @@
+"""Composition root for the agent: settings -> warehouse, model, checkpointer, agent; user ids
+-> roles and scopes. The CLI, chat, batch and Slack interfaces all build agents here."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agent.agent import PlanningAgent
+    from agent.context import User
+    from interfaces.settings import Settings
+    from warehouse.connection import Warehouse
+
+
+def checkpointer(path: Path | str) -> Any:
+    """A SQLite checkpointer for conversation threads (":memory:" for a throwaway one)."""
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(str(path), check_same_thread=False)
+    saver = SqliteSaver(connection)
+    saver.setup()
+    return saver
+
+
+def model_settings(settings: Settings) -> Any:
+    from agent.models import ModelSettings
+
+    return ModelSettings(
+        provider=settings.llm,
+        model=settings.model,
+        api_key=settings.openai_api_key.get_secret_value() if settings.openai_api_key else None,
+        base_url=settings.openai_base_url,
+        timeout=settings.llm_timeout,
+        max_retries=settings.llm_retries,
+    )
+
+
+def build_agent(settings: Settings | None = None, warehouse: Warehouse | None = None) -> PlanningAgent:
+    from agent.agent import PlanningAgent
+    from interfaces.settings import get_settings
+    from warehouse.connection import Warehouse
+
+    settings = settings or get_settings()
+    wh = warehouse or Warehouse(settings.warehouse, writable=True, lock_timeout=settings.lock_timeout)
+    if not wh.writable:
+        wh = wh.with_writes()
+    return PlanningAgent(
+        warehouse=wh, model_settings=model_settings(settings), checkpointer=checkpointer(settings.threads_db)
+    )
+
+
+def resolve_user(warehouse: Warehouse, user_id: str | None) -> User:
+    """The user behind a request: a row of the users table, or the local admin when none is named."""
+    from agent.agent import LOCAL_USER
+    from agent.context import User
+    from tools.scope import Scope
+    from warehouse.errors import NotFoundError
+
+    if user_id is None:
+        return LOCAL_USER
+    with warehouse.reader() as cur:
+        row = cur.execute(
+            "SELECT user_id, name, role, scope_kind, scope_value FROM users WHERE user_id = ? OR email = ? OR slack_id = ?",
+            [user_id, user_id, user_id],
+        ).fetchone()
+        known = [r[0] for r in cur.execute("SELECT user_id FROM users ORDER BY user_id LIMIT 12").fetchall()]
+    if row is None:
+        raise NotFoundError(
+            f"No user {user_id!r} in the warehouse.",
+            f"Known users: {', '.join(known)}."
+            if known
+            else "Add users to the users table (spm data import users.csv).",
+        )
+    return User(row[0], row[2], Scope(row[3], row[4]), row[1])

@@ -1,0 +1,97 @@
+"""A local OpenAI-compatible chat-completions server for tests: real HTTP, scripted replies.
+
+Each reply is a function of the request body (so it can answer from the tool results the
+agent sends back) or a fixed HTTP error. Every request is recorded for assertions.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Reply = Callable[[dict[str, Any]], dict[str, Any]] | int  # a completion builder, or an HTTP status to fail with
+
+
+def completion(content: str | None = None, tool_calls: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    if tool_calls:
+        message["tool_calls"] = [
+            {
+                "id": f"call_{i}_{int(time.time() * 1e6)}",
+                "type": "function",
+                "function": {"name": c["name"], "arguments": json.dumps(c.get("args", {}))},
+            }
+            for i, c in enumerate(tool_calls)
+        ]
+    return {
+        "id": "chatcmpl-stub",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": "stub-model",
+        "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if tool_calls else "stop"}],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    }
+
+
+def tool_results(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The tool results (as JSON) the agent sent back in this request."""
+    out = []
+    for message in body.get("messages", []):
+        if message.get("role") == "tool":
+            try:
+                out.append(json.loads(message["content"]))
+            except (ValueError, TypeError):
+                out.append({"error": message.get("content")})
+    return out
+
+
+class OpenAIStub:
+    def __init__(self, replies: list[Reply], default: Reply | None = None) -> None:
+        self.replies = list(replies)
+        self.default = default
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                with stub._lock:
+                    stub.requests.append({"path": self.path, "body": body})
+                    reply = stub.replies.pop(0) if stub.replies else stub.default
+                if reply is None:
+                    reply = 500
+                if isinstance(reply, int):
+                    payload = json.dumps({"error": {"message": f"stub error {reply}", "type": "stub"}}).encode()
+                    self.send_response(reply)
+                    self.send_header("retry-after-ms", "1")
+                else:
+                    payload = json.dumps(reply(body)).encode()
+                    self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def __enter__(self) -> OpenAIStub:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()

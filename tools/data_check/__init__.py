@@ -1,0 +1,1 @@
+"""Data-check tool: the warehouse's data-quality checks as a planning tool result."""

@@ -1,0 +1,1 @@
+"""Forecast tool: time series plus open pipeline, reconciled across a hierarchy, backtested."""

@@ -1,0 +1,1 @@
+"""Metrics tool: KPI lookups (bookings, pipeline, coverage, win rate, deal size, cycle, attainment, headcount)."""

@@ -1,0 +1,1 @@
+"""Scenarios tool: list saved draft scenarios, show one, compare two side by side."""

@@ -1,0 +1,327 @@
+"""The audit trail's storage: append-only, hash-chained steps per run, and their verification.
+
+Each step's hash is SHA-256 over the previous step's hash and the step's canonical JSON
+(sorted keys, no whitespace); the first step chains from a hash of the run id, so steps cannot
+be moved between runs. The run row keeps the step count and the last hash, so a truncated
+trail is detected too. Every append is its own transaction: a crash leaves the steps written
+so far and a run still marked `running` (shown as incomplete), never a lost run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from warehouse.connection import Warehouse
+from warehouse.errors import NotFoundError
+
+STEP_KINDS = (
+    "question",
+    "plan",
+    "llm_call",
+    "tool_call",
+    "tool_result",
+    "recommendation",
+    "approval",
+    "error",
+)
+STEP_FIELDS = (
+    "run_id",
+    "seq",
+    "at",
+    "kind",
+    "name",
+    "args",
+    "summary",
+    "result_digest",
+    "data_fingerprint",
+    "duration_ms",
+)
+
+
+def canonical(value: Any) -> str:
+    """Canonical JSON: sorted keys, compact, non-JSON values as strings."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+
+
+def digest(value: Any) -> str:
+    return "sha256:" + hashlib.sha256(canonical(value).encode()).hexdigest()
+
+
+def genesis(run_id: str) -> str:
+    return hashlib.sha256(f"spm-agent audit run {run_id}".encode()).hexdigest()
+
+
+def step_hash(prev_hash: str, step: dict[str, Any]) -> str:
+    body = {k: step.get(k) for k in STEP_FIELDS}
+    return hashlib.sha256((prev_hash + canonical(body)).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Step:
+    run_id: str
+    seq: int
+    at: datetime
+    kind: str
+    name: str | None
+    args: Any
+    summary: str | None
+    result_digest: str | None
+    data_fingerprint: str | None
+    duration_ms: float | None
+    prev_hash: str
+    hash: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "seq": self.seq,
+            "at": self.at.isoformat(),
+            "kind": self.kind,
+            "name": self.name,
+            "args": self.args,
+            "summary": self.summary,
+            "result_digest": self.result_digest,
+            "data_fingerprint": self.data_fingerprint,
+            "duration_ms": self.duration_ms,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
+class AuditLog:
+    """Writes one run's steps as they happen. Thread-safe: parallel tool calls append in turn."""
+
+    def __init__(self, warehouse: Warehouse, run_id: str) -> None:
+        if not warehouse.writable:
+            raise RuntimeError("the audit log needs a writable warehouse handle")
+        self.warehouse = warehouse
+        self.run_id = run_id
+        self._lock = threading.Lock()
+        with warehouse.reader() as cur:
+            row = cur.execute("SELECT steps, head_hash FROM audit_runs WHERE run_id = ?", [run_id]).fetchone()
+        self._seq = int(row[0]) if row else 0
+        self._head = (row[1] if row and row[1] else None) or genesis(run_id)
+
+    @classmethod
+    def start(
+        cls,
+        warehouse: Warehouse,
+        *,
+        run_id: str,
+        thread_id: str | None,
+        user_id: str | None,
+        interface: str,
+        question: str,
+        model: str,
+        code_version: str,
+    ) -> AuditLog:
+        with warehouse.writer() as cur:
+            cur.execute(
+                "INSERT INTO audit_runs (run_id, thread_id, user_id, interface, question, model, status, started_at, "
+                "code_version) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+                [run_id, thread_id, user_id, interface, question, model, datetime.now(), code_version],
+            )
+        return cls(warehouse, run_id)
+
+    def append(
+        self,
+        kind: str,
+        name: str | None = None,
+        *,
+        args: Any = None,
+        summary: str | None = None,
+        result_digest: str | None = None,
+        data_fingerprint: str | None = None,
+        duration_ms: float | None = None,
+    ) -> Step:
+        if kind not in STEP_KINDS:
+            raise ValueError(f"unknown audit step kind {kind!r}")
+        with self._lock:
+            seq = self._seq + 1
+            at = datetime.now()
+            body = {
+                "run_id": self.run_id,
+                "seq": seq,
+                "at": at.isoformat(),
+                "kind": kind,
+                "name": name,
+                "args": canonical(args) if args is not None else None,
+                "summary": summary,
+                "result_digest": result_digest,
+                "data_fingerprint": data_fingerprint,
+                "duration_ms": None if duration_ms is None else round(float(duration_ms), 3),
+            }
+            new_hash = step_hash(self._head, body)
+            with self.warehouse.writer() as cur:
+                cur.execute(
+                    "INSERT INTO audit_steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        self.run_id,
+                        seq,
+                        at,
+                        kind,
+                        name,
+                        body["args"],
+                        summary,
+                        result_digest,
+                        data_fingerprint,
+                        body["duration_ms"],
+                        self._head,
+                        new_hash,
+                    ],
+                )
+                cur.execute(
+                    "UPDATE audit_runs SET steps = ?, head_hash = ? WHERE run_id = ?", [seq, new_hash, self.run_id]
+                )
+            step = Step(
+                self.run_id,
+                seq,
+                at,
+                kind,
+                name,
+                args,
+                summary,
+                result_digest,
+                data_fingerprint,
+                body["duration_ms"],
+                self._head,
+                new_hash,
+            )
+            self._seq, self._head = seq, new_hash
+            return step
+
+    def finish(self, status: str, answer: str | None = None, grounding: Any = None) -> None:
+        with self.warehouse.writer() as cur:
+            cur.execute(
+                "UPDATE audit_runs SET status = ?, finished_at = ?, answer = ?, grounding = ? WHERE run_id = ?",
+                [status, datetime.now(), answer, None if grounding is None else canonical(grounding), self.run_id],
+            )
+
+
+def _load_args(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def runs(cur: Any, limit: int = 50, user_id: str | None = None) -> list[dict[str, Any]]:
+    sql = (
+        "SELECT run_id, thread_id, user_id, interface, question, model, status, started_at, finished_at, steps "
+        "FROM audit_runs"
+    )
+    params: list[Any] = []
+    if user_id is not None:
+        sql += " WHERE user_id = ?"
+        params.append(user_id)
+    sql += " ORDER BY started_at DESC, run_id LIMIT ?"
+    params.append(limit)
+    cols = [
+        "run_id",
+        "thread_id",
+        "user_id",
+        "interface",
+        "question",
+        "model",
+        "status",
+        "started_at",
+        "finished_at",
+        "steps",
+    ]
+    out = []
+    for row in cur.execute(sql, params).fetchall():
+        item = dict(zip(cols, row, strict=True))
+        item["status"] = "incomplete" if item["status"] == "running" else item["status"]
+        out.append(item)
+    return out
+
+
+def run(cur: Any, run_id: str) -> dict[str, Any]:
+    row = cur.execute(
+        "SELECT run_id, thread_id, user_id, interface, question, model, status, started_at, finished_at, "
+        "code_version, steps, head_hash, answer, grounding FROM audit_runs WHERE run_id = ?",
+        [run_id],
+    ).fetchone()
+    if row is None:
+        raise NotFoundError(f"No audit run {run_id!r}.", "List runs with `spm audit list`.")
+    cols = [
+        "run_id",
+        "thread_id",
+        "user_id",
+        "interface",
+        "question",
+        "model",
+        "status",
+        "started_at",
+        "finished_at",
+        "code_version",
+        "steps",
+        "head_hash",
+        "answer",
+        "grounding",
+    ]
+    item = dict(zip(cols, row, strict=True))
+    item["grounding"] = _load_args(item["grounding"])
+    return item
+
+
+def steps(cur: Any, run_id: str) -> list[Step]:
+    rows = cur.execute(
+        "SELECT run_id, seq, recorded_at, kind, name, args, summary, result_digest, data_fingerprint, duration_ms, "
+        "prev_hash, hash FROM audit_steps WHERE run_id = ? ORDER BY seq",
+        [run_id],
+    ).fetchall()
+    return [Step(r[0], r[1], r[2], r[3], r[4], _load_args(r[5]), r[6], r[7], r[8], r[9], r[10], r[11]) for r in rows]
+
+
+@dataclass(frozen=True)
+class Verification:
+    run_id: str
+    ok: bool
+    steps: int
+    problem: str | None = None
+    first_bad_seq: int | None = None
+
+
+def verify_chain(run_id: str, rows: list[Step], expected_steps: int, expected_head: str | None) -> Verification:
+    """Recompute the chain of `rows` (as stored, in seq order). Pure: no database access."""
+    prev = genesis(run_id)
+    for i, step in enumerate(rows, start=1):
+        if step.seq != i:
+            return Verification(
+                run_id, False, len(rows), f"step {i} is missing or out of order (found seq {step.seq})", i
+            )
+        if step.prev_hash != prev:
+            return Verification(run_id, False, len(rows), f"step {i} does not follow step {i - 1} (chain broken)", i)
+        body = {
+            "run_id": step.run_id,
+            "seq": step.seq,
+            "at": step.at.isoformat() if isinstance(step.at, datetime) else str(step.at),
+            "kind": step.kind,
+            "name": step.name,
+            "args": canonical(step.args) if step.args is not None else None,
+            "summary": step.summary,
+            "result_digest": step.result_digest,
+            "data_fingerprint": step.data_fingerprint,
+            "duration_ms": step.duration_ms,
+        }
+        if step_hash(prev, body) != step.hash:
+            return Verification(run_id, False, len(rows), f"step {i} ({step.kind} {step.name or ''}) was edited", i)
+        prev = step.hash
+    if len(rows) != expected_steps or (expected_steps and prev != expected_head):
+        return Verification(
+            run_id, False, len(rows), f"the run recorded {expected_steps} steps, {len(rows)} are left", len(rows) + 1
+        )
+    return Verification(run_id, True, len(rows))
+
+
+def verify(cur: Any, run_id: str) -> Verification:
+    header = run(cur, run_id)
+    return verify_chain(run_id, steps(cur, run_id), int(header["steps"]), header["head_hash"])
+
+
+def verify_all(cur: Any) -> list[Verification]:
+    ids = [r[0] for r in cur.execute("SELECT run_id FROM audit_runs ORDER BY started_at, run_id").fetchall()]
+    return [verify(cur, run_id) for run_id in ids]
