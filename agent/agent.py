@@ -91,49 +91,51 @@ class PlanningAgent:
             from warehouse.errors import InputError
 
             raise InputError("The question is empty.", 'Ask for example: spm ask "Forecast next quarter by region"')
-        run_id = "run-" + uuid.uuid4().hex[:12]
-        thread_id = thread_id or "thread-" + uuid.uuid4().hex[:12]
-        model_name = self.model_settings.model if self._remote else "offline-planner"
-        log = audit.AuditLog.start(
-            self.warehouse,
-            run_id=run_id,
-            thread_id=thread_id,
-            user_id=user.user_id,
-            interface=interface,
-            question=question,
-            model=model_name,
-            code_version=code_version(),
-        )
-        log.append(
-            "question",
-            interface,
-            args={
-                "question": question,
-                "user": user.user_id,
-                "role": user.role,
-                "scope": {"kind": user.scope.kind, "value": user.scope.value},
-                "thread_id": thread_id,
-            },
-        )
-        ctx = self._context(user, run_id, interface, log, approve)
-        start = {"messages": [HumanMessage(question)], "run_id": run_id, "status": "running", "tool_rounds": 0}
-        return self._run(ctx, thread_id, start)
+        with self.warehouse.held():  # one open of the file for the whole run
+            run_id = "run-" + uuid.uuid4().hex[:12]
+            thread_id = thread_id or "thread-" + uuid.uuid4().hex[:12]
+            model_name = self.model_settings.model if self._remote else "offline-planner"
+            log = audit.AuditLog.start(
+                self.warehouse,
+                run_id=run_id,
+                thread_id=thread_id,
+                user_id=user.user_id,
+                interface=interface,
+                question=question,
+                model=model_name,
+                code_version=code_version(),
+            )
+            log.append(
+                "question",
+                interface,
+                args={
+                    "question": question,
+                    "user": user.user_id,
+                    "role": user.role,
+                    "scope": {"kind": user.scope.kind, "value": user.scope.value},
+                    "thread_id": thread_id,
+                },
+            )
+            ctx = self._context(user, run_id, interface, log, approve)
+            start = {"messages": [HumanMessage(question)], "run_id": run_id, "status": "running", "tool_rounds": 0}
+            return self._run(ctx, thread_id, start)
 
     def resume(
         self, thread_id: str, *, approved: bool, user: User | None = None, interface: str = "python"
     ) -> AgentResult:
         """Answer the approval a thread is waiting for, and finish its run."""
         user = user or LOCAL_USER
-        snapshot = self.graph.get_state(self._config(thread_id))
-        if not snapshot.interrupts:
-            raise NotFoundError(
-                f"Thread {thread_id} is not waiting for an approval.",
-                "Ask a question that applies a scenario, then approve it with --approve --thread ID.",
-            )
-        run_id = snapshot.values.get("run_id", "")
-        log = audit.AuditLog(self.warehouse, run_id)
-        ctx = self._context(user, run_id, interface, log, approve=False)
-        return self._run(ctx, thread_id, Command(resume={"approved": approved, "by": user.user_id}))
+        with self.warehouse.held():
+            snapshot = self.graph.get_state(self._config(thread_id))
+            if not snapshot.interrupts:
+                raise NotFoundError(
+                    f"Thread {thread_id} is not waiting for an approval.",
+                    "Ask a question that applies a scenario, then approve it with --approve --thread ID.",
+                )
+            run_id = snapshot.values.get("run_id", "")
+            log = audit.AuditLog(self.warehouse, run_id)
+            ctx = self._context(user, run_id, interface, log, approve=False)
+            return self._run(ctx, thread_id, Command(resume={"approved": approved, "by": user.user_id}))
 
     def _run(self, ctx: Context, thread_id: str, start: Any) -> AgentResult:
         config = self._config(thread_id)

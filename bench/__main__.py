@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from bench import (
+    agent_speed,
     capacity_speed,
     cli_startup,
     forecast_accuracy,
@@ -24,6 +25,7 @@ BENCHMARKS = {
     "quota_speed": quota_speed.run,
     "territory": territory_speed.run,
     "capacity_speed": capacity_speed.run,
+    "agent_speed": agent_speed.run,
 }
 
 

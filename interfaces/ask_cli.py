@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from interfaces.common import handles_errors, settings, warehouse_path
@@ -16,7 +18,11 @@ def render_result(result: object, *, trail: bool = True) -> None:
     from interfaces.output import err, out
 
     assert isinstance(result, AgentResult)
-    out().print(Markdown(result.answer or "(no answer)"))
+    answer = result.answer or "(no answer)"
+    if out().is_terminal:
+        out().print(Markdown(answer))
+    else:  # piped: the Markdown source is the plain text; rich would pad every line to the width
+        sys.stdout.write(answer + "\n")
     if result.recommendations:
         table = Table(title="Recommendations", title_justify="left", show_lines=False)
         for column in ("#", "action", "tool", "confidence"):

@@ -406,25 +406,39 @@ def demo(
     out().print()
     _render_findings(findings, day, examples=1)
     out().print()
-    _render_capacity(wh)
+    _ask_questions(wh)
     out().print()
-    out().print(f"Explore it: [bold]export SPM_WAREHOUSE={path}[/] then `spm data summary`, `spm data check --json`.")
-    out().print("Plan with it: `spm forecast`, `spm quota simulate`, `spm territory rebalance`, `spm capacity gap`.")
+    out().print(f'Explore it: [bold]export SPM_WAREHOUSE={path}[/] then `spm ask "..."`, `spm data check --json`.')
+    out().print("Tools directly: `spm forecast`, `spm quota simulate`, `spm territory rebalance`, `spm capacity gap`.")
 
 
-def _render_capacity(wh: Warehouse) -> None:
-    """The tour's planning question: can the team make next year's number, and whom to hire?"""
+TOUR_QUESTIONS = (
+    "What's pipeline coverage this quarter by segment?",
+    "Forecast next quarter's bookings by region",
+    "What if we raise EMEA quotas 10%?",
+    "Rebalance NA Enterprise so every rep is within 10% of average potential",
+    "How many AEs must we hire to make next year?",
+    "Check the data quality",
+    "Forecast next quarter and tell me how many reps to hire",
+)
+
+
+def _ask_questions(wh: Warehouse) -> None:
+    """The tour's planning questions, asked to the agent (offline unless a model is configured)."""
+    from interfaces.ask_cli import render_result
+    from interfaces.compose import build_agent
     from interfaces.output import err, out
-    from interfaces.render import table
-    from tools.capacity.models import CapacityInput
-    from tools.capacity.tool import run_capacity
 
-    with err().status("Can the team make next year's number?"):
-        result = run_capacity(wh, CapacityInput())
-    out().print("[bold]Capacity vs next year's target[/] (spm capacity gap)")
-    out().print(result.summary)
-    table(
-        "Top recommendations",
-        [{"action": r.action} for r in result.recommendations[:3]],
-        ["action"],
-    )
+    agent = build_agent(settings(), warehouse=wh.with_writes())
+    last = None
+    for question in TOUR_QUESTIONS:
+        out().rule(f"[bold]spm ask[/] {question!r}")
+        with err().status("Thinking..."):
+            last = agent.ask(question, interface="cli")
+        render_result(last, trail=True)
+    if last is not None:
+        out().rule(f"[bold]spm audit show[/] {last.run_id} (the last question's trail)")
+        for step in last.steps:
+            took = f" {step.duration_ms:,.0f} ms" if step.duration_ms else ""
+            out().print(f"{step.seq:>3}. {step.kind:<14} {step.name or '':<22}{took}  {(step.summary or '')[:110]}")
+        out().print("Verify the whole trail with `spm audit verify`; replay a run with `spm audit replay RUN_ID`.")

@@ -140,12 +140,6 @@ def simulate(
         f"{f['hit_probability_spread']:.0%}, {f['reps_over_capacity']} reps over capacity."
     )
     if "what_if" in m:
-        wi = m["what_if"]
-        out().print(
-            f"What-if: P50 share at quota {m['share_reps_at_quota']['p50']:.0%} -> {wi['share_reps_at_quota']['p50']:.0%}; "
-            f"bookings P50 {m['bookings']['p50'] / 1e6:,.1f}M -> {wi['bookings']['p50'] / 1e6:,.1f}M; "
-            f"cost of sales {m['cost_of_sales']['p50']:.1%} -> {wi['cost_of_sales']['p50']:.1%}."
-        )
         table(
             "What-if by rep",
             result.tables["what_if"],

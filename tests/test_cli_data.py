@@ -8,10 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 from typer.testing import CliRunner
 
 from interfaces.cli import app
+from interfaces.data_cli import TOUR_QUESTIONS
 from interfaces.errors import EXIT_CODES, EXIT_PARTIAL
 from interfaces.settings import get_settings
 
@@ -157,9 +159,14 @@ def test_demo_builds_once_and_tours(tmp_path: Path, demo_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert "Built the demo company" in result.stderr
     assert "Data checks" in result.stdout and "Bookings by fiscal year" in result.stdout
-    stamp = target.stat().st_mtime_ns
+    assert "spm audit show" in result.stdout
     again = spm("demo", env=env)
-    assert again.exit_code == 0 and "Built" not in again.stderr and target.stat().st_mtime_ns == stamp
+    assert again.exit_code == 0 and "Built" not in again.stderr
+    # Not rebuilt: the first tour's audited agent runs are still there next to the second's.
+    con = duckdb.connect(str(target), read_only=True)
+    runs = con.execute("SELECT count(*) FROM audit_runs").fetchone()[0]
+    con.close()
+    assert runs == 2 * len(TOUR_QUESTIONS)
 
 
 def test_no_traceback_for_internal_errors_without_debug(tmp_path: Path) -> None:

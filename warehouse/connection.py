@@ -255,6 +255,19 @@ class Warehouse:
     # --- public access ------------------------------------------------------------------
 
     @contextmanager
+    def held(self) -> Iterator[Warehouse]:
+        """Keep the file open across many reads and writes (one open instead of one per call).
+
+        Opening a DuckDB file costs milliseconds; a run of the agent makes dozens of small
+        reads and audit writes, so it holds the instance for its duration.
+        """
+        instance = self._acquire()
+        try:
+            yield self
+        finally:
+            self._release(instance)
+
+    @contextmanager
     def reader(self) -> Iterator[ReadCursor]:
         """A cursor for read statements. Threads may read in parallel, each with its own cursor."""
         instance = self._acquire()

@@ -355,9 +355,13 @@ def _recommendations(data: Data, o: Outcome, f: _Figures, groups: list[dict[str,
             lift = ""
             if ga.win_rate is not None and cap > 0:
                 points = ga.win_rate * f.remaining[g] / cap * 100
+                lifted = ga.win_rate + points / 100
+                # Bookings scale with the win rate at a given pipeline; beyond doubling it (or 60%)
+                # a lift is not a plan.
                 lift = (
-                    f", or lift its win rate by {points:.1f} points "
-                    f"(from {ga.win_rate:.1%} to {ga.win_rate + points / 100:.1%})"
+                    f", or lift its win rate by {points:.1f} points (from {ga.win_rate:.1%} to {lifted:.1%})"
+                    if lifted <= min(2 * ga.win_rate, 0.6)
+                    else "; no realistic win-rate lift closes it"
                 )
             why = (
                 "no start month is left where a hire still helps this period"

@@ -485,6 +485,14 @@ def run_quota(
         + ("" if target is None else f" ({m['p_bookings_at_or_above_target']:.0%} chance of reaching target)")
         + f"; cost of sales P50 {m['cost_of_sales']['p50']:.1%}."
     )
+    if "what_if" in m:
+        wi = m["what_if"]
+        summary_text += (
+            f" What-if: total quota {m['total_quota'] / 1e6:,.1f}M -> {wi['total_quota'] / 1e6:,.1f}M; "
+            f"P50 share at quota {share['p50']:.0%} -> {wi['share_reps_at_quota']['p50']:.0%}; "
+            f"bookings P50 {m['bookings']['p50'] / 1e6:,.1f}M -> {wi['bookings']['p50'] / 1e6:,.1f}M; "
+            f"cost of sales {m['cost_of_sales']['p50']:.1%} -> {wi['cost_of_sales']['p50']:.1%}."
+        )
     assumptions = [
         "Expected bookings blend each territory's trailing-12-month run-rate with its potential x segment "
         f"penetration, grown {info['growth_assumed']:+.0%}.",
