@@ -7,6 +7,7 @@ each run gets a fresh context (user, scope, audit log) and its own audited trail
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,8 @@ from langchain_core.messages import HumanMessage, ToolMessage
 from langgraph.errors import GraphRecursionError
 from langgraph.types import Command
 
+from agent import approvals
+from agent.batch import Question, run_questions
 from agent.context import AgentSettings, Context, User
 from agent.graph import build
 from agent.models import ModelSettings, offline_planner, openai_model
@@ -27,6 +30,8 @@ from warehouse.connection import Warehouse
 from warehouse.errors import NotFoundError
 
 LOCAL_USER = User("local", "admin", Scope.everything(), "the local user")
+
+Progress = Callable[[str], None]  # told what the graph is doing, e.g. "running forecast"
 
 
 @dataclass
@@ -84,13 +89,20 @@ class PlanningAgent:
         user: User | None = None,
         interface: str = "python",
         approve: bool = False,
+        on_progress: Progress | None = None,
     ) -> AgentResult:
+        """Answer one question; `approve` approves its writes up front (if the user may)."""
         user = user or LOCAL_USER
         question = question.strip()
-        if not question:
-            from warehouse.errors import InputError
+        from warehouse.errors import InputError
 
+        if not question:
             raise InputError("The question is empty.", 'Ask for example: spm ask "Forecast next quarter by region"')
+        if len(question) > self.settings.max_question_chars:
+            raise InputError(
+                f"The question is {len(question):,} characters; the limit is {self.settings.max_question_chars:,}.",
+                "Ask one planning question in a sentence or two.",
+            )
         with self.warehouse.held():  # one open of the file for the whole run
             run_id = "run-" + uuid.uuid4().hex[:12]
             thread_id = thread_id or "thread-" + uuid.uuid4().hex[:12]
@@ -118,12 +130,64 @@ class PlanningAgent:
             )
             ctx = self._context(user, run_id, interface, log, approve)
             start = {"messages": [HumanMessage(question)], "run_id": run_id, "status": "running", "tool_rounds": 0}
-            return self._run(ctx, thread_id, start)
+            return self._run(ctx, thread_id, start, on_progress)
+
+    def ask_many(
+        self,
+        prompts: Sequence[str | Question],
+        *,
+        workers: int = 1,
+        user: User | None = None,
+        interface: str = "python",
+        approve: bool = False,
+        on_done: Callable[[int, AgentResult], None] | None = None,
+    ) -> list[AgentResult]:
+        """Answer many questions, each its own audited run; results in input order.
+
+        Questions sharing a thread run in order; the rest run on `workers` threads. A failing
+        question becomes a result with status `error` and does not stop the others.
+        """
+        questions = [p if isinstance(p, Question) else Question(p) for p in prompts]
+
+        def one(q: Question) -> AgentResult:
+            return self.ask(q.prompt, thread_id=q.thread_id, user=q.user or user, interface=interface, approve=approve)
+
+        return run_questions(questions, one, workers=workers, on_done=on_done)
+
+    def call_tool(self, name: str, args: dict[str, Any], *, user: User | None = None) -> dict[str, Any]:
+        """Run one read-only tool directly with the user's scope (interfaces' shortcuts, e.g. /compare).
+
+        Writes are refused here: they only happen through a question and its approval.
+        """
+        from agent.tools import specs
+        from warehouse.errors import InputError
+
+        spec = next((s for s in specs() if s.name == name), None)
+        if spec is None or spec.write:
+            raise InputError(f"{name!r} is not a read-only tool.", "Ask the agent in words instead.")
+        with self.warehouse.held():
+            result = spec.run(self.warehouse, user or LOCAL_USER, spec.input_model.model_validate(args))
+        return result.model_dump(mode="json")
+
+    def pending_approval(self, thread_id: str) -> dict[str, Any] | None:
+        """What the thread waits for approval of, or None."""
+        snapshot = self.graph.get_state(self._config(thread_id))
+        return snapshot.interrupts[0].value if snapshot.interrupts else None
 
     def resume(
-        self, thread_id: str, *, approved: bool, user: User | None = None, interface: str = "python"
+        self,
+        thread_id: str,
+        *,
+        approved: bool,
+        user: User | None = None,
+        interface: str = "python",
+        on_progress: Progress | None = None,
     ) -> AgentResult:
-        """Answer the approval a thread is waiting for, and finish its run."""
+        """Answer the approval a thread is waiting for, and finish its run.
+
+        A user who may not approve changes nothing: the attempt is an audit step and the
+        request keeps waiting for someone who may.
+        """
         user = user or LOCAL_USER
         with self.warehouse.held():
             snapshot = self.graph.get_state(self._config(thread_id))
@@ -135,14 +199,28 @@ class PlanningAgent:
             run_id = snapshot.values.get("run_id", "")
             log = audit.AuditLog(self.warehouse, run_id)
             ctx = self._context(user, run_id, interface, log, approve=False)
-            return self._run(ctx, thread_id, Command(resume={"approved": approved, "by": user.user_id}))
+            refused = approvals.refusal(user)
+            if refused:
+                request = snapshot.interrupts[0].value
+                log.append(
+                    "approval",
+                    request.get("tool"),
+                    args={"user": user.user_id, "approved": approved},
+                    summary=f"refused: {user.user_id} {'approved' if approved else 'declined'}, but {refused}",
+                )
+                answer = f"{user.user_id} may not decide this: {refused}. The request is still waiting for approval."
+                return self._result(ctx, thread_id, "needs_approval", answer, approval=request)
+            return self._run(ctx, thread_id, Command(resume={"approved": approved, "by": user.user_id}), on_progress)
 
-    def _run(self, ctx: Context, thread_id: str, start: Any) -> AgentResult:
+    def _run(self, ctx: Context, thread_id: str, start: Any, on_progress: Progress | None = None) -> AgentResult:
         config = self._config(thread_id)
         log = ctx.audit
         assert log is not None
         try:
-            self.graph.invoke(start, config, context=ctx)
+            # Streamed node by node so interfaces can show live progress; the result is the same as invoke.
+            for update in self.graph.stream(start, config, context=ctx, stream_mode="updates"):
+                if on_progress is not None:
+                    on_progress(describe_update(update))
         except GraphRecursionError:
             log.append("error", "graph", summary=f"stopped after {self.settings.recursion_limit} steps")
             log.finish("error", f"I stopped after {self.settings.recursion_limit} steps without an answer.")
@@ -150,6 +228,7 @@ class PlanningAgent:
         except Exception as exc:
             log.append("error", type(exc).__name__, summary=str(exc)[:500])
             log.finish("error", str(exc))
+            exc.run_id = ctx.run_id  # type: ignore[attr-defined]  # so batch output can name the failed run
             raise
         snapshot = self.graph.get_state(config)
         if snapshot.interrupts:
@@ -212,3 +291,19 @@ class PlanningAgent:
             approval=approval,
             tool_results=tool_results or [],
         )
+
+
+def describe_update(update: dict[str, Any]) -> str:
+    """One line for a streamed graph update: which node ran and what it decided."""
+    for node, value in update.items():
+        if node == "__interrupt__":
+            return "waiting for approval"
+        messages = (value or {}).get("messages", []) if isinstance(value, dict) else []
+        calls = [c["name"] for m in messages for c in getattr(m, "tool_calls", []) or []]
+        if node == "plan" and calls:
+            return "planned: " + ", ".join(calls)
+        if node == "tools":
+            done = [getattr(m, "name", "") for m in messages if isinstance(m, ToolMessage)]
+            return "ran " + ", ".join(done) if done else "ran tools"
+        return {"plan": "planning", "recommend": "writing the answer", "approve": "checking approval"}.get(node, node)
+    return "working"

@@ -44,16 +44,21 @@ def describe(warehouse: Warehouse, tool: str, args: dict[str, Any]) -> dict[str,
     }
 
 
-def decision(approver: User, approved: bool, how: str) -> dict[str, Any]:
-    """The recorded decision; a role that may not approve turns any answer into a refusal."""
-    refusal = None
+def refusal(approver: User) -> str | None:
+    """Why this user may not approve a write, or None when they may."""
     if not approver.may_approve:
-        refusal = f"role {approver.role} may not approve writes (needs {' or '.join(APPROVER_ROLES)})"
-    elif approver.scope.kind != "all":
+        return f"role {approver.role} may not approve writes (needs {' or '.join(APPROVER_ROLES)})"
+    if approver.scope.kind != "all":
         # A scenario changes rows across the organisation; a scoped approver cannot vouch for them all.
-        refusal = f"writes need an all-data scope; {approver.user_id}'s scope is {approver.scope.describe()}"
-    if refusal:
-        return {"approved": False, "by": approver.user_id, "role": approver.role, "reason": refusal}
+        return f"writes need an all-data scope; {approver.user_id}'s scope is {approver.scope.describe()}"
+    return None
+
+
+def decision(approver: User, approved: bool, how: str) -> dict[str, Any]:
+    """The recorded decision; a user who may not approve turns any answer into a refusal."""
+    refused = refusal(approver)
+    if refused:
+        return {"approved": False, "by": approver.user_id, "role": approver.role, "reason": refused}
     return {
         "approved": approved,
         "by": approver.user_id,

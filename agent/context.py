@@ -45,6 +45,7 @@ class AgentSettings:
     recursion_limit: int = 12  # graph steps per run: plan/tools loops, approval, recommend
     max_tool_rounds: int = 4  # plan -> tools loops before the agent must answer
     confidence_threshold: float = 0.45  # offline planner: below this it asks instead of guessing
+    max_question_chars: int = 4_000  # longer input is refused: it is a paste, not a question
 
 
 @dataclass

@@ -2,48 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
+from interfaces.agent_view import render_result
 from interfaces.common import handles_errors, settings, warehouse_path
-
-
-def render_result(result: object, *, trail: bool = True) -> None:
-    """Print an agent result for a person: answer, recommendations, compact step trail."""
-    from rich.markdown import Markdown
-    from rich.table import Table
-
-    from agent.result import AgentResult
-    from interfaces.output import err, out
-
-    assert isinstance(result, AgentResult)
-    answer = result.answer or "(no answer)"
-    if out().is_terminal:
-        out().print(Markdown(answer))
-    else:  # piped: the Markdown source is the plain text; rich would pad every line to the width
-        sys.stdout.write(answer + "\n")
-    if result.recommendations:
-        table = Table(title="Recommendations", title_justify="left", show_lines=False)
-        for column in ("#", "action", "tool", "confidence"):
-            table.add_column(column, overflow="fold")
-        for i, rec in enumerate(result.recommendations[:8], start=1):
-            table.add_row(str(i), rec.get("action", ""), rec.get("tool", ""), f"{rec.get('confidence', 0):.0%}")
-        out().print(table)
-    if trail:
-        steps = " -> ".join(
-            f"{s.kind}{'(' + s.name + ')' if s.name and s.kind in ('tool_call', 'error', 'approval') else ''}"
-            for s in result.steps
-        )
-        grounded = (
-            "grounded"
-            if result.grounding.get("ok", True)
-            else "NOT grounded: " + ", ".join(result.grounding.get("ungrounded", []))
-        )
-        err().print(
-            f"[dim]run {result.run_id} · thread {result.thread_id} · {result.status} · {result.model} · {grounded}[/]"
-        )
-        err().print(f"[dim]{steps}[/]")
 
 
 def agent_for(ctx: typer.Context):  # type: ignore[no-untyped-def]
@@ -51,6 +13,8 @@ def agent_for(ctx: typer.Context):  # type: ignore[no-untyped-def]
     from warehouse.connection import Warehouse
 
     wh = Warehouse(warehouse_path(ctx), writable=True, lock_timeout=settings().lock_timeout)
+    with wh.reader():  # a missing or unreadable warehouse fails here, once, not once per question
+        pass
     return build_agent(settings(), warehouse=wh)
 
 

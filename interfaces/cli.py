@@ -10,7 +10,19 @@ from importlib.metadata import PackageNotFoundError, version
 
 import typer
 
-from interfaces import ask_cli, audit_cli, capacity_cli, data_cli, forecast_cli, quota_cli, scenario_cli, territory_cli
+from interfaces import (
+    ask_cli,
+    audit_cli,
+    batch_cli,
+    capacity_cli,
+    chat_cli,
+    data_cli,
+    forecast_cli,
+    quota_cli,
+    scenario_cli,
+    slack_cli,
+    territory_cli,
+)
 from interfaces.common import state_callback
 
 app = typer.Typer(
@@ -30,6 +42,9 @@ app.add_typer(capacity_cli.app, name="capacity")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(scenario_cli.app, name="scenario")
 app.command("ask")(ask_cli.ask)
+app.command("chat")(chat_cli.chat)
+app.command("batch")(batch_cli.batch)
+app.command("slack")(slack_cli.slack)
 app.command("demo")(data_cli.demo)
 app.command("forecast")(forecast_cli.forecast)
 

@@ -425,7 +425,7 @@ TOUR_QUESTIONS = (
 
 def _ask_questions(wh: Warehouse) -> None:
     """The tour's planning questions, asked to the agent (offline unless a model is configured)."""
-    from interfaces.ask_cli import render_result
+    from interfaces.agent_view import render_result
     from interfaces.compose import build_agent
     from interfaces.output import err, out
 

@@ -22,6 +22,22 @@ EXIT_CODES = {
 EXIT_PARTIAL = 10  # finished, but some items failed (rows rejected, prompts errored)
 
 
+def explain(exc: BaseException) -> str:
+    """One line for a person, for interfaces that keep going after an error (chat, Slack, batch).
+
+    Known errors give their message and hint; anything else names its type only (a stack trace
+    or internal detail is for `SPM_DEBUG=1` on the command line, not for a chat window).
+    """
+    from pydantic import ValidationError
+
+    if getattr(exc, "kind", None) is not None:
+        hint = getattr(exc, "hint", None)
+        return f"{getattr(exc, 'message', exc)}" + (f" (hint: {hint})" if hint else "")
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(map(str, p['loc'])) or 'value'}: {p['msg']}" for p in exc.errors())
+    return f"internal error ({type(exc).__name__}); rerun with SPM_DEBUG=1 and report it"
+
+
 def fail(exc: BaseException) -> NoReturn:
     """Print `exc` for a user and exit with the code of its kind."""
     from pydantic import ValidationError

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "SPM_SLACK_SIGNING_SECRET")
     )
     slack_api_url: str | None = Field(None, validation_alias=AliasChoices("SLACK_API_URL", "SPM_SLACK_API_URL"))
+    slack_unknown_user: str = Field(
+        "deny",
+        description="Slack users not in the users table: `deny`, or the id of a user (e.g. a read-only viewer) to act as.",
+    )
+    slack_workers: int = Field(8, ge=1, le=64, description="Questions the Slack bot answers at once.")
 
 
 @cache

@@ -162,9 +162,12 @@ def test_approval_flow(agent: PlanningAgent) -> None:
 
     analyst = User("revops", "analyst", Scope.everything())
     denied = agent.resume("apply-1", approved=True, user=analyst)
-    assert "may not approve" in denied.answer
+    assert denied.status == "needs_approval" and "may not approve" in denied.answer
     with agent.warehouse.reader() as cur:
         assert cur.scalar("SELECT status FROM scenarios WHERE name = 'emea-plus-ten'") == "draft"
+    # The refused attempt is on the record and the request still waits for someone who may approve.
+    assert any(s.kind == "approval" and "refused: revops" in (s.summary or "") for s in denied.steps)
+    assert agent.pending_approval("apply-1") is not None
 
     agent.ask("apply the emea-plus-ten scenario", thread_id="apply-2")
     rejected = agent.resume("apply-2", approved=False, user=User("cro", "leader", Scope.everything()))

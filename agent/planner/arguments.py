@@ -75,6 +75,14 @@ def _horizon(periods: list[Period], ahead: int | None, vocab: Vocabulary, grain:
     return max(1, min(count, 24))
 
 
+def _use_scenario(text: str, s: Slots, args: dict[str, Any]) -> None:
+    """ "...under scenario emea-up": evaluate a saved scenario (never the one being saved)."""
+    saving = args.get("save_scenario")
+    named = [n for n in s.scenarios if n != saving]
+    if named and _has(text, r"\bscenario|\bunder\b|\bplan\b"):
+        args["scenario_id"] = named[0]
+
+
 def forecast(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
     args: dict[str, Any] = {}
     grain = "month" if ("month" in s.by or _has(text, r"monthly|by month|per month")) else "quarter"
@@ -101,6 +109,7 @@ def forecast(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
         what_if["slip_rate_pts"] = (s.points or s.percents)[0]
     if what_if:
         args["what_if"] = what_if
+    _use_scenario(text, s, args)
     return args
 
 
@@ -136,6 +145,7 @@ def quota(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
     name = _save_name(text)
     if name:
         args["save_scenario"] = name
+    _use_scenario(text, s, args)
     return args
 
 
@@ -209,6 +219,7 @@ def capacity(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
         args["freeze_from"] = start.isoformat()
     if _has(text, r"no backfill|don't backfill|do not backfill|without backfill"):
         args["backfill"] = False
+    _use_scenario(text, s, args)
     return args
 
 

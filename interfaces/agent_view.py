@@ -1,0 +1,105 @@
+"""How an agent result looks to a person: answer, recommendations with impact, tool tables, trail.
+
+The text helpers are pure (Slack and batch use them too); `render_result` prints with rich:
+Markdown in a terminal, the Markdown source as plain text when piped.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from agent.result import AgentResult
+from interfaces.output import money
+
+TOOL_TABLE_ROWS = 6
+TOOL_TABLE_COLUMNS = 6
+_UNITS = {"x": "x", "%": "%", "points": " pts", "count": "", "months": " mo"}
+
+
+def impact_text(rec: dict[str, Any]) -> str:
+    """'NA Enterprise capacity at P50: $8.63M -> $12.18M', or '' when the tool gave no impact."""
+    imp = rec.get("impact") or {}
+    if not imp:
+        return ""
+    before, after, unit = imp.get("before"), imp.get("after"), imp.get("unit", "")
+
+    def fmt(v: float | None) -> str:
+        if v is None:
+            return "-"
+        return money(v) if unit == "USD" else f"{v:,.1f}{_UNITS.get(unit, '')}"
+
+    return f"{imp.get('metric', '')}: {fmt(before)} -> {fmt(after)}"
+
+
+def trail_line(result: AgentResult) -> str:
+    """question -> plan -> tool_call(forecast) -> ... : the run at a glance."""
+    return " -> ".join(
+        f"{s.kind}{'(' + s.name + ')' if s.name and s.kind in ('tool_call', 'error', 'approval') else ''}"
+        for s in result.steps
+    )
+
+
+def status_line(result: AgentResult) -> str:
+    grounded = (
+        "grounded"
+        if result.grounding.get("ok", True)
+        else "NOT grounded: " + ", ".join(result.grounding.get("ungrounded", []))
+    )
+    return f"run {result.run_id} · thread {result.thread_id} · {result.status} · {result.model} · {grounded}"
+
+
+# The table that answers the question, per tool (else the first non-empty one).
+HEADLINE_TABLES = {
+    "forecast": ("forecast",),
+    "quota": ("what_if", "reps"),
+    "territory": ("reps", "moves"),
+    "capacity": ("hiring_plan", "groups"),
+}
+
+
+def tool_table(tool_result: dict[str, Any]) -> tuple[str, list[str], list[dict[str, Any]]] | None:
+    """The headline table of a tool result, cut to a glanceable size: (title, columns, rows)."""
+    tables = tool_result.get("tables") or {}
+    preferred = [n for n in HEADLINE_TABLES.get(str(tool_result.get("tool")), ()) if tables.get(n)]
+    for name in preferred + list(tables):
+        rows = tables[name]
+        if name == "what_if":  # the reps the what-if changes, not the first few of everyone
+            rows = [r for r in rows if r.get("quota_baseline") != r.get("quota_what_if")] or rows
+        if rows and isinstance(rows, list) and isinstance(rows[0], dict):
+            columns = [c for c in rows[0] if not isinstance(rows[0][c], dict | list)][:TOOL_TABLE_COLUMNS]
+            title = f"{tool_result.get('tool', 'result')}: {name.replace('_', ' ')}"
+            return title, columns, rows[:TOOL_TABLE_ROWS]
+    return None
+
+
+def render_result(result: AgentResult, *, trail: bool = True, tables: bool = False) -> None:
+    """Print a result: answer, recommendations (impact, confidence), optional tool tables, trail."""
+    from rich.markdown import Markdown
+    from rich.table import Table
+
+    from interfaces.output import err, out
+    from interfaces.render import table
+
+    answer = result.answer or "(no answer)"
+    if out().is_terminal:
+        out().print(Markdown(answer))
+    else:  # piped: the Markdown source is the plain text; rich would pad every line to the width
+        sys.stdout.write(answer + "\n")
+        sys.stdout.flush()
+    if tables:
+        for tool_result in result.tool_results:
+            found = tool_table(tool_result)
+            if found:
+                title, columns, rows = found
+                table(title, rows, columns, limit=TOOL_TABLE_ROWS)
+    if result.recommendations:
+        t = Table(title="Recommendations", title_justify="left")
+        for column in ("#", "action", "impact", "confidence"):
+            t.add_column(column, overflow="fold")
+        for i, rec in enumerate(result.recommendations[:8], start=1):
+            t.add_row(str(i), rec.get("action", ""), impact_text(rec), f"{rec.get('confidence', 0):.0%}")
+        out().print(t)
+    if trail:
+        err().print(f"[dim]{status_line(result)}[/]", markup=True, highlight=False)
+        err().print(f"[dim]{trail_line(result)}[/]")

@@ -1,0 +1,247 @@
+"""The Slack bot: a Bolt app that answers mentions, direct messages and `/spm` in threads.
+
+Slack wants an acknowledgement within 3 seconds, so every listener acks at once and the
+agent runs in a lazy listener on Bolt's thread pool. The Slack thread is the conversation
+(thread id = team:channel:thread_ts): questions in different threads run in parallel, those
+in one thread one at a time. Slack re-sends an event it thinks was lost; those retries are
+recognised by event id and dropped. Approvals are buttons; a click by someone whose role may
+not approve changes nothing but is recorded in the run's audit trail.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from agent.context import User
+from interfaces.errors import explain
+from interfaces.slack_blocks import APPROVE_ACTION, REJECT_ACTION, result_blocks
+from tools.scope import Scope
+
+log = logging.getLogger("spm.slack")
+MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
+SEEN_EVENTS = 10_000  # event ids remembered for de-duplication
+WORKING = "Working on it…"
+NOT_REGISTERED = (
+    "I don't know you yet, so I can't show planning data. Ask an admin to add your Slack id ({user}) "
+    "to the users table (`spm users add` or the users import)."
+)
+
+
+class EventDeduplicator:
+    """Remembers recent event ids (bounded) so a retried delivery runs nothing twice."""
+
+    def __init__(self, size: int = SEEN_EVENTS) -> None:
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def first_time(self, event_id: str) -> bool:
+        with self._lock:
+            if event_id in self._seen:
+                return False
+            self._seen[event_id] = None
+            if len(self._seen) > self._size:
+                self._seen.popitem(last=False)
+            return True
+
+
+class ThreadLocks:
+    """One lock per conversation thread: its messages run in order, other threads in parallel."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def __call__(self, thread_id: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(thread_id, threading.Lock())
+
+
+@dataclass
+class SlackBot:
+    """The bot's behaviour, independent of how requests arrive (HTTP or Socket Mode)."""
+
+    agent: Any  # PlanningAgent
+    identify: Callable[[str], User | None]  # Slack user id -> warehouse user (None: not allowed)
+    locks: ThreadLocks = field(default_factory=ThreadLocks)
+    dedupe: EventDeduplicator = field(default_factory=EventDeduplicator)
+
+    def answer(self, client: WebClient, *, team: str, channel: str, thread_ts: str, slack_user: str, text: str) -> None:
+        """Run one question and post the answer in the thread."""
+        question = MENTION.sub("", text or "").strip()
+        if not question:
+            client.chat_postMessage(
+                channel=channel,
+                thread_ts=thread_ts,
+                text="Ask me a planning question, e.g. “Forecast next quarter by region”.",
+            )
+            return
+        user = self.identify(slack_user)
+        if user is None:
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=NOT_REGISTERED.format(user=slack_user))
+            return
+        client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=WORKING)
+        thread_id = f"{team}:{channel}:{thread_ts}"
+        try:
+            with self.locks(thread_id):
+                result = self.agent.ask(question, thread_id=thread_id, user=user, interface="slack")
+        except Exception as exc:  # the user sees the problem, never a stack trace
+            log.warning("question failed: %s", type(exc).__name__)
+            client.chat_postMessage(
+                channel=channel, thread_ts=thread_ts, text=f"Sorry, I could not answer: {explain(exc)}"
+            )
+            return
+        blocks, fallback = result_blocks(result, question)
+        client.chat_postMessage(channel=channel, thread_ts=thread_ts, blocks=blocks, text=fallback)
+
+    def decide(self, client: WebClient, body: dict[str, Any], approved: bool) -> None:
+        """An Approve/Reject click: resume the thread as the clicking user (their role is checked)."""
+        slack_user = body["user"]["id"]
+        thread_id = body["actions"][0]["value"]
+        channel = body["channel"]["id"]
+        message = body.get("message") or {}
+        thread_ts = message.get("thread_ts") or message.get("ts")
+        # Someone the warehouse does not know may still click: the refusal is recorded all the same.
+        user = self.identify(slack_user) or User(f"slack:{slack_user}", "unknown", Scope("own", "-"), "unregistered")
+        try:
+            with self.locks(thread_id):
+                result = self.agent.resume(thread_id, approved=approved, user=user, interface="slack")
+        except Exception as exc:
+            client.chat_postEphemeral(channel=channel, user=slack_user, text=f"Nothing changed: {explain(exc)}")
+            return
+        if result.status == "needs_approval":  # refused: only the clicker needs to know
+            client.chat_postEphemeral(channel=channel, user=slack_user, text=result.answer)
+            return
+        blocks, fallback = result_blocks(result, "approved" if approved else "rejected")
+        client.chat_postMessage(channel=channel, thread_ts=thread_ts, blocks=blocks, text=fallback)
+
+
+def build_app(
+    bot: SlackBot,
+    *,
+    bot_token: str,
+    signing_secret: str | None = None,
+    api_url: str | None = None,
+    workers: int = 8,
+    verify_token: bool = True,
+) -> App:
+    """The Bolt app: listeners ack at once and run the bot's work lazily on `workers` threads."""
+    client = WebClient(token=bot_token, base_url=api_url) if api_url else WebClient(token=bot_token)
+    app = App(
+        client=client,
+        signing_secret=signing_secret,
+        request_verification_enabled=signing_secret is not None,
+        token_verification_enabled=verify_token,
+        process_before_response=False,
+        listener_executor=ThreadPoolExecutor(max_workers=workers, thread_name_prefix="spm-slack"),
+        logger=log,
+    )
+
+    @app.middleware
+    def drop_retries(body: dict[str, Any], next: Callable[[], Any]) -> Any:
+        event_id = body.get("event_id")
+        if event_id and not bot.dedupe.first_time(str(event_id)):
+            return BoltResponse(status=200, body="")  # a retry of an event already being handled
+        return next()
+
+    def ack_now(ack: Callable[..., Any]) -> None:
+        ack()
+
+    def on_mention(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
+        bot.answer(
+            client,
+            team=str(body.get("team_id") or event.get("team") or ""),
+            channel=event["channel"],
+            thread_ts=event.get("thread_ts") or event["ts"],
+            slack_user=event.get("user", ""),
+            text=event.get("text", ""),
+        )
+
+    def on_message(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
+        if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype"):
+            return  # only people's direct messages; mentions in channels come as app_mention
+        on_mention(body, event, client)
+
+    def ack_command(ack: Callable[..., Any], command: dict[str, Any]) -> None:
+        if not (command.get("text") or "").strip():
+            ack(text="Ask a planning question, e.g. `/spm forecast next quarter by region`.")
+        else:
+            ack(text=WORKING)
+
+    def on_command(command: dict[str, Any], client: WebClient, respond: Callable[..., Any]) -> None:
+        text = (command.get("text") or "").strip()
+        if not text:
+            return
+        try:  # the question as a channel message, so the answer (and follow-ups) live in its thread
+            posted = client.chat_postMessage(
+                channel=command["channel_id"], text=f"<@{command['user_id']}> asked: {text}"
+            )
+        except SlackApiError:  # not in that channel: answer the user privately through the response URL
+            user = bot.identify(command["user_id"])
+            if user is None:
+                respond(text=NOT_REGISTERED.format(user=command["user_id"]))
+                return
+            result = bot.agent.ask(text, user=user, interface="slack")
+            blocks, fallback = result_blocks(result, text)
+            respond(blocks=blocks, text=fallback)
+            return
+        bot.answer(
+            client,
+            team=command.get("team_id", ""),
+            channel=command["channel_id"],
+            thread_ts=posted["ts"],
+            slack_user=command["user_id"],
+            text=text,
+        )
+
+    def on_approve(body: dict[str, Any], client: WebClient) -> None:
+        bot.decide(client, body, approved=True)
+
+    def on_reject(body: dict[str, Any], client: WebClient) -> None:
+        bot.decide(client, body, approved=False)
+
+    app.event("app_mention")(ack=ack_now, lazy=[on_mention])
+    app.event("message")(ack=ack_now, lazy=[on_message])
+    app.command("/spm")(ack=ack_command, lazy=[on_command])
+    app.action(APPROVE_ACTION)(ack=ack_now, lazy=[on_approve])
+    app.action(REJECT_ACTION)(ack=ack_now, lazy=[on_reject])
+    return app
+
+
+def serve_http(app: App, host: str, port: int, path: str = "/slack/events") -> Any:
+    """A threaded WSGI server for the app (Bolt's own dev server handles one request at a time).
+
+    Returns the server; call `serve_forever()` on it (tests run it on a thread and `shutdown()`).
+    """
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+    handler = SlackRequestHandler(app)
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("PATH_INFO") != path:
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"not found"]
+        return handler(environ, start_response)
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            return None
+
+    class Threaded(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    return make_server(host, port, wsgi, server_class=Threaded, handler_class=Quiet)

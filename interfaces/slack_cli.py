@@ -1,0 +1,78 @@
+"""`spm slack`: run the Slack bot over Socket Mode or HTTP (Events API + interactivity + `/spm`)."""
+
+from __future__ import annotations
+
+import typer
+
+from interfaces.common import handles_errors, settings
+
+
+def identifier(warehouse, unknown_user: str):  # type: ignore[no-untyped-def]
+    """Slack user id -> warehouse user; unknown ids get `unknown_user` ('deny': None, else that user)."""
+    from interfaces.compose import resolve_user
+    from warehouse.errors import NotFoundError
+
+    fallback = None if unknown_user == "deny" else resolve_user(warehouse, unknown_user)  # fail at start-up if wrong
+
+    def identify(slack_user: str):  # type: ignore[no-untyped-def]
+        if not slack_user:
+            return fallback
+        try:
+            return resolve_user(warehouse, slack_user)
+        except NotFoundError:
+            return fallback
+
+    return identify
+
+
+@handles_errors
+def slack(
+    ctx: typer.Context,
+    socket: bool = typer.Option(
+        False, "--socket", help="Socket Mode (SLACK_APP_TOKEN + SLACK_BOT_TOKEN); the default."
+    ),
+    http: bool = typer.Option(False, "--http", help="HTTP mode (SLACK_SIGNING_SECRET + SLACK_BOT_TOKEN)."),
+    port: int = typer.Option(3000, "--port", min=1, max=65535, help="HTTP mode: port to listen on."),
+    host: str = typer.Option("0.0.0.0", "--host", help="HTTP mode: interface to listen on."),
+) -> None:
+    """Run the Slack bot: mentions, direct messages and /spm, answered in threads."""
+    from interfaces.ask_cli import agent_for
+    from interfaces.output import err
+    from interfaces.slack_app import SlackBot, build_app, serve_http
+    from warehouse.errors import InputError
+
+    if socket and http:
+        raise InputError("Choose --socket or --http, not both.")
+    s = settings()
+    if s.slack_bot_token is None:
+        raise InputError("SLACK_BOT_TOKEN is not set.", "Set it to the app's Bot User OAuth Token (xoxb-...).")
+    if http and s.slack_signing_secret is None:
+        raise InputError(
+            "HTTP mode needs SLACK_SIGNING_SECRET.", "Set it to the app's Signing Secret (Basic Information page)."
+        )
+    if not http and s.slack_app_token is None:
+        raise InputError(
+            "Socket Mode needs SLACK_APP_TOKEN.",
+            "Create an app-level token with connections:write (xapp-...), or run with --http.",
+        )
+    agent = agent_for(ctx)
+    bot = SlackBot(agent, identifier(agent.warehouse, s.slack_unknown_user))
+    app = build_app(
+        bot,
+        bot_token=s.slack_bot_token.get_secret_value(),
+        signing_secret=s.slack_signing_secret.get_secret_value() if http and s.slack_signing_secret else None,
+        api_url=s.slack_api_url,
+        workers=s.slack_workers,
+    )
+    if http:
+        server = serve_http(app, host, port)
+        err().print(f"Slack bot listening on http://{host}:{server.server_port}/slack/events (Ctrl-C stops it)")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            server.shutdown()
+    else:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        err().print("Slack bot connected over Socket Mode (Ctrl-C stops it)")
+        SocketModeHandler(app, s.slack_app_token.get_secret_value()).start()  # type: ignore[union-attr]
