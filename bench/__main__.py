@@ -12,6 +12,7 @@ from bench import (
     forecast_speed,
     generation,
     import_throughput,
+    interfaces_speed,
     quota_speed,
     territory_speed,
 )
@@ -26,6 +27,7 @@ BENCHMARKS = {
     "territory": territory_speed.run,
     "capacity_speed": capacity_speed.run,
     "agent_speed": agent_speed.run,
+    "interfaces_speed": interfaces_speed.run,
 }
 
 

@@ -250,3 +250,37 @@ def test_blocks_stay_within_slack_limits(bot: Bot) -> None:
             assert len(block["text"]["text"]) <= 3000
     assert "```" in json.dumps(blocks)  # a compact table of the tool's headline rows
     assert result.run_id in fallback
+
+
+def test_manifest_subscribes_to_what_the_bot_listens_to() -> None:
+    import yaml
+
+    manifest = yaml.safe_load((Path(__file__).resolve().parents[1] / "interfaces/slack_manifest.yaml").read_text())
+    settings = manifest["settings"]
+    assert {"app_mention", "message.im"} <= set(settings["event_subscriptions"]["bot_events"])
+    assert settings["interactivity"]["is_enabled"]  # the approval buttons
+    assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/spm"]
+    assert {"app_mentions:read", "chat:write", "commands", "im:history"} <= set(
+        manifest["oauth_config"]["scopes"]["bot"]
+    )
+
+
+def test_spm_slack_names_missing_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from interfaces.cli import app
+    from interfaces.settings import get_settings
+
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    runner = CliRunner()
+    missing = runner.invoke(app, ["slack"])
+    assert missing.exit_code == 3 and "SLACK_BOT_TOKEN" in missing.stderr
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    get_settings.cache_clear()
+    http = runner.invoke(app, ["slack", "--http"])
+    assert http.exit_code == 3 and "SLACK_SIGNING_SECRET" in http.stderr
+    socket = runner.invoke(app, ["slack", "--socket"])
+    assert socket.exit_code == 3 and "SLACK_APP_TOKEN" in socket.stderr and "xoxb-test" not in socket.stderr
+    get_settings.cache_clear()
