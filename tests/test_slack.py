@@ -284,3 +284,20 @@ def test_spm_slack_names_missing_credentials(monkeypatch: pytest.MonkeyPatch) ->
     socket = runner.invoke(app, ["slack", "--socket"])
     assert socket.exit_code == 3 and "SLACK_APP_TOKEN" in socket.stderr and "xoxb-test" not in socket.stderr
     get_settings.cache_clear()
+
+
+def test_direct_messages_are_answered_and_bot_messages_ignored(bot: Bot) -> None:
+    dm = {
+        "type": "message",
+        "channel_type": "im",
+        "user": CRO,
+        "text": "Check the data quality",
+        "ts": "1700000008.000100",
+        "channel": "D0DIRECT",
+    }
+    bot.event(dm, "Ev011")
+    assert "Data quality" in _answer_in(bot.stub, "1700000008.000100")["text"]
+    own = {**dm, "ts": "1700000008.000200", "bot_id": "BBOT0001", "text": "an answer the bot posted"}
+    bot.event(own, "Ev012")
+    time.sleep(1.0)
+    assert not [p for p in bot.stub.posted() if p.get("thread_ts") == "1700000008.000200"]
