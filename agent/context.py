@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 ROLES = ("admin", "leader", "manager", "analyst", "rep")
 APPROVER_ROLES = ("admin", "leader")  # may approve writes to base data (apply a scenario)
+NOTE_ROLES = ("admin", "leader", "manager", "analyst")  # may add planning notes to memory
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class AgentSettings:
     max_tool_rounds: int = 4  # plan -> tools loops before the agent must answer
     confidence_threshold: float = 0.45  # offline planner: below this it asks instead of guessing
     max_question_chars: int = 4_000  # longer input is refused: it is a paste, not a question
+    memory_results: int = 3  # memories retrieved per question
+    memory_cite_distance: float = 0.55  # past decisions closer than this (cosine distance) are cited
 
 
 @dataclass
@@ -60,6 +63,8 @@ class Context:
     auto_approve: bool = False  # the user approved writes up front (--approve)
     settings: AgentSettings = field(default_factory=AgentSettings)
     memory: Any = None
+    recalled: list[Any] = field(default_factory=list)  # memories retrieved for this question
+    assumptions: Any = None  # memory.rules.Assumptions from standing notes
     fallback_reason: str | None = None  # set when the model failed and the offline planner took over
 
     @property

@@ -169,9 +169,32 @@ def tool_error(exc: Exception) -> str:
     return f"internal error in the tool: {type(source).__name__}: {source}"
 
 
+def _with_remembered_locks(request: ToolCallRequest, ctx: Context) -> ToolCallRequest:
+    """A territory rebalance never moves the accounts standing notes lock (the note is cited)."""
+    locked = getattr(ctx.assumptions, "locked_accounts", None)
+    if request.tool_call["name"] != "territory_rebalance" or not locked:
+        return request
+    args = dict(request.tool_call["args"])
+    current = list(args.get("lock") or ["strategic", "late-stage"])
+    added = [a for a in sorted(locked) if a not in current]
+    if not added:
+        return request
+    args["lock"] = current + added
+    if ctx.audit:
+        ctx.audit.append(
+            "memory",
+            "apply",
+            args={"locked": {a: locked[a] for a in added}},
+            summary=f"locked {len(added)} account(s) from notes: "
+            + ", ".join(f"{a} ({locked[a]})" for a in added[:10]),
+        )
+    return request.override(tool_call={**request.tool_call, "args": args})
+
+
 def audited(request: ToolCallRequest, execute: Any) -> ToolMessage | Command:
     """Record each tool call and its result (or error) in the audit trail as it happens."""
     ctx: Context = request.runtime.context
+    request = _with_remembered_locks(request, ctx)
     call = request.tool_call
     if ctx.audit:
         ctx.audit.append("tool_call", call["name"], args=call["args"])
@@ -192,6 +215,50 @@ def audited(request: ToolCallRequest, execute: Any) -> ToolMessage | Command:
                 duration_ms=elapsed,
             )
     return message
+
+
+def _memory_lines(ctx: Context) -> list[str]:
+    """Past decisions close to this question, cited by run id; rules from notes that shaped or contradict it.
+
+    Memory text is quoted as what was asked before, never followed as an instruction.
+    """
+    lines = []
+    cited = [
+        m
+        for m in ctx.recalled
+        if m.kind == "decision"
+        and m.distance is not None
+        and m.distance <= ctx.settings.memory_cite_distance
+        and m.run_id != ctx.run_id
+    ]
+    if cited:
+        lines.append("Related earlier decisions:")
+        for m in cited:
+            lines.append(f"- `{m.run_id}` ({m.created_at[:10]}, {m.user_id}): “{m.text[:160]}”")
+    rules = ctx.assumptions
+    if rules is not None and rules.fiscal_start_month is not None:
+        month, memory_id = rules.fiscal_start_month
+        actual = ctx.warehouse.calendar().start_month
+        if month != actual:
+            names = [
+                "January",
+                "February",
+                "March",
+                "April",
+                "May",
+                "June",
+                "July",
+                "August",
+                "September",
+                "October",
+                "November",
+                "December",
+            ]
+            lines.append(
+                f"Note `{memory_id}` says the fiscal year starts in {names[month - 1]}, but this warehouse's calendar "
+                f"starts in {names[actual - 1]}; the periods above follow the warehouse. Fix whichever is wrong."
+            )
+    return lines
 
 
 def _rank_key(rec: dict[str, Any]) -> tuple[int, float, float]:
@@ -217,7 +284,13 @@ def recommend(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     recs.sort(key=_rank_key, reverse=True)
     answer = str(final.content)
     # The planner's fixed texts (help, examples) are ours, not claims about the data.
-    sources: list[Any] = [*results, question, [m.content for m in tool_messages], answers()]
+    sources: list[Any] = [
+        *results,
+        question,
+        [m.content for m in tool_messages],
+        answers(),
+        [m.text for m in ctx.recalled],
+    ]
     check = grounding.check(answer, sources)
     new_messages: list[BaseMessage] = []
     remote = not isinstance(ctx.offline if ctx.fallback_reason else ctx.model, OfflinePlanner)
@@ -235,6 +308,9 @@ def recommend(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         check_dict = {**check.as_dict(), "regenerated": False}
     if not check.ok:
         answer += f"\n\n(Grounding check: {', '.join(check.ungrounded)} could not be traced to a tool result.)"
+    memory_lines = _memory_lines(ctx)
+    if memory_lines:
+        answer += "\n\n" + "\n".join(memory_lines)
     if ctx.fallback_reason:
         answer += "\n\n" + answers()["fallback_note"].format(reason=ctx.fallback_reason)
     calls = [c for m in turn if isinstance(m, AIMessage) for c in m.tool_calls]

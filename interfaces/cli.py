@@ -17,7 +17,9 @@ from interfaces import (
     capacity_cli,
     chat_cli,
     data_cli,
+    eval_cli,
     forecast_cli,
+    memory_cli,
     quota_cli,
     scenario_cli,
     slack_cli,
@@ -41,10 +43,12 @@ app.add_typer(territory_cli.app, name="territory")
 app.add_typer(capacity_cli.app, name="capacity")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(scenario_cli.app, name="scenario")
+app.add_typer(memory_cli.app, name="memory")
 app.command("ask")(ask_cli.ask)
 app.command("chat")(chat_cli.chat)
 app.command("batch")(batch_cli.batch)
 app.command("slack")(slack_cli.slack)
+app.command("eval")(eval_cli.eval_)
 app.command("demo")(data_cli.demo)
 app.command("forecast")(forecast_cli.forecast)
 

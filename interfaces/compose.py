@@ -49,8 +49,21 @@ def build_agent(settings: Settings | None = None, warehouse: Warehouse | None = 
     if not wh.writable:
         wh = wh.with_writes()
     return PlanningAgent(
-        warehouse=wh, model_settings=model_settings(settings), checkpointer=checkpointer(settings.threads_db)
+        warehouse=wh,
+        model_settings=model_settings(settings),
+        checkpointer=checkpointer(settings.threads_db),
+        memory=memory_store(settings),
     )
+
+
+def memory_store(settings: Settings) -> Any:
+    """The memory store in `SPM_MEMORY_DIR`, with the offline embedding unless a model is configured."""
+    from memory.embedding import embedding_function
+    from memory.store import MemoryStore
+
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+    embedding = embedding_function(settings.embedding_model, key, settings.openai_base_url)
+    return MemoryStore(settings.memory_dir, embedding, lock_timeout=settings.lock_timeout)
 
 
 def resolve_user(warehouse: Warehouse, user_id: str | None) -> User:

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
         "auto", description="Planner: offline, openai, or auto (openai when configured)."
     )
     model: str = Field("gpt-4o-mini", description="Model name for the OpenAI-compatible planner.")
+    embedding_model: str | None = Field(
+        None, description="OpenAI-compatible embedding model for memory (unset: the offline hashing embedding)."
+    )
     openai_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("OPENAI_API_KEY", "SPM_OPENAI_API_KEY")
     )

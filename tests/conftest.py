@@ -42,3 +42,13 @@ def empty(tmp_path: Path) -> Warehouse:
     path = tmp_path / "empty.duckdb"
     create_warehouse(path, fiscal_year_start_month=2)
     return Warehouse(path, writable=True, lock_timeout=2.0)
+
+
+@pytest.fixture(autouse=True)
+def private_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Conversation threads and memory of each test live in its own folder, never in the repo's data/."""
+    from interfaces.settings import get_settings
+
+    monkeypatch.setenv("SPM_THREADS_DB", str(tmp_path / "threads.sqlite"))
+    monkeypatch.setenv("SPM_MEMORY_DIR", str(tmp_path / "memory"))
+    get_settings.cache_clear()

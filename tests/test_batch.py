@@ -57,10 +57,15 @@ def _records(stdout: str) -> list[dict]:  # type: ignore[type-arg]
     return [json.loads(line) for line in stdout.splitlines() if line.strip()]
 
 
-def test_text_file_in_order_with_two_workers_same_answers_as_serial(spm, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_text_file_in_order_with_two_workers_same_answers_as_serial(
+    spm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
     file = tmp_path / "prompts.txt"
     file.write_text("# QBR what-ifs\n" + "\n\n".join(PROMPTS) + "\n")
     serial = spm(str(file))
+    # A second batch would cite the first one's decisions; compare on an equally fresh memory.
+    monkeypatch.setenv("SPM_MEMORY_DIR", str(tmp_path / "memory-2"))
+    get_settings.cache_clear()
     parallel = spm(str(file), "--workers", "2")
     assert serial.exit_code == 0 and parallel.exit_code == 0, parallel.stderr
     one, two = _records(serial.stdout), _records(parallel.stdout)

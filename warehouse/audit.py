@@ -27,6 +27,7 @@ STEP_KINDS = (
     "tool_result",
     "recommendation",
     "approval",
+    "memory",
     "error",
 )
 STEP_FIELDS = (

@@ -1,0 +1,110 @@
+"""`spm memory add|search|list|forget`: the planning notes and past decisions the agent remembers."""
+
+from __future__ import annotations
+
+import typer
+
+from interfaces.common import handles_errors, settings
+
+app = typer.Typer(help="Planning notes and past decisions the agent remembers.", no_args_is_help=True)
+
+USER_HELP = "Act as this user (users table): what they may see and change."
+
+
+def _store_and_user(ctx: typer.Context, user: str | None):  # type: ignore[no-untyped-def]
+    from interfaces.common import open_warehouse
+    from interfaces.compose import memory_store, resolve_user
+
+    return memory_store(settings()), resolve_user(open_warehouse(ctx), user or settings().user)
+
+
+def _print(memories: list, json_: bool) -> None:  # type: ignore[type-arg]
+    from rich.markup import escape
+    from rich.table import Table
+
+    from interfaces.output import out, print_json
+
+    if json_:
+        print_json([m.as_dict() for m in memories])
+        return
+    if not memories:
+        out().print("No memories.")
+        return
+    table = Table(title_justify="left")
+    for column in ("id", "kind", "by", "date", "text"):
+        table.add_column(column, overflow="fold")
+    for m in memories:
+        text = escape(m.text) + (f"\n[dim]recommended: {escape(m.recommended)}[/]" if m.recommended else "")
+        table.add_row(m.memory_id, m.kind, m.user_id, m.created_at[:10], text)
+    out().print(table)
+
+
+@app.command("add")
+@handles_errors
+def add(
+    ctx: typer.Context,
+    text: str = typer.Argument(..., help='The note, e.g. "Never move the Acme account".'),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP, show_default=False),
+    json_: bool = typer.Option(False, "--json", help="Print as JSON on stdout."),
+) -> None:
+    """Remember a planning assumption, rule or glossary entry."""
+    from agent.context import NOTE_ROLES
+    from warehouse.errors import PermissionDeniedError
+
+    store, who = _store_and_user(ctx, user)
+    if who.role not in NOTE_ROLES:
+        raise PermissionDeniedError(
+            f"Role {who.role} may not add planning notes.", f"Roles that may: {', '.join(NOTE_ROLES)}."
+        )
+    _print([store.add_note(text, who)], json_)
+
+
+@app.command("search")
+@handles_errors
+def search(
+    ctx: typer.Context,
+    query: str = typer.Argument(..., help="What to look for, in plain words."),
+    limit: int = typer.Option(5, "--limit", min=1, max=100, help="How many results."),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP, show_default=False),
+    json_: bool = typer.Option(False, "--json", help="Print as JSON on stdout."),
+) -> None:
+    """The memories most related to QUERY that you may see."""
+    store, who = _store_and_user(ctx, user)
+    _print(store.search(query, who, k=limit), json_)
+
+
+@app.command("list")
+@handles_errors
+def list_(
+    ctx: typer.Context,
+    kind: str | None = typer.Option(None, "--kind", help="note or decision.", show_default=False),
+    limit: int = typer.Option(50, "--limit", min=1, max=10_000, help="How many, newest first."),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP, show_default=False),
+    json_: bool = typer.Option(False, "--json", help="Print as JSON on stdout."),
+) -> None:
+    """Memories you may see, newest first."""
+    from warehouse.errors import InputError
+
+    if kind not in (None, "note", "decision"):
+        raise InputError(f"Unknown kind {kind!r}.", "Use note or decision.")
+    store, who = _store_and_user(ctx, user)
+    _print(store.list(who, kind=kind, limit=limit), json_)  # type: ignore[arg-type]
+
+
+@app.command("forget")
+@handles_errors
+def forget(
+    ctx: typer.Context,
+    memory_id: str = typer.Argument(..., help="The memory's id (spm memory list)."),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP, show_default=False),
+    json_: bool = typer.Option(False, "--json", help="Print as JSON on stdout."),
+) -> None:
+    """Remove a memory from the store for good (its author or an admin)."""
+    from interfaces.output import err
+
+    store, who = _store_and_user(ctx, user)
+    gone = store.forget(memory_id, who)
+    if json_:
+        _print([gone], True)
+    else:
+        err().print(f"Forgot {gone.memory_id}.")
