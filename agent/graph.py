@@ -136,13 +136,16 @@ def approve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     for call in last.tool_calls:
         if call["name"] not in WRITE_TOOLS or call["id"] in state.approvals:
             continue
+        described = approvals.describe(ctx.warehouse, call["name"], call["args"])
+        if "error" in described:
+            # Nothing to approve (an unknown scenario): no one is asked; the tool reports the problem.
+            decided[call["id"]] = {"approved": False, "by": None, "error": described["error"]}
+            continue
         if ctx.auto_approve:
             choice = approvals.decision(ctx.user, True, "approved up front (--approve)")
         else:
             # Anyone may ask; the person who resumes is the approver, and their role is checked then.
-            reply = interrupt(
-                {"tool_call_id": call["id"], **approvals.describe(ctx.warehouse, call["name"], call["args"])}
-            )
+            reply = interrupt({"tool_call_id": call["id"], **described})
             approved = bool(reply.get("approved")) if isinstance(reply, dict) else bool(reply)
             choice = approvals.decision(ctx.user, approved, "approved")
         decided[call["id"]] = choice

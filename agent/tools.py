@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from agent.context import Context, User
 from tools.contract import ToolResult
 from warehouse.connection import Warehouse
-from warehouse.errors import PermissionDeniedError
+from warehouse.errors import NotFoundError, PermissionDeniedError
 
 CONTENT_LIMIT = 6_000  # characters of a result shown to a language model
 ROWS_SHOWN = 5
@@ -93,6 +93,8 @@ def _apply(warehouse: Warehouse, params: Any, decision: dict[str, Any] | None) -
     from warehouse.fingerprint import fingerprint
     from warehouse.scenarios import apply_scenario, get_scenario
 
+    if decision and decision.get("error"):
+        raise NotFoundError(f"Scenario {params.scenario!r} was not applied: {decision['error']}")
     if not decision or not decision.get("approved"):
         reason = (decision or {}).get("reason") or "it was not approved"
         raise PermissionDeniedError(f"Scenario {params.scenario!r} was not applied: {reason}.")

@@ -58,6 +58,14 @@ def _metric_rows(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _scenario_rows(result: dict[str, Any]) -> list[str]:
+    rows = result.get("tables", {}).get("scenarios", [])
+    lines = [f"- {row.get('name')} ({row.get('kind', '')}, {row.get('status', '')})" for row in rows[: ROWS_SHOWN * 2]]
+    if len(rows) > ROWS_SHOWN * 2:
+        lines.append(f"- ... ({len(rows)} scenarios in all)")
+    return lines
+
+
 def compose(calls: list[dict[str, Any]]) -> str:
     """Markdown answer for the tool calls of one request.
 
@@ -78,6 +86,8 @@ def compose(calls: list[dict[str, Any]]) -> str:
         )
         if call["name"] == "metrics":
             lines.extend(_metric_rows(result))
+        if call["name"] == "scenarios":
+            lines.extend(_scenario_rows(result))
         recommendations += [r["action"] for r in result.get("recommendations", [])[:3]]
         warnings += [w["message"] for w in result.get("warnings", [])]
     if recommendations:

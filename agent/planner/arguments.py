@@ -29,19 +29,23 @@ METRIC_WORDS = (
     ("coverage", r"coverage"),
     ("win_rate", r"win[- ]?rates?|close[- ]?rates?|conversion|hit rate"),
     ("avg_deal_size", r"deal sizes?|average deal|avg deal|\bacv\b|ticket size"),
-    ("cycle_length", r"cycle|how long|days to close|time to close"),
+    ("cycle_length", r"cycle|how long|days (?:\w+ ){0,5}to close|time to close"),
     ("attainment", r"attainment|% of quota|percent of quota|of quota|behind|under quota|above quota|on quota|quota"),
-    ("headcount", r"headcount|how many (?:aes?|reps?|sellers?|account executives|people)|team size"),
+    ("headcount", r"headcount|how many (?:aes?|reps?|sellers?|account executives|people)|team size|how big is"),
     ("pipeline", r"pipeline|pipe\b|open deals|open opportunities"),
     ("bookings", r"book|bookings|revenue|sold|won|closed|sales"),
 )
 CHECK_WORDS = (
     ("duplicate_accounts", r"duplicate"),
-    ("zombie_opportunities", r"zombie|past (?:their )?close date|overdue"),
-    ("stale_stages", r"stuck|stale"),
-    ("orphan_owners", r"owner|orphan"),
+    (
+        "zombie_opportunities",
+        r"zombie|past (?:their |the )?close date|overdue|close date (?:has |have )?(?:already )?passed",
+    ),
+    ("stale_stages", r"stuck|stale|same stage|sat in"),
+    ("orphan_owners", r"owner|orphan|who (?:have )?left|departed|former reps|no longer (?:here|with us)"),
+    ("zips_without_territory", r"zips?\b.{0,30}(?:\bnot\b|n't|without|unmapped)|unmapped zip"),
     ("amount_outliers", r"outlier"),
-    ("active_reps_without_quota", r"without (?:a )?quota|no quota"),
+    ("active_reps_without_quota", r"without (?:a )?quota|no quota|missing (?:a )?quota"),
     ("quotas_without_rep", r"without (?:a )?rep"),
 )
 
@@ -85,15 +89,27 @@ def _use_scenario(text: str, s: Slots, args: dict[str, Any]) -> None:
 
 def forecast(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
     args: dict[str, Any] = {}
-    grain = "month" if ("month" in s.by or _has(text, r"monthly|by month|per month")) else "quarter"
+    monthly = "month" in s.by or s.months_ahead or _has(text, r"monthly|by month|per month|month[- ]by[- ]month")
+    grain = "month" if monthly else "quarter"
     if grain == "month":
         args["grain"] = "month"
+    for method, pattern in (
+        ("arima", r"\barima\b"),
+        ("ets", r"\bets\b|exponential smoothing"),
+        ("theta", r"\btheta\b"),
+        ("naive", r"seasonal naive|\bnaive\b"),
+        ("ensemble", r"ensemble|combination of (?:the )?models"),
+    ):
+        if _has(text, pattern):
+            args["method"] = method
+            break
     by = [d for d in s.by if d in ("region", "segment", "product", "rep")]
     if by:
         args["by"] = by
     if s.filters():
         args["filters"] = s.filters()
-    horizon = _horizon(s.future(vocab), s.quarters_ahead, vocab, grain)
+    horizon = s.months_ahead if grain == "month" and s.months_ahead else None
+    horizon = horizon or _horizon(s.future(vocab), s.quarters_ahead, vocab, grain)
     if horizon:
         args["horizon"] = horizon
     what_if: dict[str, float] = {}
@@ -101,7 +117,7 @@ def forecast(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
         value = (s.points or s.percents or [None])[0]
         if value is not None:
             what_if["win_rate_pts"] = value
-    if _has(text, r"deal sizes?|deal amounts?|\bacv\b") and s.percents:
+    if _has(text, r"deal sizes?|deal amounts?|\bacv\b|deal values?") and s.percents:
         what_if["deal_size_pct"] = s.percents[0]
     elif _has(text, r"pipeline") and s.percents:
         what_if["pipeline_growth_pct"] = s.percents[0]
@@ -111,6 +127,39 @@ def forecast(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
         args["what_if"] = what_if
     _use_scenario(text, s, args)
     return args
+
+
+def _quota_bounds(text: str) -> dict[str, float]:
+    """ "no ramped rep below $400K or above $1.5M": a floor and a cap on quotas."""
+    out: dict[str, float] = {}
+    for key, pattern in (
+        ("floor", r"(?:below|under|less than|at least|minimum(?: of)?|floor(?: of)?)"),
+        ("cap", r"(?:above|over|more than|at most|maximum(?: of)?|cap(?: of)?)"),
+    ):
+        m = re.search(pattern + r"\s+\$\s?(\d+(?:\.\d+)?)\s?(k|m|mm|million|thousand)?\b", text, re.I)
+        if m and _has(text, r"quota|rep"):
+            scale = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mm": 1e6, "million": 1e6}.get((m[2] or "").lower(), 1.0)
+            out[key] = float(m[1]) * scale
+    return out
+
+
+def _paired_adjustments(text: str, vocab: Vocabulary, direction: int) -> list[dict[str, Any]]:
+    """Each named region or segment with the percent written right after it."""
+    from agent.planner.slots import REGION_ALIASES, SEGMENT_ALIASES
+
+    names = {r.lower(): ("region", r) for r in vocab.regions} | {g.lower(): ("segment", g) for g in vocab.segments}
+    names |= {k: ("region", v) for k, v in REGION_ALIASES.items() if v in vocab.regions and len(k) > 2}
+    names |= {k: ("segment", v) for k, v in SEGMENT_ALIASES.items() if v in vocab.segments and len(k) > 2}
+    alternatives = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
+    out = []
+    for m in re.finditer(rf"\b({alternatives})\b[^%\d+-]{{0,25}}([+-]?\d+(?:\.\d+)?)\s?%", text, re.I):
+        dim, value = names[m[1].lower()]
+        pct = float(m[2])
+        signed = m[2].startswith(("+", "-"))
+        if not signed and pct > 0 and direction < 0:
+            pct = -pct
+        out.append({"dim": dim, "value": value, "pct": pct})
+    return out
 
 
 def quota(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
@@ -123,21 +172,39 @@ def quota(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
         ("current", r"current quotas|existing quotas|stored quotas|quotas we have"),
         ("potential", r"potential"),
         ("historical", r"\bhistor"),
-        ("equal", r"equal|evenly|same quota"),
+        ("equal", r"equal|evenly|same quota|identical"),
     ):
         if _has(text, pattern):
             args["method"] = method
             break
     filters = {k: v for k, v in s.filters().items() if k in ("region", "segment")}
-    pct = next(iter(s.percents), None)
+    weights = re.search(r"history (\d+)\s?%.*?potential (\d+)\s?%|(\d+)\s?% history.*?(\d+)\s?% potential", text, re.I)
+    if weights:
+        h, p = (float(weights[1]), float(weights[2])) if weights[1] else (float(weights[3]), float(weights[4]))
+        args["weights"] = [round(h / (h + p), 4), round(p / (h + p), 4)]
+        args.setdefault("method", "blended")
+    if _has(text, r"re-?spread|re-?allocate what|what's left|remaining (?:quota|target)|rest of the (?:year|target)"):
+        args["reallocate"] = True
+    bounds = _quota_bounds(text)
+    args.update(bounds)
+    amounts = [a for a in s.amounts if a not in bounds.values()]
+    if "target" in args and args["target"] in bounds.values():
+        args.pop("target")
+    if amounts and "target" not in args and s.amounts and not bounds:
+        args["target"] = amounts[0]
+    pct = None if weights else next(iter(s.percents), None)
     if pct is not None and _has(text, r"over[- ]?assign"):
         args["over_assign"] = abs(pct) / 100
         pct = None
     if pct is not None:
+        paired = _paired_adjustments(text, vocab, s.direction)
         groups = [("region", r) for r in s.regions] + [("segment", g) for g in s.segments]
-        if not groups:
-            groups = [("region", r) for r in vocab.regions]  # "raise quotas 10%": every region
-        args["adjustments"] = [{"dim": d, "value": v, "pct": pct} for d, v in groups]
+        if paired and len(paired) == len(groups):
+            args["adjustments"] = paired  # "EMEA +10%, APAC -5%": each group its own change
+        else:
+            if not groups:
+                groups = [("region", r) for r in vocab.regions]  # "raise quotas 10%": every region
+            args["adjustments"] = [{"dim": d, "value": v, "pct": pct} for d, v in groups]
     elif filters:
         args["filters"] = filters
     if s.reps and _has(text, r"\b(leave|leaves|left|quit|quits|departs?|goes)\b"):
@@ -168,12 +235,29 @@ def territory(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
         cap = abs(percents.pop(0)) / 100
     if cap is not None:
         args["max_disruption"] = cap
-    metrics = [m for m, p in (("potential", r"potential"), ("arr", r"\barr\b(?! as possible)"),
-                               ("workload", r"workload|account count"), ("pipeline", r"pipeline")) if _has(text, p)]  # fmt: skip
+    metrics = [
+        m
+        for m, p in (
+            ("potential", r"potential"),
+            ("arr", r"\barr\b(?! as possible)"),
+            ("workload", r"workload|account count"),
+            ("pipeline", r"pipeline"),
+        )
+        if _has(text, p)
+    ]
     if metrics and not (metrics == ["arr"] and _has(text, r"moving|move|disrupt")):
         args["balance_on"] = [m for m in metrics if not (m == "arr" and _has(text, r"mov\w* as little arr"))] or [
             "potential"
         ]
+    if _has(text, r"(?:allow|let)\b.{0,40}late[- ]stage|late[- ]stage\b.{0,30}(?:can|may) move|only strategic"):
+        args["lock"] = ["strategic"]
+    elif _has(text, r"lock nothing|no locks|everything can move|unlock all"):
+        args["lock"] = []
+    if _has(text, r"across segments|cross[- ]segment|between segments|other segments?"):
+        args["allow_cross_segment"] = True
+    most = re.search(r"(?:at most|no more than|max(?:imum)?(?: of)?|up to)\s+(\d+)\s+accounts", text, re.I)
+    if most:
+        args["max_accounts"] = int(most[1])
     for unit, pattern in (("zip", r"\bzip"), ("msa", r"\bmsa\b|metro"), ("state", r"\bstates?\b")):
         if _has(text, pattern):
             args["unit"] = unit
@@ -189,7 +273,7 @@ def capacity(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
     if s.periods:
         args["period"] = _period_name(max(s.future(vocab), key=lambda p: p.end))
     if s.amounts:
-        if _has(text, r"productiv|per rep|per ae|each rep"):
+        if _has(text, r"productiv|per rep|per ae|each rep|ramped rep books|books? .{0,20}(?:a|per) month"):
             args["productivity"] = s.amounts[0]
         else:
             args["target"] = s.amounts[0]
@@ -208,13 +292,29 @@ def capacity(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
         percents = [p for p in percents if abs(abs(p) - level) > 1e-9]
     if percents and _has(text, r"attrition|churn|turnover|leave|quit"):
         args["attrition"] = abs(percents[0]) / 100
-    ramp = re.search(r"(\d+)[- ]month ramp|ramp(?:s| of| in)? (?:of )?(\d+) months", text, re.IGNORECASE)
+    ramp = re.search(
+        r"(\d+)[- ]month ramp|ramp(?:s| of| in)? (?:of )?(\d+) months|(\d+) months to (?:ramp|get productive)",
+        text,
+        re.IGNORECASE,
+    )
     if ramp:
-        args["ramp_months"] = int(ramp[1] or ramp[2])
-    ttf = re.search(r"time to fill (?:goes to |of |is )?(\d+)|(\d+) months? to fill", text, re.IGNORECASE)
+        args["ramp_months"] = int(ramp[1] or ramp[2] or ramp[3])
+    ttf = re.search(
+        r"time to fill (?:goes to |of |is )?(\d+)|(\d+) months? to fill|(\d+)[- ]months? time to fill", text, re.I
+    )
     if ttf:
-        args["time_to_fill_months"] = int(ttf[1] or ttf[2])
-    if _has(text, r"freeze") and (s.months or s.periods):
+        args["time_to_fill_months"] = int(ttf[1] or ttf[2] or ttf[3])
+    per_month = re.search(
+        r"(?:no more than|at most|max(?:imum)?(?: of)?|up to)\s+(\d+)\s+(?:new )?(?:hires|starts|"
+        r"people|reps|aes)\s+(?:a|per|each)\s+month",
+        text,
+        re.I,
+    )
+    if per_month:
+        args["max_hires_per_month"] = int(per_month[1])
+    if _has(text, r"freeze|stop (?:all )?hiring|pause (?:all )?hiring|no (?:new )?hires (?:from|after)") and (
+        s.months or s.periods
+    ):
         start = s.months[0] if s.months else min(s.periods, key=lambda p: p.start).start
         args["freeze_from"] = start.isoformat()
     if _has(text, r"no backfill|don't backfill|do not backfill|without backfill"):
@@ -231,6 +331,11 @@ def metrics(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
         periods = s.future(vocab) if metric in ("pipeline", "coverage", "headcount") else s.periods
         args["period"] = _period_name(periods[0])
     by = [d for d in s.by if d in ("region", "segment", "product", "rep", "manager")]
+    top = re.search(r"\b(?:top|best|biggest|largest)\s+(\d+)\b", text, re.IGNORECASE)
+    if top:
+        args["limit"] = int(top[1])
+        if not by and _has(text, r"\breps?\b|\baes?\b|sellers?"):
+            by = ["rep"]
     if metric == "attainment" and not by and (s.threshold or _has(text, r"\bwho\b|which|reps|aes")):
         by = ["rep"]
     if by:
@@ -319,10 +424,14 @@ def follow_up(tool: str, previous: dict[str, Any], text: str, s: Slots, vocab: V
         elif tool == "capacity_gap":
             args["attrition"] = abs(value) / 100
         elif tool == "forecast":
-            what_if = dict(args.get("what_if") or {"win_rate_pts": 0.0})
-            key = next(iter(what_if), "win_rate_pts")
-            what_if[key] = value
-            args["what_if"] = what_if
+            named = forecast(text, s, vocab).get("what_if")  # "what if deal sizes drop 10%?" names its lever
+            if named:
+                args["what_if"] = {**(args.get("what_if") or {}), **named}
+            else:
+                what_if = dict(args.get("what_if") or {"win_rate_pts": 0.0})
+                key = next(iter(what_if), "win_rate_pts")
+                what_if[key] = value
+                args["what_if"] = what_if
     if s.threshold and tool == "metrics":
         args.pop("below", None)
         args.pop("above", None)

@@ -19,7 +19,7 @@ NON_TOOL = ("followup", "help", "out_of_scope")
 SPLIT_CONFIDENCE = 0.55
 _STARTS = (
     r"tell|show|give|what|what's|how|who|which|forecast|rebalance|check|compare|simulate|allocate|run|list|"
-    r"plan|can|do|are|is|also|then|find|apply|publish|estimate|project|predict"
+    r"plan|can|do|are|is|also|then|find|apply|publish|estimate|project|predict|where|when|who|why"
 )
 _SPLIT = re.compile(
     rf"\s*(?:[;?!]\s+|\.\s+(?=[A-Za-z])|,?\s+(?:and then|and also|then|also|plus)\s+|,?\s+and\s+(?=(?:{_STARTS})\b))",
@@ -46,12 +46,19 @@ class IntentModel:
     def classify(self, text: str) -> list[Intent]:
         """The request's intents in order (one, or several for a multi-part request)."""
         whole = self.scores([text])[0][0]
-        parts = [p.strip(" ,.") for p in _SPLIT.split(text) if p and p.strip(" ,.")]
+        parts: list[str] = []
+        for part in (p.strip(" ,.") for p in _SPLIT.split(text) if p and p.strip(" ,.")):
+            if parts and re.match(r"(?:and\s+)?(?:save|call|name)\s+(?:it|this|that|the plan)\b", part, re.I):
+                parts[-1] += ", " + part  # "..., save it as X" belongs to the ask before it
+            else:
+                parts.append(part)
         if len(parts) > 1:
             tops = [s[0] for s in self.scores(parts)]
             names = [name for name, _ in tops]
             confident = all(conf >= SPLIT_CONFIDENCE for _, conf in tops)
-            distinct = len(set(names)) == len(names) and not set(names) & set(NON_TOOL)
+            # Two lookups in one breath ("win rate last quarter, and coverage this quarter") are two calls.
+            repeats_ok = all(n == "metrics" for n in names if names.count(n) > 1)
+            distinct = (len(set(names)) == len(names) or repeats_ok) and not set(names) & set(NON_TOOL)
             if confident and distinct:
                 return [Intent(n, c, p) for (n, c), p in zip(tops, parts, strict=True)]
         return [Intent(whole[0], whole[1], text)]

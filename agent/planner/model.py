@@ -23,7 +23,7 @@ from pydantic import ConfigDict, Field
 
 from agent.planner import answer, arguments
 from agent.planner.intents import NON_TOOL, intent_model
-from agent.planner.slots import Vocabulary, extract
+from agent.planner.slots import Vocabulary, extract, normalise
 from prompts import answers
 
 PLANNER_NAME = "offline-planner"
@@ -103,6 +103,7 @@ class OfflinePlanner(BaseChatModel):
 
     def _plan(self, question: str, history: Sequence[BaseMessage]) -> AIMessage:
         t = answers()
+        question = normalise(question)  # "forcast next quater" reads as "forecast next quarter"
         intents = intent_model().classify(question)
         info = {"intents": [{"intent": x.name, "confidence": round(x.confidence, 3)} for x in intents]}
         top = intents[0]
@@ -130,12 +131,15 @@ class OfflinePlanner(BaseChatModel):
                     # "forecast Q3 for EMEA and tell me how many reps to hire": the place applies to both.
                     slots.regions, slots.segments = whole.regions, whole.segments
                 if len(intents) > 1 and not slots.periods:
-                    slots.periods = whole.periods
+                    slots.periods, slots.bare = whole.periods, whole.bare
                 tool = arguments.TOOL_OF_INTENT[intent.name]
                 calls.append(
                     self._call(tool, arguments.for_intent(intent.name, intent.text, slots, self.vocabulary, saved))
                 )
         calls = [c for c in calls if not self.tool_names or c["name"] in self.tool_names]
+        if any(c["name"] == "apply_scenario" and not c["args"].get("scenario") for c in calls):
+            known = ", ".join(self.vocabulary.scenarios[:8]) or "none saved yet"
+            return self._say(t["apply_which"].format(scenarios=known), "clarify", **info)
         if not calls:
             return self._say(t["clarify"], "clarify", **info)
         return AIMessage(content="", tool_calls=calls, response_metadata={"status": "planned", "planner": info})

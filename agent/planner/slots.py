@@ -17,35 +17,158 @@ from datetime import date
 from warehouse.calendar import FiscalCalendar, Period, add_months
 
 WORD_NUMBERS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-    "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40,
-    "fifty": 50, "a few": 3, "a couple of": 2, "a dozen": 12,
-}  # fmt: skip
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "fifteen": 15,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "a few": 3,
+    "a couple of": 2,
+    "a dozen": 12,
+}
 REGION_ALIASES = {
-    "europe": "EMEA", "emea": "EMEA", "uk": "EMEA", "north america": "NA", "the us": "NA", "us": "NA",
-    "usa": "NA", "united states": "NA", "americas": "NA", "asia pacific": "APAC", "asia": "APAC",
-    "apac": "APAC", "apj": "APAC", "latin america": "LATAM", "south america": "LATAM", "latam": "LATAM",
-}  # fmt: skip
+    "europe": "EMEA",
+    "emea": "EMEA",
+    "uk": "EMEA",
+    "north america": "NA",
+    "the us": "NA",
+    "us": "NA",
+    "usa": "NA",
+    "united states": "NA",
+    "americas": "NA",
+    "asia pacific": "APAC",
+    "asia": "APAC",
+    "apac": "APAC",
+    "apj": "APAC",
+    "latin america": "LATAM",
+    "south america": "LATAM",
+    "latam": "LATAM",
+}
 SEGMENT_ALIASES = {
-    "mid market": "Mid-Market", "mid-market": "Mid-Market", "midmarket": "Mid-Market", "mm": "Mid-Market",
-    "enterprise": "Enterprise", "ent": "Enterprise", "large accounts": "Enterprise",
-    "small business": "SMB", "smb": "SMB", "small businesses": "SMB",
-}  # fmt: skip
+    "mid market": "Mid-Market",
+    "mid-market": "Mid-Market",
+    "midmarket": "Mid-Market",
+    "mm": "Mid-Market",
+    "enterprise": "Enterprise",
+    "ent": "Enterprise",
+    "large accounts": "Enterprise",
+    "small business": "SMB",
+    "smb": "SMB",
+    "small businesses": "SMB",
+}
 MONTHS = {
     m: i + 1
     for i, names in enumerate(
-        [("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",), ("june", "jun"),
-         ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"), ("october", "oct"),
-         ("november", "nov"), ("december", "dec")]
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ]
     )
     for m in names
-}  # fmt: skip
+}
 DIMENSION_WORDS = {
-    "region": "region", "regions": "region", "geo": "region", "segment": "segment", "segments": "segment",
-    "product": "product", "products": "product", "rep": "rep", "reps": "rep", "ae": "rep", "aes": "rep",
-    "seller": "rep", "sellers": "rep", "manager": "manager", "managers": "manager", "team": "manager",
-    "month": "month", "quarter": "quarter",
-}  # fmt: skip
+    "region": "region",
+    "regions": "region",
+    "geo": "region",
+    "segment": "segment",
+    "segments": "segment",
+    "product": "product",
+    "products": "product",
+    "rep": "rep",
+    "reps": "rep",
+    "ae": "rep",
+    "aes": "rep",
+    "seller": "rep",
+    "sellers": "rep",
+    "manager": "manager",
+    "managers": "manager",
+    "team": "manager",
+    "month": "month",
+    "quarter": "quarter",
+}
+# Words the planner relies on; a token one or two edits away from one of them is read as it
+# ("forcast", "quater", "segmnet", "pipline"). Slang and abbreviations map directly.
+DOMAIN_WORDS = (
+    "forecast",
+    "quarter",
+    "quarters",
+    "pipeline",
+    "segment",
+    "segments",
+    "region",
+    "regions",
+    "quota",
+    "quotas",
+    "territory",
+    "territories",
+    "rebalance",
+    "attainment",
+    "bookings",
+    "booked",
+    "capacity",
+    "coverage",
+    "scenario",
+    "scenarios",
+    "enterprise",
+    "europe",
+    "hiring",
+    "should",
+    "revenue",
+    "average",
+    "monthly",
+    "quarterly",
+    "compare",
+    "allocate",
+    "simulate",
+    "headcount",
+    "product",
+    "products",
+    "target",
+    "percent",
+    "potential",
+    "accounts",
+    "account",
+    "opportunities",
+    "duplicate",
+    "quality",
+    "attrition",
+    "productivity",
+)
+SLANG = {
+    "qtr": "quarter",
+    "qtrs": "quarters",
+    "nxt": "next",
+    "yr": "year",
+    "yrs": "years",
+    "gimme": "give me",
+    "whats": "what's",
+    "hc": "headcount",
+    "mth": "month",
+    "mths": "months",
+    "mo": "month",
+}
 PEOPLE = r"(?:aes?|account executives?|reps?|sellers?|hires?|people|heads?|salespeople)"
 _NUM = r"(\d+(?:,\d{3})*(?:\.\d+)?)"
 _AMOUNT = re.compile(
@@ -58,9 +181,35 @@ _THRESHOLD = re.compile(
     r"\b(below|under|less than|lower than|above|over|more than|greater than|at least)\s+(\d+(?:\.\d+)?)\s?(%|percent|x)?",
     re.IGNORECASE,
 )
-_BY = re.compile(r"\b(?:by|per|for each|across|split by)\s+(\w+)", re.IGNORECASE)
+_BY = re.compile(
+    r"\b(?:by|per|for each|across|split by)\s+(\w+)(?:\s*(?:,|and|&|/|x)\s*(\w+))?(?:\s*(?:,|and|&)\s*(\w+))?",
+    re.IGNORECASE,
+)
 _QUOTED = re.compile(r"[\"'“‘]([^\"'”’]{2,60})[\"'”’]")
-DOWN_WORDS = ("cut", "lower", "reduce", "decrease", "drop", "down", "less", "shrink", "fall", "decline", "minus")
+DOWN_WORDS = (
+    "cut",
+    "cuts",
+    "lower",
+    "lowers",
+    "reduce",
+    "reduces",
+    "decrease",
+    "decreases",
+    "drop",
+    "drops",
+    "dropped",
+    "down",
+    "less",
+    "shrink",
+    "shrinks",
+    "fall",
+    "falls",
+    "fell",
+    "decline",
+    "declines",
+    "minus",
+    "smaller",
+)
 UP_WORDS = ("raise", "increase", "up", "grow", "more", "add", "boost", "lift", "plus", "higher", "rise")
 
 
@@ -85,6 +234,7 @@ class Slots:
     periods: list[Period] = field(default_factory=list)
     bare: set[str] = field(default_factory=set)  # period names read without a year ("Q3", "H2")
     quarters_ahead: int | None = None  # "the next 4 quarters"
+    months_ahead: int | None = None  # "over the next 6 months"
     amounts: list[float] = field(default_factory=list)
     percents: list[float] = field(default_factory=list)  # signed, in percent (10 = 10%)
     points: list[float] = field(default_factory=list)  # signed percentage points
@@ -115,6 +265,24 @@ class Slots:
         if self.reps:
             out["rep"] = list(self.reps)
         return out
+
+
+def normalise(text: str) -> str:
+    """Fix likely typos of domain words and expand slang, keeping everything else as written."""
+    from rapidfuzz.distance import OSA  # edits with transpositions ("segmnet")
+
+    def fix(m: re.Match[str]) -> str:
+        word = m[0]
+        low = word.lower()
+        if low in SLANG:
+            return SLANG[low]
+        if len(low) < 5 or low in DOMAIN_WORDS:
+            return word
+        limit = 1 if len(low) < 8 else 2
+        best = min(DOMAIN_WORDS, key=lambda w: OSA.distance(low, w))
+        return best if OSA.distance(low, best) <= limit and best[0] == low[0] else word
+
+    return re.sub(r"[A-Za-z]+", fix, text)
 
 
 def _number(text: str) -> float:
@@ -246,6 +414,9 @@ def extract(text: str, vocab: Vocabulary) -> Slots:
     )
     threshold = _THRESHOLD.search(digits)
     spans: list[tuple[int, int]] = []
+    half = re.search(r"\b(below|under|less than|above|over|more than)\s+(?:half|50 ?%)", digits, re.IGNORECASE)
+    if half and not threshold:
+        slots.threshold = ("below" if half[1].lower() in ("below", "under", "less than") else "above", 0.5)
     if threshold:
         value = float(threshold[2])
         unit = (threshold[3] or "").lower()
@@ -277,18 +448,43 @@ def extract(text: str, vocab: Vocabulary) -> Slots:
         dollar, number, scale = m[1], m[2], (m[3] or "").lower()
         if not dollar and not scale:
             continue  # a bare number is not an amount ("5 month ramp", "105%", years)
-        value = _number(number) * {"": 1, "k": 1e3, "thousand": 1e3, "m": 1e6, "mm": 1e6, "million": 1e6,
-                                   "b": 1e9, "bn": 1e9, "billion": 1e9}[scale]  # fmt: skip
+        value = (
+            _number(number)
+            * {
+                "": 1,
+                "k": 1e3,
+                "thousand": 1e3,
+                "m": 1e6,
+                "mm": 1e6,
+                "million": 1e6,
+                "b": 1e9,
+                "bn": 1e9,
+                "billion": 1e9,
+            }[scale]
+        )
         slots.amounts.append(value)
     slots.months = _bare_months(text, vocab)
+    months_ahead = re.search(r"\b(?:next|coming|following)\s+(\d+)\s+months?\b", low)
+    slots.months_ahead = int(months_ahead[1]) if months_ahead else None
     for m in _BY.finditer(text):
-        dim = DIMENSION_WORDS.get(m[1].lower())
-        if dim and dim not in slots.by:
-            slots.by.append(dim)
+        for word in (m[1], m[2], m[3]):
+            dim = DIMENSION_WORDS.get((word or "").lower())
+            if not dim:
+                break  # "by region and tell me...": stop at the first word that is not a dimension
+            if dim not in slots.by:
+                slots.by.append(dim)
     slots.regions = _match_names(text, vocab.regions, REGION_ALIASES)
     slots.segments = _match_names(text, vocab.segments, SEGMENT_ALIASES)
     slots.products = _match_names(text, vocab.products, {})
     slots.reps = [vocab.reps[n] for n in _match_names(text, tuple(vocab.reps), {})]
     quoted = [q.strip() for q in _QUOTED.findall(text)]
-    slots.scenarios = [q for q in quoted if q] + [s for s in _match_names(text, vocab.scenarios, {}) if s not in quoted]
+    # A scenario named exactly wins over near-misses ("s-latam-10" is not "ms-latam-10").
+    exact = sorted(
+        (m.start(), n)
+        for n in vocab.scenarios
+        for m in [re.search(rf"(?<![\w-]){re.escape(n.lower())}(?![\w-])", text.lower())]
+        if m
+    )
+    named = [n for _, n in exact] or _match_names(text, vocab.scenarios, {})
+    slots.scenarios = [q for q in quoted if q] + [s for s in named if s not in quoted]
     return slots

@@ -83,6 +83,10 @@ def load(warehouse: Warehouse, params: QuotaInput, scope: Scope) -> Data:
         if "manager" in params.filters:
             filters["manager"] = resolve_filters(cur, {"rep": params.filters["manager"]}, allowed=("rep",))["rep"]
         scope.check_filters(filters)
+        adjusted: dict[str, list[str]] = {}
+        for adj in params.adjustments:  # "raise APAC quotas" asked by an EMEA leader names APAC data
+            adjusted.setdefault(adj.dim, []).append(adj.value)
+        scope.check_filters(adjusted)
         sel = loader.Selection(scope, filters)
         reps = loader.reps_in_seat(cur, sel, period, as_of)
         reqs = loader.open_requisitions(cur, sel, period)

@@ -1,0 +1,78 @@
+"""The eval suite as a gate: the offline planner must stay above the agreed floors on the
+held-out split, and the judge itself must score what it claims to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.models import ModelSettings
+from agent.result import AgentResult, StepView
+from evals.cases import Case, load_all
+from evals.report import as_dict, markdown
+from evals.runner import FLOORS, judge, normalise, run_cases, training_utterances
+
+
+def _result(answer: str, calls: list[tuple[str, dict]], status: str = "ok") -> AgentResult:  # type: ignore[type-arg]
+    steps = [StepView(seq=i, kind="tool_call", name=n, args=a) for i, (n, a) in enumerate(calls, start=1)]
+    return AgentResult(
+        run_id="run-t",
+        thread_id="t",
+        status=status,
+        answer=answer,
+        steps=steps,
+        model="m",
+        tool_results=[{"tool": "metrics", "metrics": {"total": 12_595_400.0}}],
+    )
+
+
+def test_judge_checks_tools_arguments_facts_and_forbidden_text() -> None:
+    case = Case.model_validate(
+        {
+            "id": "c",
+            "prompt": "What's pipeline this quarter in EMEA?",
+            "expect": {
+                "tools": ["metrics"],
+                "args": {"metrics": {"metric": "pipeline", "filters": {"region": ["EMEA"]}}},
+                "contains": ["EMEA"],
+                "figures": [{"tool": "metrics", "path": "metrics.total", "tolerance": 0.01}],
+                "not_contains": ["APAC"],
+            },
+        }
+    )
+    good = _result("EMEA pipeline is $12.60M.", [("metrics", {"metric": "pipeline", "filters": {"region": ["EMEA"]}})])
+    assert judge(case, good, "heldout", 0.1).passed
+    wrong_args = judge(
+        case, _result("EMEA pipeline is $12.60M.", [("metrics", {"metric": "bookings"})]), "heldout", 0.1
+    )
+    assert not wrong_args.checks["arguments"] and wrong_args.checks["tools"]
+    wrong_figure = judge(case, _result("EMEA pipeline is $14.10M.", good_calls := [("metrics", {})]), "heldout", 0.1)
+    assert not wrong_figure.checks["facts"] and good_calls
+    leak = judge(case, _result("EMEA $12.60M; APAC $7.5M.", [("metrics", {})]), "heldout", 0.1)
+    assert not leak.checks["must_not"]
+    wrong_tool = judge(case, _result("EMEA $12.60M", [("forecast", {})]), "heldout", 0.1)
+    assert not wrong_tool.checks["tools"] and not wrong_tool.checks["arguments"]
+
+
+def test_suites_are_valid_large_enough_and_have_a_held_out_split() -> None:
+    cases = load_all()
+    assert len(cases) >= 150
+    train = training_utterances()
+    held_out = [c for c in cases if normalise(c.prompt) not in train]
+    assert len(held_out) >= 100  # most wordings are never seen in training
+    assert {"scope", "conversation", "robustness"} <= {t for c in cases for t in c.tags} | {
+        p.stem for p in (Path(__file__).resolve().parents[1] / "evals" / "suites").glob("*.yaml")
+    }
+
+
+@pytest.mark.slow
+def test_offline_planner_meets_the_floors_on_the_held_out_split(tmp_path: Path) -> None:
+    report = run_cases(load_all(), model_settings=ModelSettings(provider="offline"), folder=tmp_path)
+    summary = as_dict(report)
+    held = summary["scores"]["heldout"]
+    assert held["tool_selection"] >= FLOORS["tool_selection"], markdown(report)
+    assert held["arguments"] >= FLOORS["arguments"], markdown(report)
+    assert summary["scores"]["all"]["grounding_rate"] == 1.0  # every number in every answer traced
+    writes = [r for r in report.results if not r.checks.get("no_unapproved_writes", True)]
+    assert not writes, [r.case.id for r in writes]
