@@ -8,11 +8,13 @@ from bench import (
     agent_speed,
     capacity_speed,
     cli_startup,
+    eval_scores,
     forecast_accuracy,
     forecast_speed,
     generation,
     import_throughput,
     interfaces_speed,
+    memory_speed,
     quota_speed,
     territory_speed,
 )
@@ -28,6 +30,8 @@ BENCHMARKS = {
     "capacity_speed": capacity_speed.run,
     "agent_speed": agent_speed.run,
     "interfaces_speed": interfaces_speed.run,
+    "memory_speed": memory_speed.run,
+    "eval_scores": eval_scores.run,
 }
 
 

@@ -184,6 +184,11 @@ class MemoryStore:
         self._put([memory])
         return memory
 
+    def put_many(self, memories: list[Memory], batch: int = 1_000) -> None:
+        """Store many memories at once (imports, benchmarks): one lock, batched upserts."""
+        for start in range(0, len(memories), batch):
+            self._put(memories[start : start + batch])
+
     def _put(self, memories: list[Memory]) -> None:
         with self._collection() as collection:
             collection.upsert(
