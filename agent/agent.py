@@ -42,6 +42,7 @@ class PlanningAgent:
     checkpointer: Any
     settings: AgentSettings = field(default_factory=AgentSettings)
     memory: Any = None
+    audit_key: bytes | None = None  # signs each run's audit header (HMAC) when set
 
     def __post_init__(self) -> None:
         if not self.warehouse.writable:
@@ -127,6 +128,7 @@ class PlanningAgent:
                 question=question,
                 model=model_name,
                 code_version=code_version(),
+                key=self.audit_key,
             )
             log.append(
                 "question",
@@ -299,7 +301,7 @@ class PlanningAgent:
                     "Ask a question that applies a scenario, then approve it with --approve --thread ID.",
                 )
             run_id = snapshot.values.get("run_id", "")
-            log = audit.AuditLog(self.warehouse, run_id)
+            log = audit.AuditLog(self.warehouse, run_id, self.audit_key)
             ctx = self._context(user, run_id, interface, log, approve=False)
             refused = approvals.refusal(user)
             if refused:

@@ -80,18 +80,25 @@ def verify(
     run_id: str | None = typer.Argument(None, help="One run (default: every run).", show_default=False),
     json_: bool = typer.Option(False, "--json", help="Print as JSON on stdout."),
 ) -> None:
-    """Recompute the hash chain; exit 3 naming the first broken step if a row was edited, deleted or reordered."""
+    """Recompute the hash chain (and, with SPM_AUDIT_KEY, each run's signature); exit 3 naming what broke.
+
+    Tells apart an edited, a deleted and a reordered step, a truncated trail and a rewritten header.
+    """
+    from interfaces.common import settings
     from interfaces.output import err, out, print_json
+    from interfaces.settings import audit_key
     from warehouse import audit
 
+    key = audit_key(settings())
     with open_warehouse(ctx).reader() as cur:
-        results = [audit.verify(cur, run_id)] if run_id else audit.verify_all(cur)
+        results = [audit.verify(cur, run_id, key)] if run_id else audit.verify_all(cur, key)
     bad = [r for r in results if not r.ok]
     if json_:
         print_json([r.__dict__ for r in results])
     else:
         for r in bad:
-            err().print(f"[bold red]BROKEN[/] run {r.run_id}: {r.problem} (first bad step {r.first_bad_seq})")
+            where = f" (first bad step {r.first_bad_seq})" if r.first_bad_seq else ""
+            err().print(f"[bold red]BROKEN ({r.kind})[/] run {r.run_id}: {r.problem}{where}")
         out().print(f"{len(results) - len(bad)} of {len(results)} runs verified.")
     if bad:
         raise typer.Exit(3)

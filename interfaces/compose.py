@@ -41,7 +41,7 @@ def model_settings(settings: Settings) -> Any:
 
 def build_agent(settings: Settings | None = None, warehouse: Warehouse | None = None) -> PlanningAgent:
     from agent.agent import PlanningAgent
-    from interfaces.settings import get_settings
+    from interfaces.settings import audit_key, get_settings
     from warehouse.connection import Warehouse
 
     settings = settings or get_settings()
@@ -53,6 +53,7 @@ def build_agent(settings: Settings | None = None, warehouse: Warehouse | None = 
         model_settings=model_settings(settings),
         checkpointer=checkpointer(settings.threads_db),
         memory=memory_store(settings),
+        audit_key=audit_key(settings),
     )
 
 

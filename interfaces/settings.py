@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     )
     openai_base_url: str | None = Field(None, validation_alias=AliasChoices("OPENAI_BASE_URL", "SPM_OPENAI_BASE_URL"))
 
+    audit_key: SecretStr | None = Field(
+        None, description="Key that signs each audit run's header (HMAC-SHA256); detects a cut-off trail."
+    )
+
     slack_bot_token: SecretStr | None = Field(
         None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "SPM_SLACK_BOT_TOKEN")
     )
@@ -61,3 +65,7 @@ class Settings(BaseSettings):
 @cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def audit_key(settings: Settings) -> bytes | None:
+    return settings.audit_key.get_secret_value().encode() if settings.audit_key else None

@@ -10,6 +10,7 @@ so far and a run still marked `running` (shown as incomplete), never a lost run.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import threading
 from dataclasses import dataclass
@@ -97,11 +98,12 @@ class Step:
 class AuditLog:
     """Writes one run's steps as they happen. Thread-safe: parallel tool calls append in turn."""
 
-    def __init__(self, warehouse: Warehouse, run_id: str) -> None:
+    def __init__(self, warehouse: Warehouse, run_id: str, key: bytes | None = None) -> None:
         if not warehouse.writable:
             raise RuntimeError("the audit log needs a writable warehouse handle")
         self.warehouse = warehouse
         self.run_id = run_id
+        self.key = key  # signs the run header (HMAC) when set
         self._lock = threading.Lock()
         with warehouse.reader() as cur:
             row = cur.execute("SELECT steps, head_hash FROM audit_runs WHERE run_id = ?", [run_id]).fetchone()
@@ -120,6 +122,7 @@ class AuditLog:
         question: str,
         model: str,
         code_version: str,
+        key: bytes | None = None,
     ) -> AuditLog:
         with warehouse.writer() as cur:
             cur.execute(
@@ -127,7 +130,7 @@ class AuditLog:
                 "code_version) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)",
                 [run_id, thread_id, user_id, interface, question, model, datetime.now(), code_version],
             )
-        return cls(warehouse, run_id)
+        return cls(warehouse, run_id, key)
 
     def append(
         self,
@@ -177,7 +180,8 @@ class AuditLog:
                     ],
                 )
                 cur.execute(
-                    "UPDATE audit_runs SET steps = ?, head_hash = ? WHERE run_id = ?", [seq, new_hash, self.run_id]
+                    "UPDATE audit_runs SET steps = ?, head_hash = ?, head_mac = ? WHERE run_id = ?",
+                    [seq, new_hash, head_mac(self.key, self.run_id, seq, new_hash) if self.key else None, self.run_id],
                 )
             step = Step(
                 self.run_id,
@@ -242,7 +246,7 @@ def runs(cur: Any, limit: int = 50, user_id: str | None = None) -> list[dict[str
 def run(cur: Any, run_id: str) -> dict[str, Any]:
     row = cur.execute(
         "SELECT run_id, thread_id, user_id, interface, question, model, status, started_at, finished_at, "
-        "code_version, steps, head_hash, answer, grounding FROM audit_runs WHERE run_id = ?",
+        "code_version, steps, head_hash, answer, grounding, head_mac FROM audit_runs WHERE run_id = ?",
         [run_id],
     ).fetchone()
     if row is None:
@@ -262,6 +266,7 @@ def run(cur: Any, run_id: str) -> dict[str, Any]:
         "head_hash",
         "answer",
         "grounding",
+        "head_mac",
     ]
     item = dict(zip(cols, row, strict=True))
     item["grounding"] = _load_args(item["grounding"])
@@ -284,18 +289,38 @@ class Verification:
     steps: int
     problem: str | None = None
     first_bad_seq: int | None = None
+    kind: str | None = None  # edited | deleted | reordered | truncated | signature | unsigned
 
 
-def verify_chain(run_id: str, rows: list[Step], expected_steps: int, expected_head: str | None) -> Verification:
-    """Recompute the chain of `rows` (as stored, in seq order). Pure: no database access."""
+def head_mac(key: bytes, run_id: str, steps: int, head_hash: str | None) -> str:
+    """HMAC-SHA256 of a run's header: who holds the key can vouch for how long the trail was."""
+    return hmac.new(key, f"{run_id}|{steps}|{head_hash or ''}".encode(), hashlib.sha256).hexdigest()
+
+
+def verify_chain(
+    run_id: str,
+    rows: list[Step],
+    expected_steps: int,
+    expected_head: str | None,
+    mac: str | None = None,
+    key: bytes | None = None,
+) -> Verification:
+    """Recompute the chain of `rows` (as stored, in seq order) and, with a key, the header's signature.
+
+    Tells apart an edited step, a deleted one (a gap in the sequence), a reordered one (a step
+    that follows another step of this run than its predecessor), a truncated tail (fewer steps
+    than the header records) and a rewritten header (its signature does not match). Pure.
+    """
+    hashes = {r.hash for r in rows}
     prev = genesis(run_id)
     for i, step in enumerate(rows, start=1):
         if step.seq != i:
-            return Verification(
-                run_id, False, len(rows), f"step {i} is missing or out of order (found seq {step.seq})", i
-            )
+            kind = "deleted" if step.seq > i else "reordered"
+            return Verification(run_id, False, len(rows), f"step {i} was {kind} (found seq {step.seq})", i, kind)
         if step.prev_hash != prev:
-            return Verification(run_id, False, len(rows), f"step {i} does not follow step {i - 1} (chain broken)", i)
+            kind = "reordered" if step.prev_hash in hashes or step.prev_hash == genesis(run_id) else "edited"
+            what = "is out of order" if kind == "reordered" else f"does not follow step {i - 1} (chain edited)"
+            return Verification(run_id, False, len(rows), f"step {i} {what}", i, kind)
         body = {
             "run_id": step.run_id,
             "seq": step.seq,
@@ -309,20 +334,45 @@ def verify_chain(run_id: str, rows: list[Step], expected_steps: int, expected_he
             "duration_ms": step.duration_ms,
         }
         if step_hash(prev, body) != step.hash:
-            return Verification(run_id, False, len(rows), f"step {i} ({step.kind} {step.name or ''}) was edited", i)
+            return Verification(
+                run_id, False, len(rows), f"step {i} ({step.kind} {step.name or ''}) was edited", i, "edited"
+            )
         prev = step.hash
-    if len(rows) != expected_steps or (expected_steps and prev != expected_head):
+    if len(rows) < expected_steps:
         return Verification(
-            run_id, False, len(rows), f"the run recorded {expected_steps} steps, {len(rows)} are left", len(rows) + 1
+            run_id,
+            False,
+            len(rows),
+            f"truncated: the run recorded {expected_steps} steps, {len(rows)} are left",
+            len(rows) + 1,
+            "truncated",
         )
+    if len(rows) > expected_steps or (expected_steps and prev != expected_head):
+        return Verification(
+            run_id, False, len(rows), "the run header does not match its steps (edited)", len(rows), "edited"
+        )
+    if key is not None:
+        if not mac:
+            return Verification(run_id, False, len(rows), "the run header is not signed", None, "unsigned")
+        if not hmac.compare_digest(mac, head_mac(key, run_id, expected_steps, expected_head)):
+            return Verification(
+                run_id,
+                False,
+                len(rows),
+                "the run header's signature does not match: steps were cut and the header rewritten",
+                None,
+                "signature",
+            )
     return Verification(run_id, True, len(rows))
 
 
-def verify(cur: Any, run_id: str) -> Verification:
+def verify(cur: Any, run_id: str, key: bytes | None = None) -> Verification:
     header = run(cur, run_id)
-    return verify_chain(run_id, steps(cur, run_id), int(header["steps"]), header["head_hash"])
+    return verify_chain(
+        run_id, steps(cur, run_id), int(header["steps"]), header["head_hash"], header.get("head_mac"), key
+    )
 
 
-def verify_all(cur: Any) -> list[Verification]:
+def verify_all(cur: Any, key: bytes | None = None) -> list[Verification]:
     ids = [r[0] for r in cur.execute("SELECT run_id FROM audit_runs ORDER BY started_at, run_id").fetchall()]
-    return [verify(cur, run_id) for run_id in ids]
+    return [verify(cur, run_id, key) for run_id in ids]
