@@ -12,7 +12,7 @@ import copy
 import re
 from typing import Any
 
-from agent.planner.slots import Slots, Vocabulary
+from agent.planner.slots import Slots, Vocabulary, _words_to_digits
 from warehouse.calendar import Period
 
 TOOL_OF_INTENT = {
@@ -30,8 +30,14 @@ METRIC_WORDS = (
     ("win_rate", r"win[- ]?rates?|close[- ]?rates?|conversion|hit rate"),
     ("avg_deal_size", r"deal sizes?|average deal|avg deal|\bacv\b|ticket size"),
     ("cycle_length", r"cycle|how long|days (?:\w+ ){0,5}to close|time to close"),
-    ("attainment", r"attainment|% of quota|percent of quota|of quota|behind|under quota|above quota|on quota|quota"),
-    ("headcount", r"headcount|how many (?:aes?|reps?|sellers?|account executives|people)|team size|how big is"),
+    (
+        "headcount",
+        r"headcount|how many (?:[\w-]+ )?(?:aes?|reps?|sellers?|account executives|people)|team size|how big is",
+    ),
+    (
+        "attainment",
+        r"attainment|% of quota|percent of quota|of quota|behind|under quota|above quota|on quota|against (?:my |their |our )?quota|quota",
+    ),
     ("pipeline", r"pipeline|pipe\b|open deals|open opportunities"),
     ("bookings", r"book|bookings|revenue|sold|won|closed|sales"),
 )
@@ -39,13 +45,16 @@ CHECK_WORDS = (
     ("duplicate_accounts", r"duplicate"),
     (
         "zombie_opportunities",
-        r"zombie|past (?:their |the )?close date|overdue|close date (?:has |have )?(?:already )?passed",
+        r"zombie|past (?:their |the )?close date|overdue|close date (?:has |have )?(?:already )?passed|close dates? in the past",
     ),
     ("stale_stages", r"stuck|stale|same stage|sat in"),
     ("orphan_owners", r"owner|orphan|who (?:have )?left|departed|former reps|no longer (?:here|with us)"),
-    ("zips_without_territory", r"zips?\b.{0,30}(?:\bnot\b|n't|without|unmapped)|unmapped zip"),
+    ("zips_without_territory", r"zips?\b.{0,30}(?:\bnot\b|n't|without|unmapped|\bno territory)|unmapped zip"),
     ("amount_outliers", r"outlier"),
-    ("active_reps_without_quota", r"without (?:a )?quota|no quota|missing (?:a )?quota"),
+    (
+        "active_reps_without_quota",
+        r"without (?:a )?quota|no quota|missing (?:a )?quota|(?:don't|do not|doesn't) have (?:a )?quota",
+    ),
     ("quotas_without_rep", r"without (?:a )?rep"),
 )
 
@@ -117,7 +126,7 @@ def forecast(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
         value = (s.points or s.percents or [None])[0]
         if value is not None:
             what_if["win_rate_pts"] = value
-    if _has(text, r"deal sizes?|deal amounts?|\bacv\b|deal values?") and s.percents:
+    if _has(text, r"deal sizes?|deal amounts?|\bacv\b|deal values?|ticket") and s.percents:
         what_if["deal_size_pct"] = s.percents[0]
     elif _has(text, r"pipeline") and s.percents:
         what_if["pipeline_growth_pct"] = s.percents[0]
@@ -145,18 +154,24 @@ def _quota_bounds(text: str) -> dict[str, float]:
 
 def _paired_adjustments(text: str, vocab: Vocabulary, direction: int) -> list[dict[str, Any]]:
     """Each named region or segment with the percent written right after it."""
-    from agent.planner.slots import REGION_ALIASES, SEGMENT_ALIASES
+    from agent.planner.slots import DOWN_WORDS, REGION_ALIASES, SEGMENT_ALIASES, UP_WORDS
 
     names = {r.lower(): ("region", r) for r in vocab.regions} | {g.lower(): ("segment", g) for g in vocab.segments}
     names |= {k: ("region", v) for k, v in REGION_ALIASES.items() if v in vocab.regions and len(k) > 2}
     names |= {k: ("segment", v) for k, v in SEGMENT_ALIASES.items() if v in vocab.segments and len(k) > 2}
     alternatives = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
     out = []
+    previous_end = 0
+    down = r"\b(?:" + "|".join(DOWN_WORDS) + r"|trim|trims|trimmed)\b"
+    up = r"\b(?:" + "|".join(UP_WORDS) + r"|bump|bumps)\b"
     for m in re.finditer(rf"\b({alternatives})\b[^%\d+-]{{0,25}}([+-]?\d+(?:\.\d+)?)\s?%", text, re.I):
         dim, value = names[m[1].lower()]
         pct = float(m[2])
-        signed = m[2].startswith(("+", "-"))
-        if not signed and pct > 0 and direction < 0:
+        # The verb nearest this group decides its sign ("bump Enterprise 6% and trim SMB 4%").
+        context = text[previous_end : m.end()]
+        previous_end = m.end()
+        negative = _has(context, down) or (direction < 0 and not _has(context, up))
+        if not m[2].startswith(("+", "-")) and pct > 0 and negative:
             pct = -pct
         out.append({"dim": dim, "value": value, "pct": pct})
     return out
@@ -255,9 +270,13 @@ def territory(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
         args["lock"] = []
     if _has(text, r"across segments|cross[- ]segment|between segments|other segments?"):
         args["allow_cross_segment"] = True
-    most = re.search(r"(?:at most|no more than|max(?:imum)?(?: of)?|up to)\s+(\d+)\s+accounts", text, re.I)
+    most = re.search(
+        r"(?:at most|no more than|max(?:imum)?(?: of)?|up to)\s+(\d+)\s+accounts|cap\w*\b.{0,30}\bat (\d+) accounts",
+        text,
+        re.I,
+    )
     if most:
-        args["max_accounts"] = int(most[1])
+        args["max_accounts"] = int(most[1] or most[2])
     for unit, pattern in (("zip", r"\bzip"), ("msa", r"\bmsa\b|metro"), ("state", r"\bstates?\b")):
         if _has(text, pattern):
             args["unit"] = unit
@@ -273,7 +292,8 @@ def capacity(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
     if s.periods:
         args["period"] = _period_name(max(s.future(vocab), key=lambda p: p.end))
     if s.amounts:
-        if _has(text, r"productiv|per rep|per ae|each rep|ramped rep books|books? .{0,20}(?:a|per) month"):
+        per_month = _has(text, r"(?:a|per|each) month|monthly")
+        if _has(text, r"productiv|per rep|per ae|each rep") or (per_month and _has(text, r"ramped|each (?:rep|ae)")):
             args["productivity"] = s.amounts[0]
         else:
             args["target"] = s.amounts[0]
@@ -281,6 +301,9 @@ def capacity(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
     if filters:
         args["filters"] = filters
     percents = list(s.percents)
+    p_level = re.search(r"\bp(50|80|90)\b", text, re.IGNORECASE)
+    if p_level:
+        args["confidence"] = f"p{p_level[1]}"
     conf = re.search(
         r"(\d+)\s?%\s*(?:confidence|confident|probability|sure|likely)|(?:confidence|probability) of (\d+)",
         text,
@@ -293,7 +316,8 @@ def capacity(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
     if percents and _has(text, r"attrition|churn|turnover|leave|quit"):
         args["attrition"] = abs(percents[0]) / 100
     ramp = re.search(
-        r"(\d+)[- ]month ramp|ramp(?:s| of| in)? (?:of )?(\d+) months|(\d+) months to (?:ramp|get productive)",
+        r"(\d+)[- ]month ramp|ramp(?:s| of| in)? (?:of )?(\d+) months"
+        r"|(\d+) months to (?:ramp|get productive|become (?:fully )?productive|be (?:fully )?productive|full productivity)",
         text,
         re.IGNORECASE,
     )
@@ -312,7 +336,7 @@ def capacity(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
     )
     if per_month:
         args["max_hires_per_month"] = int(per_month[1])
-    if _has(text, r"freeze|stop (?:all )?hiring|pause (?:all )?hiring|no (?:new )?hires (?:from|after)") and (
+    if _has(text, r"freez|frozen|stop (?:all )?hiring|pause (?:all )?hiring|no (?:new )?hires (?:from|after)") and (
         s.months or s.periods
     ):
         start = s.months[0] if s.months else min(s.periods, key=lambda p: p.start).start
@@ -331,10 +355,11 @@ def metrics(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
         periods = s.future(vocab) if metric in ("pipeline", "coverage", "headcount") else s.periods
         args["period"] = _period_name(periods[0])
     by = [d for d in s.by if d in ("region", "segment", "product", "rep", "manager")]
-    top = re.search(r"\b(?:top|best|biggest|largest)\s+(\d+)\b", text, re.IGNORECASE)
+    digits = _words_to_digits(text)
+    top = re.search(r"\b(?:top|best|biggest|largest)\s+(\d+)\b|\b(\d+)\s+(?:top|best|biggest|largest)\b", digits, re.I)
     if top:
-        args["limit"] = int(top[1])
-        if not by and _has(text, r"\breps?\b|\baes?\b|sellers?"):
+        args["limit"] = int(top[1] or top[2])
+        if not by and _has(text, r"\breps?\b|\baes?\b|sellers?|bookers|performers|closers"):
             by = ["rep"]
     if metric == "attainment" and not by and (s.threshold or _has(text, r"\bwho\b|which|reps|aes")):
         by = ["rep"]
@@ -356,11 +381,17 @@ def data_check(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
 
 
 def scenarios(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
-    if _has(text, r"compare|versus|\bvs\.?\b|difference|contrast|side by side|better") and len(s.scenarios) >= 2:
+    if (
+        _has(text, r"compare|versus|\bvs\.?\b|difference|contrast|side by side|better|stronger|weaker|best|worse")
+        and len(s.scenarios) >= 2
+    ):
         return {"action": "compare", "names": s.scenarios[:2]}
     if s.scenarios and _has(text, r"show|what changed|details|what is in|describe"):
         return {"action": "show", "names": s.scenarios[:1]}
-    if _has(text, r"compare|versus|\bvs\.?\b|difference|contrast|side by side|better") and s.scenarios:
+    if (
+        _has(text, r"compare|versus|\bvs\.?\b|difference|contrast|side by side|better|stronger|weaker|best|worse")
+        and s.scenarios
+    ):
         return {"action": "compare", "names": s.scenarios[:2]}
     return {"action": "list"}
 
@@ -384,7 +415,18 @@ BUILDERS = {
 def for_intent(intent: str, text: str, s: Slots, vocab: Vocabulary, last_saved: str | None = None) -> dict[str, Any]:
     if intent == "apply":
         return apply(text, s, vocab, last_saved)
-    return BUILDERS[intent](text, s, vocab)
+    args = BUILDERS[intent](text, s, vocab)
+    if (
+        intent == "scenarios"
+        and last_saved
+        and not s.scenarios
+        and _has(text, r"\b(?:that|this|the) (?:scenario|plan)\b")
+    ):
+        return {"action": "show", "names": [last_saved]}
+    refers = _has(text, r"\b(?:that|this|the saved|the new|our new) (?:plan|scenario)\b")
+    if intent in ("forecast", "quota", "capacity") and last_saved and refers and "scenario_id" not in args:
+        args["scenario_id"] = last_saved  # "can the team carry that plan?": the one this thread just saved
+    return args
 
 
 def follow_up(tool: str, previous: dict[str, Any], text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
@@ -393,6 +435,12 @@ def follow_up(tool: str, previous: dict[str, Any], text: str, s: Slots, vocab: V
     filters = dict(args.get("filters") or {})
     for dim, values in s.filters().items():
         filters[dim] = values
+    values_named = s.percents or s.points
+    if tool == "quota_simulate" and s.filters() and values_named and not args.get("adjustments"):
+        # "and what if NA carries 5% more?": a change for the group named, not an over-assignment.
+        groups = [("region", r) for r in s.regions] + [("segment", g) for g in s.segments]
+        args["adjustments"] = [{"dim": d, "value": v, "pct": values_named[0]} for d, v in groups]
+        return args
     if s.filters():
         if tool == "quota_simulate" and args.get("adjustments"):
             pct = args["adjustments"][0]["pct"]

@@ -22,7 +22,7 @@ _STARTS = (
     r"plan|can|do|are|is|also|then|find|apply|publish|estimate|project|predict|where|when|who|why"
 )
 _SPLIT = re.compile(
-    rf"\s*(?:[;?!]\s+|\.\s+(?=[A-Za-z])|,?\s+(?:and then|and also|then|also|plus)\s+|,?\s+and\s+(?=(?:{_STARTS})\b))",
+    rf"\s*(?:[;?!]\s+|\.\s+(?=[A-Za-z])|,?\s+(?:and then|and also|then|also|plus)\s+|,\s+and\s+|,?\s+and\s+(?=(?:{_STARTS})\b))",
     re.IGNORECASE,
 )
 
@@ -48,7 +48,11 @@ class IntentModel:
         whole = self.scores([text])[0][0]
         parts: list[str] = []
         for part in (p.strip(" ,.") for p in _SPLIT.split(text) if p and p.strip(" ,.")):
-            if parts and re.match(r"(?:and\s+)?(?:save|call|name)\s+(?:it|this|that|the plan)\b", part, re.I):
+            belongs = (
+                r"(?:and\s+)?(?:(?:save|call|name)\s+(?:it|this|that|the plan)\b"
+                r"|show (?:me )?(?:the )?(?:attainment|results|impact)\b)"
+            )
+            if parts and re.match(belongs, part, re.I):
                 parts[-1] += ", " + part  # "..., save it as X" belongs to the ask before it
             else:
                 parts.append(part)

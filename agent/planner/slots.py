@@ -182,7 +182,7 @@ _THRESHOLD = re.compile(
     re.IGNORECASE,
 )
 _BY = re.compile(
-    r"\b(?:by|per|for each|across|split by)\s+(\w+)(?:\s*(?:,|and|&|/|x)\s*(\w+))?(?:\s*(?:,|and|&)\s*(\w+))?",
+    r"\b(?:by|per|for each|in each|each|across|split by)\s+(\w+)(?:\s*(?:,|and|&|/|x)\s*(\w+))?(?:\s*(?:,|and|&)\s*(\w+))?",
     re.IGNORECASE,
 )
 _QUOTED = re.compile(r"[\"'“‘]([^\"'”’]{2,60})[\"'”’]")
@@ -337,8 +337,13 @@ def _periods(text: str, vocab: Vocabulary) -> tuple[list[Period], int | None, se
             found.append((m.start(), cal.quarter(fy, n) if m[2][0] == "q" else cal.half(fy, n)))
         else:
             found.append((m.start(), cal.year(fy)))
-    for m in re.finditer(r"\b(first|second) half\b", low):
+    for m in re.finditer(r"\b(first|second) half\b(?:\s+of\s+(next|this|last|the next)\s+(?:fiscal\s+)?year)?", low):
         n = 1 if m[1] == "first" else 2
+        if m[2]:
+            fy = fy_now + {"next": 1, "the next": 1, "this": 0, "last": -1}[m[2]]
+            found.append((m.start(), cal.half(fy, n)))
+            claimed.append(m.span())
+            continue
         half = cal.half(fy_now, n)
         found.append((m.start(), half if half.end > today or n == 1 else cal.half(fy_now + 1, n)))
     for m in re.finditer(r"\b(20\d{2})-(0[1-9]|1[0-2])\b", low):
@@ -346,6 +351,13 @@ def _periods(text: str, vocab: Vocabulary) -> tuple[list[Period], int | None, se
     for m in re.finditer(r"\b(" + "|".join(MONTHS) + r")\s+(20\d{2})\b", low):
         found.append((m.start(), cal.month(int(m[2]), MONTHS[m[1]])))
     ahead = re.search(r"\bnext\s+(\d+)\s+quarters?\b", _words_to_digits(low))
+    halves = [p for _, p in found if p.grain == "half"]
+    if halves:  # "the first half of next year" names a half, not the year around it
+        found = [
+            (i, p)
+            for i, p in found
+            if not (p.grain == "year" and any(h.start >= p.start and h.end <= p.end for h in halves))
+        ]
     found.sort(key=lambda x: x[0])
     unique: list[Period] = []
     for _, p in found:
