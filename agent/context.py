@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from agent.permissions import PERMISSIONS
 from tools.scope import Scope
 
 if TYPE_CHECKING:
@@ -18,8 +19,8 @@ if TYPE_CHECKING:
     from warehouse.connection import Warehouse
 
 ROLES = ("admin", "leader", "manager", "analyst", "rep")
-APPROVER_ROLES = ("admin", "leader")  # may approve writes to base data (apply a scenario)
-NOTE_ROLES = ("admin", "leader", "manager", "analyst")  # may add planning notes to memory
+APPROVER_ROLES = PERMISSIONS["approve_write"]  # may approve writes to base data (apply a scenario)
+NOTE_ROLES = PERMISSIONS["add_note"]  # may add planning notes to memory
 
 
 @dataclass(frozen=True)

@@ -60,4 +60,5 @@ def model_errors() -> tuple[type[BaseException], ...]:
     import httpx
     import openai
 
-    return (openai.APIError, httpx.HTTPError, TimeoutError, ConnectionError)
+    # ValueError covers a garbled body (invalid JSON) and a reply that does not parse as a completion.
+    return (openai.APIError, httpx.HTTPError, TimeoutError, ConnectionError, ValueError)

@@ -24,6 +24,7 @@ from interfaces import (
     scenario_cli,
     slack_cli,
     territory_cli,
+    users_cli,
 )
 from interfaces.common import state_callback
 
@@ -44,6 +45,7 @@ app.add_typer(capacity_cli.app, name="capacity")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(scenario_cli.app, name="scenario")
 app.add_typer(memory_cli.app, name="memory")
+app.add_typer(users_cli.app, name="users")
 app.command("ask")(ask_cli.ask)
 app.command("chat")(chat_cli.chat)
 app.command("batch")(batch_cli.batch)

@@ -84,6 +84,12 @@ TEXT_COLUMNS = frozenset(
         "kind",
         "action",
         "metric",
+        "user_id",
+        "email",
+        "slack_id",
+        "role",
+        "scope_kind",
+        "scope_value",
     ]
 )
 

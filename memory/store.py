@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agent.context import User
+from agent.permissions import allowed
 from memory.embedding import HashingEmbedding, embedding_key
 from warehouse.errors import InputError, NotFoundError, PermissionDeniedError, WarehouseLockedError
 
@@ -212,7 +213,7 @@ class MemoryStore:
     def forget(self, memory_id: str, user: User) -> Memory:
         """Remove a memory for good. Its author or an admin may; others get a clear refusal."""
         memory = self.get(memory_id, user)
-        if memory.user_id != user.user_id and user.role != "admin":
+        if memory.user_id != user.user_id and not allowed(user.role, "forget_any_memory"):
             raise PermissionDeniedError(
                 f"{memory_id} was added by {memory.user_id}; only they or an admin may forget it."
             )

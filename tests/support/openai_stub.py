@@ -71,7 +71,8 @@ class OpenAIStub:
                     self.send_response(reply)
                     self.send_header("retry-after-ms", "1")
                 else:
-                    payload = json.dumps(reply(body)).encode()
+                    answer = reply(body)  # bytes: sent as they are (a garbled response)
+                    payload = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
                     self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
