@@ -7,13 +7,15 @@ decisions are visible to that scope and to all-data users; an all-data user's no
 visible to everyone, their decisions to all-data users only (they may quote any region).
 
 One process owns the store at a time: every operation takes an exclusive file lock (waiting
-up to `lock_timeout`, then failing with the owner's PID) and reopens the persistent client, so
-a CLI command and a running Slack bot interleave safely and each sees the other's writes.
+up to `lock_timeout`, then failing with the owner's PID) and reopens the persistent client when
+another process wrote since (a generation marker), so a CLI command and a running Slack bot
+interleave safely and each sees the other's writes.
 """
 
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import threading
 import time
@@ -33,6 +35,14 @@ from warehouse.errors import InputError, NotFoundError, PermissionDeniedError, W
 MAX_NOTE_CHARS = 2_000
 Kind = Literal["note", "decision"]
 _PROCESS_LOCK = threading.RLock()  # chromadb's client cache is process-wide: one operation at a time
+_CLIENTS: dict[str, tuple[Any, str]] = {}  # folder -> (client, generation it has seen)
+
+
+@functools.cache
+def _chroma_settings() -> Any:
+    from chromadb.config import Settings
+
+    return Settings(anonymized_telemetry=False, allow_reset=False)
 
 
 class MemoryLockedError(WarehouseLockedError):
@@ -100,11 +110,7 @@ class MemoryStore:
     # --- locking and the client ------------------------------------------------------------
 
     @contextmanager
-    def _collection(self) -> Iterator[Any]:
-        import chromadb
-        from chromadb.api.client import SharedSystemClient
-        from chromadb.config import Settings
-
+    def _collection(self, *, writes: bool = False) -> Iterator[Any]:
         self.folder.mkdir(parents=True, exist_ok=True)
         with _PROCESS_LOCK:
             lock_path = self.folder / ".lock"
@@ -115,19 +121,34 @@ class MemoryStore:
                 handle.truncate()
                 handle.write(str(os.getpid()))
                 handle.flush()
-                # Reopen so writes by another process since our last operation are seen.
-                SharedSystemClient.clear_system_cache()
-                client = chromadb.PersistentClient(
-                    path=str(self.folder), settings=Settings(anonymized_telemetry=False, allow_reset=False)
-                )
-                yield client.get_or_create_collection(
+                yield self._client().get_or_create_collection(
                     self.collection_name,
                     embedding_function=self.embedding,
                     configuration={"hnsw": {"space": "cosine"}},
                 )
+                if writes:  # tell other processes (and our next operation) that the store changed
+                    generation = uuid.uuid4().hex
+                    (self.folder / ".generation").write_text(generation)
+                    _CLIENTS[str(self.folder)] = (_CLIENTS[str(self.folder)][0], generation)
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
                 handle.close()
+
+    def _client(self) -> Any:
+        """The persistent client, reopened only when another process wrote since we last looked."""
+        import chromadb
+        from chromadb.api.client import SharedSystemClient
+
+        marker = self.folder / ".generation"
+        generation = marker.read_text() if marker.exists() else ""
+        cached = _CLIENTS.get(str(self.folder))
+        if cached is not None and cached[1] == generation:
+            return cached[0]
+        SharedSystemClient.clear_system_cache()  # drops every cached client in the process
+        _CLIENTS.clear()
+        client = chromadb.PersistentClient(path=str(self.folder), settings=_chroma_settings())
+        _CLIENTS[str(self.folder)] = (client, generation)
+        return client
 
     def _acquire(self, handle: Any, lock_path: Path) -> None:
         deadline = time.monotonic() + self.lock_timeout
@@ -191,7 +212,7 @@ class MemoryStore:
             self._put(memories[start : start + batch])
 
     def _put(self, memories: list[Memory]) -> None:
-        with self._collection() as collection:
+        with self._collection(writes=True) as collection:
             collection.upsert(
                 ids=[m.memory_id for m in memories],
                 documents=[m.text for m in memories],
@@ -217,7 +238,7 @@ class MemoryStore:
             raise PermissionDeniedError(
                 f"{memory_id} was added by {memory.user_id}; only they or an admin may forget it."
             )
-        with self._collection() as collection:
+        with self._collection(writes=True) as collection:
             collection.delete(ids=[memory_id])
         return memory
 

@@ -217,7 +217,7 @@ def test_a_killed_run_is_left_incomplete_and_the_warehouse_stays_consistent(
         ).fetchone()
         assert status == "running"  # shown as incomplete, not lost
         assert audit.verify(cur, run_id).ok  # every step written before the kill is intact
-    listed = _spm("audit", "list", env=_env(warehouse_file, tmp_path))
-    assert "incomplete" in listed.stdout + listed.stderr
+    listed = json.loads(_spm("audit", "list", "--json", env=_env(warehouse_file, tmp_path)).stdout)
+    assert next(r for r in listed if r["run_id"] == run_id)["status"] == "incomplete"
     again = _spm("ask", "What's pipeline this quarter in EMEA?", "--json", env=_env(warehouse_file, tmp_path))
     assert again.returncode == 0 and json.loads(again.stdout)["status"] == "ok"  # the warehouse is usable

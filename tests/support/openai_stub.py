@@ -6,6 +6,7 @@ agent sends back) or a fixed HTTP error. Every request is recorded for assertion
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -77,7 +78,9 @@ class OpenAIStub:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
-                self.wfile.write(payload)
+                # A client that gave up waiting (a timeout test) has nothing left to receive.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(payload)
 
             def log_message(self, *args: Any) -> None:
                 pass
