@@ -36,6 +36,16 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     wheel = next(dist.glob("spm_agent-*.whl"))
+    import zipfile
+
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for data_file in (
+        "evals/suites/blind.yaml",
+        "interfaces/slack_manifest.yaml",
+        "prompts/planner_examples.yaml",
+        "warehouse/migrations/0004_audit_signature.sql",
+    ):
+        assert data_file in names, f"{data_file} is missing from the wheel"
 
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=tmp_path)
