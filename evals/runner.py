@@ -242,8 +242,16 @@ def run_cases(
     model_settings: Any,
     on_case: Callable[[CaseResult], None] | None = None,
     folder: Path | None = None,
+    workers: int = 1,
 ) -> EvalReport:
-    """Run `cases` in order on one fresh demo warehouse (with an empty memory) and judge each."""
+    """Run `cases` on one fresh demo warehouse (with an empty memory) and judge each.
+
+    Cases are independent (own threads, own scenario names) and past decisions made during the
+    run are never cited, so results do not depend on order: `workers` run cases in parallel.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import UTC, datetime
+
     from interfaces.compose import checkpointer, resolve_user
     from memory.store import MemoryStore
 
@@ -253,21 +261,35 @@ def run_cases(
         agent = PlanningAgent(
             wh.with_writes(), model_settings, checkpointer(":memory:"), memory=MemoryStore(Path(tmp) / "memory")
         )
-        results = []
-        for case in cases:
+        started_at = datetime.now(UTC).isoformat(timespec="seconds")
+
+        def one(case: Case) -> CaseResult:
             user: User = resolve_user(agent.warehouse, case.user)
             thread = f"eval-{case.id}"
             for turn in case.conversation:
-                agent.ask(turn, thread_id=thread, user=user, interface="eval")
+                agent.ask(turn, thread_id=thread, user=user, interface="eval", recall_before=started_at)
             started = time.perf_counter()
             try:
-                result = agent.ask(case.prompt, thread_id=thread, user=user, interface="eval", approve=case.approve)
+                result = agent.ask(
+                    case.prompt,
+                    thread_id=thread,
+                    user=user,
+                    interface="eval",
+                    approve=case.approve,
+                    recall_before=started_at,
+                )
             except SpmError as exc:  # a refused input (empty, too long) is the agent's answer, status error
                 result = AgentResult(run_id="", thread_id=thread, status="error", answer=str(exc), model="")
             seconds = time.perf_counter() - started
             split = "train" if normalise(case.prompt) in train else "heldout"
             judged = judge(case, result, split, seconds)
-            results.append(judged)
             if on_case is not None:
                 on_case(judged)
+            return judged
+
+        if workers > 1:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="spm-eval") as pool:
+                results = list(pool.map(one, cases))
+        else:
+            results = [one(case) for case in cases]
     return EvalReport(model=agent.model_name, results=results)

@@ -68,7 +68,7 @@ def test_suites_are_valid_large_enough_and_have_a_held_out_split() -> None:
 
 @pytest.mark.slow
 def test_offline_planner_meets_the_floors_on_the_held_out_split(tmp_path: Path) -> None:
-    report = run_cases(load_all(), model_settings=ModelSettings(provider="offline"), folder=tmp_path)
+    report = run_cases(load_all(), model_settings=ModelSettings(provider="offline"), folder=tmp_path, workers=2)
     summary = as_dict(report)
     held = summary["scores"]["heldout"]
     assert held["tool_selection"] >= FLOORS["tool_selection"], markdown(report)
