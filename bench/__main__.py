@@ -9,6 +9,7 @@ from bench import (
     capacity_speed,
     cli_startup,
     eval_scores,
+    faults,
     forecast_accuracy,
     forecast_speed,
     generation,
@@ -32,6 +33,7 @@ BENCHMARKS = {
     "interfaces_speed": interfaces_speed.run,
     "memory_speed": memory_speed.run,
     "eval_scores": eval_scores.run,
+    "faults": faults.run,
 }
 
 

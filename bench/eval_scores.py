@@ -43,9 +43,10 @@ def run() -> None:
     md = "## Evals: offline planner on the eval suites\n\n"
     md += (
         f"{len(report.results)} cases through the real graph on a fresh small demo (`spm eval`). Held-out = prompts "
-        "that are not training utterances. The planner was tuned on failures of the non-blind suites, so their "
-        "held-out figures are optimistic; the blind suite was written without seeing the training data and "
-        "was not tuned against.\n\n"
+        "that are not training utterances. The planner was tuned on failures of these suites, so the figures "
+        "are optimistic. The blind suite was written without seeing the training data; its first run, before "
+        "any tuning, scored 88.3% tool selection and 77.3% arguments; its failure classes were then fixed in "
+        "general form, so it is no longer blind either.\n\n"
     )
     md += table(["metric", *(f"{n} ({s.cases})" for n, s in sc.items())], rows)
     met = report.floors_met()

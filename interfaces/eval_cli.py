@@ -20,6 +20,7 @@ def eval_(
         None, "--out", help="Also write the Markdown report here.", show_default=False
     ),
     case: list[str] = typer.Option(None, "--case", help="Only this case id (repeatable).", show_default=False),
+    workers: int = typer.Option(1, "--workers", min=1, max=8, help="Cases run in parallel (latency is per case)."),
 ) -> None:
     """Score the agent: tool selection, arguments, answer facts, grounding, clarify precision, latency.
 
@@ -61,6 +62,7 @@ def eval_(
         report = run_cases(
             cases,
             model_settings=chosen,
+            workers=workers,
             on_case=lambda r: progress.update(
                 task, advance=1, description=f"{r.case.id} {'ok' if r.passed else 'FAIL'}"
             ),

@@ -1,0 +1,157 @@
+"""Fault drills: what the agent does when the model or the warehouse misbehaves, and after a kill.
+
+Each drill runs for real on the small demo (the model is the local OpenAI-compatible stub the
+tests use, over HTTP) and records the outcome and how long it took to reach it; the same
+behaviours are asserted in tests/test_security.py and tests/test_connection.py.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from bench.report import table, write_section
+
+QUESTION = "What's pipeline this quarter in EMEA?"
+
+
+def _stub() -> Any:
+    tests = str(Path(__file__).resolve().parents[1] / "tests")
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+    from support import openai_stub
+
+    return openai_stub
+
+
+def run() -> None:
+    from agent.agent import PlanningAgent
+    from agent.models import ModelSettings
+    from interfaces.compose import checkpointer
+    from warehouse import audit
+    from warehouse.connection import Warehouse
+    from warehouse.create import create_warehouse
+    from warehouse.errors import WarehouseLockedError
+
+    stub = _stub()
+    completion = stub.completion
+    rows: list[list[str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "small.duckdb"
+        create_warehouse(path, demo="small", seed=7, as_of=date(2026, 11, 29))
+        wh = Warehouse(path, writable=True)
+        agent = PlanningAgent(wh, ModelSettings(provider="offline"), checkpointer(":memory:"))
+        agent.ask("What if we raise EMEA quotas 10%? save it as drill-plan")
+
+        def drill(name: str, replies: list[Any], check: Callable[[Any], str]) -> None:
+            with stub.OpenAIStub(replies, default=lambda body: completion(content="ok")) as server:
+                remote = PlanningAgent(
+                    wh,
+                    ModelSettings(provider="openai", base_url=server.base_url, api_key="k", max_retries=1, timeout=1.0),
+                    checkpointer(":memory:"),
+                )
+                started = time.perf_counter()
+                result = remote.ask(QUESTION if "write" not in name else "Rebalance NA")
+                took = time.perf_counter() - started
+            with wh.reader() as cur:
+                chain = "chain intact" if audit.verify(cur, result.run_id).ok else "CHAIN BROKEN"
+            rows.append([name, f"{result.status}: {check(result)}; {chain}", f"{took:.1f} s"])
+
+        fell_back = lambda r: "offline planner answered" if "unavailable" in r.answer else "NO FALLBACK"  # noqa: E731
+        drill("model times out (twice)", [lambda b: (time.sleep(3), completion(content="late"))[1]] * 4, fell_back)
+        drill("model returns garbage (not JSON)", [lambda b: b"{garbage"] * 4, fell_back)
+        drill("model returns HTTP 503", [503] * 4, fell_back)
+        drill(
+            "model calls an unknown tool",
+            [
+                lambda b: completion(tool_calls=[{"name": "drop_tables", "args": {}}]),
+                lambda b: completion(content="Sorry."),
+            ],
+            lambda r: "error step recorded, no crash" if any(s.kind == "error" for s in r.steps) else "no error step",
+        )
+        drill(
+            "model passes invalid arguments",
+            [
+                lambda b: completion(tool_calls=[{"name": "metrics", "args": {"metric": "vibes"}}]),
+                lambda b: completion(content="That metric does not exist."),
+            ],
+            lambda r: "error step recorded, no crash" if any(s.kind == "error" for s in r.steps) else "no error step",
+        )
+        drill(
+            "model tries a write on its own",
+            [lambda b: completion(tool_calls=[{"name": "apply_scenario", "args": {"scenario": "drill-plan"}}])],
+            lambda r: (
+                "stopped at the approval gate, nothing applied" if r.status == "needs_approval" else "WRITE NOT GATED"
+            ),
+        )
+
+        # Another process holds the warehouse: a clear error naming it, after the bounded wait.
+        holder = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import sys, time, duckdb; c = duckdb.connect(sys.argv[1]); print('locked', "
+                "flush=True); time.sleep(30)",
+                str(path),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        started = time.perf_counter()
+        try:
+            with Warehouse(Path(tmp) / "small.duckdb", writable=True, lock_timeout=1.0).writer():
+                outcome = "NOT LOCKED"
+        except WarehouseLockedError as exc:
+            outcome = f"refused: {exc.message[:70]}"
+        rows.append(["warehouse locked by another process", outcome, f"{time.perf_counter() - started:.1f} s"])
+        holder.kill()
+        holder.wait()
+
+        # A run killed while it waits on the model: the audit keeps it as incomplete, data stay usable.
+        hang = lambda b: (time.sleep(60), completion(content="never"))[1]  # noqa: E731
+        with stub.OpenAIStub([hang], default=hang) as server:
+            env = {
+                "SPM_WAREHOUSE": str(path),
+                "SPM_THREADS_DB": str(Path(tmp) / "t.sqlite"),
+                "SPM_MEMORY_DIR": str(Path(tmp) / "mem"),
+                "OPENAI_BASE_URL": server.base_url,
+                "OPENAI_API_KEY": "k",
+                "PATH": "/usr/bin:/bin",
+            }
+            proc = subprocess.Popen(
+                [sys.executable, "-c", "from interfaces.cli import main; main()", "ask", QUESTION],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            while not server.requests:
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        started = time.perf_counter()
+        with wh.reader() as cur:
+            run_id, status = cur.execute(
+                "SELECT run_id, status FROM audit_runs ORDER BY started_at DESC LIMIT 1"
+            ).fetchone()
+            intact = audit.verify(cur, run_id).ok
+        after = agent.ask(QUESTION)
+        rows.append(
+            [
+                "process killed mid-run (SIGKILL)",
+                f"run left {'incomplete' if status == 'running' else status}, chain {'intact' if intact else 'BROKEN'}; "
+                f"next question {after.status}",
+                f"{time.perf_counter() - started:.1f} s to recover",
+            ]
+        )
+    md = "## Fault drills\n\n"
+    md += "Small demo; the model is a local OpenAI-compatible stub over HTTP (1 s timeout, 1 retry).\n\n"
+    md += table(["fault", "outcome", "time"], rows)
+    write_section("faults", md)
