@@ -6,7 +6,6 @@ each run gets a fresh context (user, scope, audit log) and its own audited trail
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from langchain_core.messages import HumanMessage, ToolMessage
 from langgraph.errors import GraphRecursionError
 from langgraph.types import Command
 
-from agent import approvals
+from agent import approvals, recall
 from agent.batch import Question, run_questions
 from agent.context import AgentSettings, Context, User
 from agent.graph import build
@@ -28,7 +27,7 @@ from agent.version import code_version
 from tools.scope import Scope
 from warehouse import audit
 from warehouse.connection import Warehouse
-from warehouse.errors import NotFoundError, SpmError
+from warehouse.errors import NotFoundError
 
 LOCAL_USER = User("local", "admin", Scope.everything(), "the local user")
 
@@ -142,89 +141,16 @@ class PlanningAgent:
                 },
             )
             ctx = self._context(user, run_id, interface, log, approve)
-            note = remember_request(question)
+            note = recall.remember_request(question)
             if note is not None:
-                return self._remember(ctx, thread_id, note)
-            self._recall(ctx, question, recall_before)
+                status, answer = recall.take_note(self.memory, ctx, note)
+                log.finish(status, answer)
+                return self._result(ctx, thread_id, status, answer)
+            recall.recall(self.memory, ctx, question, self.settings.memory_results, recall_before)
             start = {"messages": [HumanMessage(question)], "run_id": run_id, "status": "running", "tool_rounds": 0}
             result = self._run(ctx, thread_id, start, on_progress)
-            self._record_decision(ctx, question, result)
+            recall.record_decision(self.memory, ctx, question, result)
             return result
-
-    # --- memory -------------------------------------------------------------------------
-
-    def _recall(self, ctx: Context, question: str, before: str | None = None) -> None:
-        """Retrieve related memories and standing rules; an unavailable store never blocks a question."""
-        if self.memory is None or ctx.audit is None:
-            return
-        from memory.rules import assumptions
-
-        try:
-            recalled = self.memory.search(question, ctx.user, k=self.settings.memory_results)
-            ctx.recalled = [m for m in recalled if before is None or m.kind != "decision" or m.created_at < before]
-            notes = self.memory.list(ctx.user, kind="note", limit=1_000)
-        except SpmError as exc:
-            ctx.audit.append("error", "memory", summary=f"memory unavailable, answering without it: {exc.message}")
-            return
-        with self.warehouse.reader() as cur:
-            accounts = cur.execute("SELECT account_id, name FROM accounts").fetchall()
-        ctx.assumptions = assumptions(notes, accounts)
-        ctx.audit.append(
-            "memory",
-            "recall",
-            args={
-                "retrieved": [m.memory_id for m in ctx.recalled],
-                "distances": [m.distance for m in ctx.recalled],
-                "rules": ctx.assumptions.describe(),
-            },
-            summary=f"{len(ctx.recalled)} related memories; {len(ctx.assumptions.describe())} standing rules",
-        )
-
-    def _remember(self, ctx: Context, thread_id: str, text: str) -> AgentResult:
-        """'Remember that ...': store a note (as data) if the user's role may add notes."""
-        from agent.context import NOTE_ROLES
-
-        log = ctx.audit
-        assert log is not None
-        if self.memory is None:
-            answer, status = "Memory is not configured, so I cannot remember notes here.", "error"
-        elif ctx.user.role not in NOTE_ROLES:
-            answer = f"Role {ctx.user.role} may not add planning notes (needs {' or '.join(NOTE_ROLES)})."
-            status = "error"
-        else:
-            try:
-                note = self.memory.add_note(text, ctx.user)
-            except SpmError as exc:
-                answer, status = f"I could not store the note: {exc.message}", "error"
-            else:
-                log.append("memory", "add", args={"memory_id": note.memory_id}, summary=f"noted: {note.text[:200]}")
-                answer, status = f"Noted as `{note.memory_id}`: {note.text}", "ok"
-        log.finish(status, answer)
-        return self._result(ctx, thread_id, status, answer)
-
-    def _record_decision(self, ctx: Context, question: str, result: AgentResult) -> None:
-        """An answered planning question becomes a decision memory (cited by later related questions)."""
-        if self.memory is None or result.status != "ok" or not result.tool_results:
-            return
-        saved = [
-            r["metrics"]["saved_scenario"].get("name")
-            for r in result.tool_results
-            if isinstance(r.get("metrics", {}).get("saved_scenario"), dict)
-        ]
-        try:
-            memory = self.memory.record_decision(
-                run_id=result.run_id,
-                question=question,
-                actions=[r.get("action", "") for r in result.recommendations[:5]],
-                user=ctx.user,
-                scenario=saved[0] if saved else None,
-            )
-        except SpmError as exc:
-            if ctx.audit:
-                ctx.audit.append("error", "memory", summary=f"decision not remembered: {exc.message}")
-            return
-        if ctx.audit:
-            ctx.audit.append("memory", "record", args={"memory_id": memory.memory_id}, summary="decision remembered")
 
     def ask_many(
         self,
@@ -395,17 +321,6 @@ class PlanningAgent:
             approval=approval,
             tool_results=tool_results or [],
         )
-
-
-_REMEMBER = re.compile(
-    r"^\s*(?:please\s+)?(?:remember|note|keep in mind)\s*(?:that|:)?\s+(.+)$", re.IGNORECASE | re.DOTALL
-)
-
-
-def remember_request(question: str) -> str | None:
-    """The note in 'remember that ...' / 'note: ...', or None for any other question."""
-    m = _REMEMBER.match(question)
-    return m[1].strip() if m else None
 
 
 def describe_update(update: dict[str, Any]) -> str:
