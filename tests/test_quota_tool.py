@@ -199,3 +199,11 @@ def test_given_comp_plan_drives_the_payout(demo: Warehouse) -> None:
         app, ["-w", str(demo.path), "quota", "simulate", "--trials", "200", "--comp-plan", "{oops"]
     )
     assert result.exit_code == 3 and "not JSON" in result.stderr
+
+
+def test_a_binding_cap_bounds_the_over_assignment_search(demo: Warehouse) -> None:
+    """A cap tight enough that doubling the target cannot fit used to abort the solver."""
+    result = run_quota(demo, QuotaInput(cap=1_500_000, **FAST))
+    reps = _reps(result)
+    assert result.metrics["total_quota"] == pytest.approx(reps["quota"].sum(), abs=0.01)
+    assert reps["quota"].max() <= 1_500_000 + 1_000  # within one rounding unit of the cap

@@ -800,6 +800,10 @@ def _solve_over_assignment(
         return float(np.median(s.share_at_quota)), float((s.total_bookings >= target).mean())
 
     lo, hi = 0.0, 1.0
+    if params.cap is not None:
+        # Caps bound what can be handed out: never try an over-assignment the caps cannot hold.
+        room = float((params.cap * np.clip(setup.capacity[setup.capacity > 0], 0, 1)).sum())
+        hi = max(0.0, min(1.0, room / target - 1 - 1e-4))
     s_lo, p_lo = share(lo)
     s_hi, _ = share(hi)
     if s_lo < params.target_share or s_hi > params.target_share:
