@@ -125,6 +125,11 @@ class SlackBot:
             return
         blocks, fallback = result_blocks(result, "approved" if approved else "rejected")
         client.chat_postMessage(channel=channel, thread_ts=thread_ts, blocks=blocks, text=fallback)
+        if message.get("ts"):  # the request is decided: its buttons give way to who decided
+            decided = [b for b in message.get("blocks", []) if b.get("type") != "actions"]
+            verdict = f"{'Approved' if approved else 'Rejected'} by <@{slack_user}> ({user.user_id})."
+            decided.append({"type": "context", "elements": [{"type": "mrkdwn", "text": verdict}]})
+            client.chat_update(channel=channel, ts=message["ts"], blocks=decided, text=verdict)
 
 
 def build_app(

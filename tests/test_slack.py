@@ -229,6 +229,9 @@ def test_approval_buttons_only_work_for_allowed_roles(bot: Bot) -> None:
     )[0]
     assert "blocks" in done
     assert _scenario_status(bot, "slack-emea-up") == "applied"
+    updated = bot.stub.wait_for(lambda m, p: m == "chat.update" and "Approved by" in p.get("text", ""))[0]
+    assert updated["ts"] == "1700000099.000001"
+    assert not [b for b in updated["blocks"] if b["type"] == "actions"]  # no second decision possible
     with bot.agent.warehouse.reader() as cur:
         run_id = cur.scalar("SELECT run_id FROM audit_runs WHERE thread_id = ?", [thread_id])
         summaries = [
