@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import time
+from calendar import month_name
 from datetime import date
 from typing import Any, Literal
 
@@ -243,23 +244,9 @@ def _memory_lines(ctx: Context) -> list[str]:
         month, memory_id = rules.fiscal_start_month
         actual = ctx.warehouse.calendar().start_month
         if month != actual:
-            names = [
-                "January",
-                "February",
-                "March",
-                "April",
-                "May",
-                "June",
-                "July",
-                "August",
-                "September",
-                "October",
-                "November",
-                "December",
-            ]
             lines.append(
-                f"Note `{memory_id}` says the fiscal year starts in {names[month - 1]}, but this warehouse's calendar "
-                f"starts in {names[actual - 1]}; the periods above follow the warehouse. Fix whichever is wrong."
+                f"Note `{memory_id}` says the fiscal year starts in {month_name[month]}, but this warehouse's calendar "
+                f"starts in {month_name[actual]}; the periods above follow the warehouse. Fix whichever is wrong."
             )
     return lines
 

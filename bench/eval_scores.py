@@ -8,25 +8,11 @@ from pathlib import Path
 
 from bench.report import table, write_section
 
-METRICS = (
-    ("tool_selection", "tool selection"),
-    ("arguments", "arguments"),
-    ("facts", "answer facts"),
-    ("status", "status"),
-    ("grounding_rate", "grounding rate"),
-    ("clarify_precision", "clarify precision"),
-    ("clarify_recall", "clarify recall"),
-    ("passed", "cases passing every check"),
-)
-
-
-def _pct(v: float | None) -> str:
-    return "-" if v is None else f"{v:.1%}"
-
 
 def run() -> None:
     from agent.models import ModelSettings
     from evals.cases import load_all
+    from evals.report import ROWS, pct
     from evals.runner import FLOORS, run_cases, scores
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -38,7 +24,7 @@ def run() -> None:
         "all": report.results,
     }
     sc = {name: scores(rows) for name, rows in groups.items() if rows}
-    rows = [[label, *(_pct(getattr(s, key)) for s in sc.values())] for key, label in METRICS]
+    rows = [[label, *(pct(getattr(s, key)) for s in sc.values())] for key, label in ROWS]
     rows.append(["latency p50 / p95", *(f"{s.latency_p50:.2f} / {s.latency_p95:.2f} s" for s in sc.values())])
     md = "## Evals: offline planner on the eval suites\n\n"
     md += (

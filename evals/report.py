@@ -7,7 +7,7 @@ from typing import Any
 
 from evals.runner import FLOORS, EvalReport, scores
 
-_ROWS = (
+ROWS = (  # (Scores field, label), in the order reports show them
     ("tool_selection", "tool selection"),
     ("arguments", "arguments"),
     ("facts", "answer facts"),
@@ -19,7 +19,7 @@ _ROWS = (
 )
 
 
-def _pct(value: float | None) -> str:
+def pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
 
 
@@ -59,8 +59,8 @@ def markdown(report: EvalReport) -> str:
         "| metric | " + " | ".join(f"{n} ({s.cases})" for n, s in splits.items()) + " |",
         "|---|" + "---|" * len(splits),
     ]
-    for key, label in _ROWS:
-        lines.append(f"| {label} | " + " | ".join(_pct(getattr(s, key)) for s in splits.values()) + " |")
+    for key, label in ROWS:
+        lines.append(f"| {label} | " + " | ".join(pct(getattr(s, key)) for s in splits.values()) + " |")
     lines.append(
         "| latency p50 / p95 | "
         + " | ".join(f"{s.latency_p50:.2f} s / {s.latency_p95:.2f} s" for s in splits.values())

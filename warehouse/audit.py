@@ -212,29 +212,29 @@ def _load_args(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
+RUN_COLUMNS = (
+    "run_id",
+    "thread_id",
+    "user_id",
+    "interface",
+    "question",
+    "model",
+    "status",
+    "started_at",
+    "finished_at",
+    "steps",
+)
+
+
 def runs(cur: Any, limit: int = 50, user_id: str | None = None) -> list[dict[str, Any]]:
-    sql = (
-        "SELECT run_id, thread_id, user_id, interface, question, model, status, started_at, finished_at, steps "
-        "FROM audit_runs"
-    )
+    cols = list(RUN_COLUMNS)
+    sql = f"SELECT {', '.join(cols)} FROM audit_runs"
     params: list[Any] = []
     if user_id is not None:
         sql += " WHERE user_id = ?"
         params.append(user_id)
     sql += " ORDER BY started_at DESC, run_id LIMIT ?"
     params.append(limit)
-    cols = [
-        "run_id",
-        "thread_id",
-        "user_id",
-        "interface",
-        "question",
-        "model",
-        "status",
-        "started_at",
-        "finished_at",
-        "steps",
-    ]
     out = []
     for row in cur.execute(sql, params).fetchall():
         item = dict(zip(cols, row, strict=True))
@@ -244,30 +244,10 @@ def runs(cur: Any, limit: int = 50, user_id: str | None = None) -> list[dict[str
 
 
 def run(cur: Any, run_id: str) -> dict[str, Any]:
-    row = cur.execute(
-        "SELECT run_id, thread_id, user_id, interface, question, model, status, started_at, finished_at, "
-        "code_version, steps, head_hash, answer, grounding, head_mac FROM audit_runs WHERE run_id = ?",
-        [run_id],
-    ).fetchone()
+    cols = [*RUN_COLUMNS, "code_version", "head_hash", "answer", "grounding", "head_mac"]
+    row = cur.execute(f"SELECT {', '.join(cols)} FROM audit_runs WHERE run_id = ?", [run_id]).fetchone()
     if row is None:
         raise NotFoundError(f"No audit run {run_id!r}.", "List runs with `spm audit list`.")
-    cols = [
-        "run_id",
-        "thread_id",
-        "user_id",
-        "interface",
-        "question",
-        "model",
-        "status",
-        "started_at",
-        "finished_at",
-        "code_version",
-        "steps",
-        "head_hash",
-        "answer",
-        "grounding",
-        "head_mac",
-    ]
     item = dict(zip(cols, row, strict=True))
     item["grounding"] = _load_args(item["grounding"])
     return item

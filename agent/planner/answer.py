@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from prompts import answers
+from tools.metrics.tool import format_value
 
 ROWS_SHOWN = 5
 
@@ -27,20 +28,6 @@ def _args(args: dict[str, Any]) -> str:
             )
         parts.append(f"{key} {value}")
     return "; ".join(parts) or "defaults"
-
-
-def format_value(value: float | None, unit: str) -> str:
-    if value is None:
-        return "n/a"
-    if unit == "USD":
-        return f"${value / 1e6:,.2f}M" if abs(value) >= 1e6 else f"${value:,.0f}"
-    if unit == "%":
-        return f"{value:.1%}"
-    if unit == "x":
-        return f"{value:.2f}x"
-    if unit == "days":
-        return f"{value:,.0f} days"
-    return f"{value:,.0f}"
 
 
 def _metric_rows(result: dict[str, Any]) -> list[str]:

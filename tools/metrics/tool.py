@@ -65,7 +65,8 @@ def _resolve(cur: ReadCursor, params: MetricsInput, scope: Scope) -> dict[str, l
     return filters
 
 
-def _fmt(value: float | None, unit: str) -> str:
+def format_value(value: float | None, unit: str) -> str:
+    """A KPI as people read it ($1.23M, 27.5%, 2.10x, 41 days), the way answers and summaries show it."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "n/a"
     if unit == "USD":
@@ -214,17 +215,19 @@ def run_metrics(warehouse: Warehouse, params: MetricsInput, *, scope: Scope | No
         "all data" if scope.kind == "all" else scope.describe()
     )
     label = params.metric.replace("_", " ")
-    summary = f"{label.capitalize()} in {period.name} ({where}): {_fmt(total, unit)}"
+    summary = f"{label.capitalize()} in {period.name} ({where}): {format_value(total, unit)}"
     if params.by:
         summary += f"; {len(rows)} {'/'.join(params.by)} row{'s' if len(rows) != 1 else ''}"
         if params.below is not None or params.above is not None:
             bound = (
-                f"below {_fmt(params.below, unit)}" if params.below is not None else f"above {_fmt(params.above, unit)}"
+                f"below {format_value(params.below, unit)}"
+                if params.below is not None
+                else f"above {format_value(params.above, unit)}"
             )
             summary += f" {bound}"
         if rows and not (params.below is not None or params.above is not None):
             top = rows[0]
-            summary += f", highest {' '.join(str(top.get(d)) for d in params.by)} at {_fmt(top['value'], unit)}"
+            summary += f", highest {' '.join(str(top.get(d)) for d in params.by)} at {format_value(top['value'], unit)}"
     summary += "."
     recs = _recommendations(params, period, rows, total, unit)
     return MetricsResult(
@@ -259,8 +262,8 @@ def _recommendations(
             gap = LOW_COVERAGE * r["remaining_target"] - r["pipeline"]
             recs.append(
                 Recommendation(
-                    action=f"Build {_fmt(gap, 'USD')} more {period.name} pipeline in {who}.",
-                    rationale=f"Coverage is {_fmt(r['value'], 'x')} of the {_fmt(r['remaining_target'], 'USD')} "
+                    action=f"Build {format_value(gap, 'USD')} more {period.name} pipeline in {who}.",
+                    rationale=f"Coverage is {format_value(r['value'], 'x')} of the {format_value(r['remaining_target'], 'USD')} "
                     f"left to book; {LOW_COVERAGE:.1f}x is the usual minimum.",
                     impact=Impact(metric=f"coverage {who}", before=r["value"], after=LOW_COVERAGE, unit="x"),
                     confidence=0.6,
@@ -274,8 +277,8 @@ def _recommendations(
             recs.append(
                 Recommendation(
                     action=f"Review the {len(behind)} AEs under 50% of quota in {period.name} ({names}).",
-                    rationale=f"They hold {_fmt(sum(r['quota'] for r in behind), 'USD')} of quota and have booked "
-                    f"{_fmt(sum(r['booked'] for r in behind), 'USD')}.",
+                    rationale=f"They hold {format_value(sum(r['quota'] for r in behind), 'USD')} of quota and have booked "
+                    f"{format_value(sum(r['booked'] for r in behind), 'USD')}.",
                     impact=Impact(metric="AEs under 50% attainment", before=float(len(behind)), unit="count"),
                     confidence=0.5,
                 )
