@@ -135,6 +135,31 @@ def test_seasonal_naive_is_exact_on_a_pure_seasonal_series() -> None:
     assert abs(sum(weighted.weights[0].values()) - 1) < 1e-9 and weighted.chosen[0].startswith("weighted(")
 
 
+def test_backtest_models_keep_the_form_and_fit_only_the_early_history() -> None:
+    """The backtest re-estimates each model's chosen form on the history before the first
+    origin: same form as the forecast's model, parameters of a fit on that early part only."""
+    from statsforecast.models import AutoARIMA, AutoETS
+
+    from tools.forecast.timeseries import _reestimated
+
+    rng = np.random.default_rng(3)
+    y = 100 + 10 * np.sin(np.arange(48) * np.pi / 6) + np.arange(48) + rng.normal(0, 2, 48)
+    ets = AutoETS(season_length=12).fit(y)
+    early = _reestimated(ets, y[:30])
+    parts = ets.model_["components"]
+    fresh = AutoETS(season_length=12, model=parts[:3], damped=parts[3] == "D").fit(y[:30])
+    assert early.model_["components"] == parts and len(early.model_["residuals"]) == 30
+    assert np.allclose(early.model_["par"], fresh.model_["par"], equal_nan=True)
+    assert not np.allclose(early.model_["par"], ets.model_["par"], equal_nan=True)
+
+    arima = AutoARIMA(season_length=12, nmodels=8).fit(y)
+    for n in (40, 30):  # on 30 points this seasonal form cannot be estimated: searched again
+        early = _reestimated(arima, y[:n])
+        assert len(early.model_["residuals"]) == n
+        assert early.model_["coef"] != pytest.approx(arima.model_["coef"])
+    assert _reestimated(arima, y[:40]).model_["arma"] == arima.model_["arma"]
+
+
 def test_mase_scale_closed_form() -> None:
     assert mase_scale(np.array([1.0, 2.0, 4.0, 7.0, 11.0]), 2) == pytest.approx(np.mean([3.0, 5.0, 7.0]))
     assert mase_scale(np.array([5.0, 5.0, 5.0]), 1) == 1.0
