@@ -195,8 +195,10 @@ class PlanningAgent:
         spec = next((s for s in specs() if s.name == name), None)
         if spec is None or spec.write:
             raise InputError(f"{name!r} is not a read-only tool.", "Ask the agent in words instead.")
+        params = spec.input_model.model_validate(args)
+        self.settings.limits.check(params)
         with self.warehouse.held():
-            result = spec.run(self.warehouse, user or LOCAL_USER, spec.input_model.model_validate(args))
+            result = spec.run(self.warehouse, user or LOCAL_USER, params)
         return result.model_dump(mode="json")
 
     def pending_approval(self, thread_id: str) -> dict[str, Any] | None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agent.permissions import PERMISSIONS
+from tools.limits import Limits
 from tools.scope import Scope
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ class AgentSettings:
     max_question_chars: int = 4_000  # longer input is refused: it is a paste, not a question
     memory_results: int = 3  # memories retrieved per question
     memory_cite_distance: float = 0.55  # past decisions closer than this (cosine distance) are cited
+    limits: Limits = field(default_factory=Limits)  # caps on Monte Carlo trials and solver time
 
 
 @dataclass

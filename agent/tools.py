@@ -223,6 +223,7 @@ def adapter(spec: ToolSpec) -> StructuredTool:
     def run(runtime: ToolRuntime, **kwargs: Any) -> tuple[str, dict[str, Any]]:
         ctx: Context = runtime.context
         params = spec.input_model(**kwargs)
+        ctx.settings.limits.check(params)
         if spec.write:
             state = runtime.state
             approvals = state.get("approvals", {}) if isinstance(state, dict) else getattr(state, "approvals", {})

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 import typer
 
-from interfaces.common import handles_errors, open_warehouse, parse_amount, parse_date, parse_fraction
+from interfaces.common import check_limits, handles_errors, open_warehouse, parse_amount, parse_date, parse_fraction
 
 app = typer.Typer(
     help="Capacity planning: headcount against target with ramp, attrition and hiring.", no_args_is_help=True
@@ -164,6 +164,7 @@ def gap(
         scenario_id=scenario,
         as_of=parse_date(as_of, "--as-of"),
     )
+    check_limits(params)
     wh = open_warehouse(ctx)
     with err().status("Simulating capacity..."):
         result = run_capacity(wh, params)

@@ -33,6 +33,13 @@ def settings() -> Settings:
     return get_settings()
 
 
+def check_limits(params: Any) -> None:
+    """Refuse a tool request above the deployment's caps (SPM_MAX_TRIALS, SPM_MAX_SOLVER_SECONDS)."""
+    from interfaces.settings import limits
+
+    limits(settings()).check(params)
+
+
 def warehouse_path(ctx: typer.Context | None) -> Path:
     state = ctx.find_root().obj if ctx is not None else None
     if isinstance(state, State) and state.warehouse_override:

@@ -41,7 +41,8 @@ def model_settings(settings: Settings) -> Any:
 
 def build_agent(settings: Settings | None = None, warehouse: Warehouse | None = None) -> PlanningAgent:
     from agent.agent import PlanningAgent
-    from interfaces.settings import audit_key, get_settings
+    from agent.context import AgentSettings
+    from interfaces.settings import audit_key, get_settings, limits
     from warehouse.connection import Warehouse
 
     settings = settings or get_settings()
@@ -54,6 +55,7 @@ def build_agent(settings: Settings | None = None, warehouse: Warehouse | None = 
         checkpointer=checkpointer(settings.threads_db),
         memory=memory_store(settings),
         audit_key=audit_key(settings),
+        settings=AgentSettings(limits=limits(settings)),
     )
 
 

@@ -122,6 +122,20 @@ def init(
         err().print("Next: `spm data import FILES` (see docs/data-format.md).")
 
 
+def _check_sizes(paths: list[Path], max_mb: float) -> None:
+    """Refuse, before anything is read, a file larger than SPM_MAX_IMPORT_MB."""
+    from warehouse.errors import InputError
+
+    for path in paths:
+        for file in [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()):
+            size_mb = file.stat().st_size / 1e6
+            if size_mb > max_mb:
+                raise InputError(
+                    f"{file} is {size_mb:,.0f} MB, above the import limit of {max_mb:,.0f} MB. Nothing was imported.",
+                    "Split the file, or raise SPM_MAX_IMPORT_MB.",
+                )
+
+
 @app.command("import")
 @handles_errors
 def import_(
@@ -148,6 +162,7 @@ def import_(
     from warehouse.errors import InputError
     from warehouse.importers import import_files
 
+    _check_sizes(paths, settings().max_import_mb)
     wh = open_warehouse(ctx, writable=True)
     report = import_files(wh, paths, format=format_.value, strict=strict)
     if rejects is not None:

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 import typer
 
-from interfaces.common import handles_errors, open_warehouse, parse_date
+from interfaces.common import check_limits, handles_errors, open_warehouse, parse_date
 
 
 class Grain(StrEnum):
@@ -115,6 +115,7 @@ def forecast(
         seed=seed,
         trials=trials,
     )
+    check_limits(params)
     wh = open_warehouse(ctx)
     with err().status("Forecasting..."):
         result = run_forecast(wh, params)

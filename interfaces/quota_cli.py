@@ -6,7 +6,7 @@ from enum import StrEnum
 
 import typer
 
-from interfaces.common import handles_errors, open_warehouse, parse_amount, parse_date, parse_fraction
+from interfaces.common import check_limits, handles_errors, open_warehouse, parse_amount, parse_date, parse_fraction
 
 app = typer.Typer(help="Quota planning: allocate, simulate, test before publishing.", no_args_is_help=True)
 
@@ -125,6 +125,7 @@ def simulate(
         save_scenario=save_scenario,
         comp_plan=plan,
     )
+    check_limits(params)
     wh = open_warehouse(ctx, writable=bool(save_scenario))
     with err().status("Simulating quotas..."):
         result = run_quota(wh, params)

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from tools.limits import Limits
 
 
 class Settings(BaseSettings):
@@ -60,6 +63,11 @@ class Settings(BaseSettings):
         description="Slack users not in the users table: `deny`, or the id of a user (e.g. a read-only viewer) to act as.",
     )
     slack_workers: int = Field(8, ge=1, le=64, description="Questions the Slack bot answers at once.")
+    max_trials: int = Field(50_000, ge=100, le=200_000, description="Most Monte Carlo trials a tool run may ask for.")
+    max_solver_seconds: float = Field(
+        300.0, gt=0, le=3_600, description="Longest territory solver time limit a run may ask for, seconds."
+    )
+    max_import_mb: float = Field(1_024.0, gt=0, description="Largest file `spm data import` reads, in MB.")
 
 
 @cache
@@ -69,3 +77,10 @@ def get_settings() -> Settings:
 
 def audit_key(settings: Settings) -> bytes | None:
     return settings.audit_key.get_secret_value().encode() if settings.audit_key else None
+
+
+def limits(settings: Settings) -> Limits:
+    """The deployment's caps on tool runs."""
+    from tools.limits import Limits
+
+    return Limits(max_trials=settings.max_trials, max_solver_seconds=settings.max_solver_seconds)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from interfaces.common import handles_errors, open_warehouse, parse_amount, parse_fraction
+from interfaces.common import check_limits, handles_errors, open_warehouse, parse_amount, parse_fraction
 
 app = typer.Typer(help="Territory planning: rebalance accounts across reps.", no_args_is_help=True)
 
@@ -125,6 +125,7 @@ def rebalance(
         time_limit=time_limit,
         save_scenario=save_scenario,
     )
+    check_limits(params)
     wh = open_warehouse(ctx, writable=bool(save_scenario))
     with err().status("Optimising territories..."):
         result = run_territory(wh, params, map_path=map_)

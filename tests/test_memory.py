@@ -202,8 +202,11 @@ def test_spm_memory_commands(agent: PlanningAgent, tmp_path: Path) -> None:
     added = run("add", "Never move the Acme account", "--json")
     assert added.returncode == 0, added.stderr
     memory_id = json.loads(added.stdout)[0]["memory_id"]
-    assert memory_id in run("list", "--json").stdout
-    assert json.loads(run("search", "Acme", "--json").stdout)[0]["memory_id"] == memory_id
+    listed = run("list", "--json")
+    assert memory_id in listed.stdout, listed.stderr
+    found = run("search", "Acme", "--json")
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)[0]["memory_id"] == memory_id
     assert run("add", "x", "--user", "rep").returncode == 8
     assert run("forget", memory_id).returncode == 0
     assert json.loads(run("list", "--json").stdout) == []

@@ -114,6 +114,45 @@ def test_poisoned_data_cannot_make_a_model_write(warehouse_file: Path) -> None:
                 assert message["role"] == "tool"
 
 
+def test_resource_caps_refuse_oversized_requests_from_models_and_the_cli(
+    warehouse_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent.context import AgentSettings
+    from tools.limits import Limits
+
+    greedy = [
+        lambda body: completion(tool_calls=[{"name": "forecast", "args": {"trials": 150_000}}]),
+        lambda body: completion(tool_calls=[{"name": "territory_rebalance", "args": {"time_limit": 3000}}]),
+    ]
+    with OpenAIStub(greedy, default=lambda body: completion(content="done")) as stub:
+        agent = PlanningAgent(
+            Warehouse(warehouse_file, writable=True),
+            ModelSettings(provider="openai", base_url=stub.base_url, api_key="k", max_retries=0),
+            checkpointer(":memory:"),
+            settings=AgentSettings(limits=Limits(max_trials=20_000, max_solver_seconds=60)),
+        )
+        result = agent.ask("Forecast next quarter, then rebalance NA")
+    tool_replies = [m["content"] for r in stub.requests for m in r["body"]["messages"] if m["role"] == "tool"]
+    assert any("150,000 Monte Carlo trials is above this deployment's cap of 20,000" in t for t in tool_replies)
+    assert any("3000 s is above this deployment's cap of 60 s" in t for t in tool_replies)
+    assert result.status == "error" and not result.tool_results  # nothing ran
+
+    runner = CliRunner()
+    monkeypatch.setenv("SPM_MAX_TRIALS", "5000")
+    get_settings.cache_clear()
+    refused = runner.invoke(app, ["-w", str(warehouse_file), "forecast", "--trials", "20000"])
+    assert refused.exit_code == 3 and "SPM_MAX_TRIALS" in refused.stderr
+    big = tmp_path / "accounts.csv"
+    big.write_text("account_id,name\n" + "A-1,Acme\n" * 200_000)
+    monkeypatch.setenv("SPM_MAX_IMPORT_MB", "1")
+    get_settings.cache_clear()
+    before = _owners(warehouse_file)
+    too_big = runner.invoke(app, ["-w", str(warehouse_file), "data", "import", str(big)])
+    assert too_big.exit_code == 3 and "above the import limit of 1 MB" in too_big.stderr
+    assert "SPM_MAX_IMPORT_MB" in too_big.stderr and _owners(warehouse_file) == before
+    get_settings.cache_clear()
+
+
 def test_garbled_slow_and_malformed_model_replies_never_crash(warehouse_file: Path) -> None:
     wh = Warehouse(warehouse_file, writable=True)
     slow = lambda body: (time.sleep(3), completion(content="late"))[1]  # noqa: E731
