@@ -143,10 +143,13 @@ class PlanningAgent:
             ctx = self._context(user, run_id, interface, log, approve)
             note = recall.remember_request(question)
             if note is not None:
-                status, answer = recall.take_note(self.memory, ctx, note)
-                log.finish(status, answer)
-                return self._result(ctx, thread_id, status, answer)
-            recall.recall(self.memory, ctx, question, self.settings.memory_results, recall_before)
+                status, answer, stored = recall.take_note(self.memory, ctx, note)
+                ctx.proposed_calls = recall.calendar_proposal(ctx, stored)
+                if not ctx.proposed_calls:
+                    log.finish(status, answer)
+                    return self._result(ctx, thread_id, status, answer)
+            else:
+                recall.recall(self.memory, ctx, question, self.settings.memory_results, recall_before)
             start = {"messages": [HumanMessage(question)], "run_id": run_id, "status": "running", "tool_rounds": 0}
             result = self._run(ctx, thread_id, start, on_progress)
             recall.record_decision(self.memory, ctx, question, result)

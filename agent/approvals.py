@@ -19,6 +19,8 @@ EXAMPLES = 10
 
 def describe(warehouse: Warehouse, tool: str, args: dict[str, Any]) -> dict[str, Any]:
     """What `tool(args)` would change, for the person asked to approve it."""
+    if tool == "set_fiscal_calendar":
+        return _describe_calendar(warehouse, tool, args)
     name = str(args.get("scenario") or "")
     try:
         with warehouse.reader() as cur:
@@ -41,6 +43,25 @@ def describe(warehouse: Warehouse, tool: str, args: dict[str, Any]) -> dict[str,
         ],
         "summary": f"Apply {scenario.kind} scenario {scenario.name} ({scenario.scenario_id}): "
         f"{len(changes)} changes to {', '.join(tables) or 'nothing'}.",
+    }
+
+
+def _describe_calendar(warehouse: Warehouse, tool: str, args: dict[str, Any]) -> dict[str, Any]:
+    from warehouse.fiscal_start import describe_change
+
+    try:
+        month = int(args.get("start_month", 0))
+        with warehouse.reader() as cur:
+            change = describe_change(cur, month)
+    except (SpmError, TypeError, ValueError) as exc:
+        return {"tool": tool, "error": str(exc)}
+    note = f" Asked for by note {args['note']}." if args.get("note") else ""
+    return {
+        "tool": tool,
+        "changes": 1,
+        "tables": ["meta"],
+        "examples": [f"meta fiscal_year_start_month: {change['from_month']!r} -> {change['to_month']!r}"],
+        "summary": change["summary"] + note,
     }
 
 

@@ -69,6 +69,7 @@ class Context:
     recalled: list[Any] = field(default_factory=list)  # memories retrieved for this question
     assumptions: Any = None  # memory.rules.Assumptions from standing notes
     fallback_reason: str | None = None  # set when the model failed and the offline planner took over
+    proposed_calls: list[dict[str, Any]] = field(default_factory=list)  # asked for by the user's own words
 
     @property
     def scope(self) -> Scope:

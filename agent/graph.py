@@ -112,7 +112,12 @@ def plan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context
     messages = [SystemMessage(system_prompt(_context_text(ctx))), *state.messages]
     answer_now = state.tool_rounds >= ctx.settings.max_tool_rounds
-    response = _model_call(ctx, messages, bind=not answer_now)
+    if ctx.proposed_calls and state.tool_rounds == 0:
+        # A statement the user made ("remember that our fiscal year starts in February") asks
+        # for this write; no model decides it, and it still stops at the approval gate.
+        response = AIMessage(content="", tool_calls=ctx.proposed_calls)
+    else:
+        response = _model_call(ctx, messages, bind=not answer_now)
     if answer_now and response.tool_calls:
         response = AIMessage(content=response.content or "", response_metadata=response.response_metadata)
     if response.tool_calls and ctx.audit:
@@ -246,7 +251,9 @@ def _memory_lines(ctx: Context) -> list[str]:
         if month != actual:
             lines.append(
                 f"Note `{memory_id}` says the fiscal year starts in {month_name[month]}, but this warehouse's calendar "
-                f"starts in {month_name[actual]}; the periods above follow the warehouse. Fix whichever is wrong."
+                f"starts in {month_name[actual]}; the periods above follow the warehouse. If the note is right, an "
+                f"approver changes the calendar with `spm data calendar --fiscal-start {month}`; if not, "
+                f"`spm memory forget {memory_id}`."
             )
     return lines
 

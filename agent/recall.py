@@ -11,6 +11,7 @@ from typing import Any
 
 from agent.context import NOTE_ROLES, Context
 from agent.result import AgentResult
+from memory.rules import assumptions
 from warehouse.errors import SpmError
 
 _REMEMBER = re.compile(
@@ -32,8 +33,6 @@ def recall(memory: Any, ctx: Context, question: str, k: int, before: str | None 
     """
     if memory is None or ctx.audit is None:
         return
-    from memory.rules import assumptions
-
     try:
         recalled = memory.search(question, ctx.user, k=k)
         ctx.recalled = [m for m in recalled if before is None or m.kind != "decision" or m.created_at < before]
@@ -56,19 +55,31 @@ def recall(memory: Any, ctx: Context, question: str, k: int, before: str | None 
     )
 
 
-def take_note(memory: Any, ctx: Context, text: str) -> tuple[str, str]:
-    """'Remember that ...': store the note if the user's role may. Returns (status, answer)."""
+def take_note(memory: Any, ctx: Context, text: str) -> tuple[str, str, Any]:
+    """'Remember that ...': store the note if the user's role may. Returns (status, answer, note)."""
     if memory is None:
-        return "error", "Memory is not configured, so I cannot remember notes here."
+        return "error", "Memory is not configured, so I cannot remember notes here.", None
     if ctx.user.role not in NOTE_ROLES:
-        return "error", f"Role {ctx.user.role} may not add planning notes (needs {' or '.join(NOTE_ROLES)})."
+        return "error", f"Role {ctx.user.role} may not add planning notes (needs {' or '.join(NOTE_ROLES)}).", None
     try:
         note = memory.add_note(text, ctx.user)
     except SpmError as exc:
-        return "error", f"I could not store the note: {exc.message}"
+        return "error", f"I could not store the note: {exc.message}", None
     if ctx.audit:
         ctx.audit.append("memory", "add", args={"memory_id": note.memory_id}, summary=f"noted: {note.text[:200]}")
-    return "ok", f"Noted as `{note.memory_id}`: {note.text}"
+    return "ok", f"Noted as `{note.memory_id}`: {note.text}", note
+
+
+def calendar_proposal(ctx: Context, note: Any) -> list[dict[str, Any]]:
+    """A note that states a fiscal-year start other than the warehouse's asks for a calendar
+    change: the tool call that proposes it (it still needs an approver), or nothing."""
+    if note is None:
+        return []
+    rule = assumptions([note], []).fiscal_start_month
+    if rule is None or rule[0] == ctx.warehouse.calendar().start_month:
+        return []
+    args = {"start_month": rule[0], "note": note.memory_id}
+    return [{"name": "set_fiscal_calendar", "args": args, "id": f"call-calendar-{note.memory_id}", "type": "tool_call"}]
 
 
 def record_decision(memory: Any, ctx: Context, question: str, result: AgentResult) -> None:

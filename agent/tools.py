@@ -89,15 +89,55 @@ class ApplyScenarioResult(ToolResult):
     tool: str = "apply_scenario"
 
 
+class FiscalCalendarInput(BaseModel):
+    """Change the warehouse's fiscal-year start for everyone (needs an approver)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start_month: int = Field(ge=1, le=12, description="Month the fiscal year starts in (1 = January).")
+    note: str | None = Field(None, description="Id of the memory note that asked for the change.")
+
+
+class FiscalCalendarResult(ToolResult):
+    tool: str = "set_fiscal_calendar"
+
+
+def _refused(what: str, decision: dict[str, Any] | None) -> None:
+    """Raise unless `decision` approves the write."""
+    if decision and decision.get("error"):
+        raise NotFoundError(f"{what} was not applied: {decision['error']}")
+    if not decision or not decision.get("approved"):
+        reason = (decision or {}).get("reason") or "it was not approved"
+        raise PermissionDeniedError(f"{what} was not applied: {reason}.")
+
+
+def _set_calendar(warehouse: Warehouse, params: Any, decision: dict[str, Any] | None) -> ToolResult:
+    from calendar import month_name
+
+    from warehouse.fingerprint import fingerprint
+    from warehouse.fiscal_start import set_fiscal_start
+
+    _refused(f"The fiscal-year start change to {month_name[params.start_month]}", decision)
+    assert decision is not None
+    with warehouse.writer() as cur:
+        old = set_fiscal_start(cur, params.start_month)
+    with warehouse.reader() as cur:
+        fp = fingerprint(cur, ["targets", "quotas"])
+    source = f" (as note {params.note} says)" if params.note else ""
+    return FiscalCalendarResult(
+        summary=f"The fiscal year now starts in {month_name[params.start_month]} instead of {month_name[old]}"
+        f"{source}, approved by {decision['by']}.",
+        metrics={"from_month": old, "to_month": params.start_month, "approved_by": decision["by"]},
+        data_fingerprint=fp,
+    )
+
+
 def _apply(warehouse: Warehouse, params: Any, decision: dict[str, Any] | None) -> ToolResult:
     from warehouse.fingerprint import fingerprint
     from warehouse.scenarios import apply_scenario, get_scenario
 
-    if decision and decision.get("error"):
-        raise NotFoundError(f"Scenario {params.scenario!r} was not applied: {decision['error']}")
-    if not decision or not decision.get("approved"):
-        reason = (decision or {}).get("reason") or "it was not approved"
-        raise PermissionDeniedError(f"Scenario {params.scenario!r} was not applied: {reason}.")
+    _refused(f"Scenario {params.scenario!r}", decision)
+    assert decision is not None
     with warehouse.writer() as cur:
         scenario = get_scenario(cur, params.scenario)
         changed = apply_scenario(cur, scenario.scenario_id, approved_by=decision["by"])
@@ -175,7 +215,17 @@ def specs() -> list[ToolSpec]:
             lambda warehouse, user, params: _apply(warehouse, params, None),
             write=True,
         ),
+        ToolSpec(
+            "set_fiscal_calendar",
+            "Change the month the fiscal year starts in, for every user and tool. Needs an approver.",
+            FiscalCalendarInput,
+            lambda warehouse, user, params: _set_calendar(warehouse, params, None),
+            write=True,
+        ),
     ]
+
+
+WRITERS = {"apply_scenario": _apply, "set_fiscal_calendar": _set_calendar}
 
 
 WRITE_TOOLS = frozenset(s.name for s in specs() if s.write)
@@ -227,7 +277,7 @@ def adapter(spec: ToolSpec) -> StructuredTool:
         if spec.write:
             state = runtime.state
             approvals = state.get("approvals", {}) if isinstance(state, dict) else getattr(state, "approvals", {})
-            result = _apply(ctx.warehouse, params, approvals.get(runtime.tool_call_id or ""))
+            result = WRITERS[spec.name](ctx.warehouse, params, approvals.get(runtime.tool_call_id or ""))
         else:
             result = spec.run(ctx.warehouse, ctx.user, params)
         data = result.model_dump(mode="json")

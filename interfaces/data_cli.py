@@ -374,6 +374,70 @@ def _render_summary(s: Summary, path: Path) -> None:
 
 @app.command()
 @handles_errors
+def calendar(
+    ctx: typer.Context,
+    fiscal_start: int | None = typer.Option(
+        None, "--fiscal-start", min=1, max=12, help="Change the month the fiscal year starts in (approvers only)."
+    ),
+    json_: bool = JSON_OPTION,
+) -> None:
+    """Show the fiscal calendar, or change its start month for every user and tool (audited).
+
+    Stored period names (FY2027-Q1 in targets and quotas) are kept and read under the new
+    calendar. The acting user (SPM_USER; unset: the local admin) must be allowed to approve writes.
+    """
+    import uuid
+    from calendar import month_name
+
+    from agent.approvals import refusal
+    from agent.version import code_version
+    from interfaces.compose import resolve_user
+    from interfaces.output import err, print_json
+    from interfaces.settings import audit_key
+    from warehouse.audit import AuditLog
+    from warehouse.errors import PermissionDeniedError
+    from warehouse.fiscal_start import describe_change, set_fiscal_start
+
+    wh = open_warehouse(ctx, writable=fiscal_start is not None)
+    if fiscal_start is not None:
+        user = resolve_user(wh, settings().user)
+        refused = refusal(user)
+        if refused:
+            raise PermissionDeniedError(f"{user.user_id} may not change the calendar: {refused}.")
+        with wh.reader() as cur:
+            change = describe_change(cur, fiscal_start)
+        log = AuditLog.start(
+            wh,
+            run_id="run-" + uuid.uuid4().hex[:12],
+            thread_id=None,
+            user_id=user.user_id,
+            interface="cli",
+            question=f"spm data calendar --fiscal-start {fiscal_start}",
+            model="none",
+            code_version=code_version(),
+            key=audit_key(settings()),
+        )
+        with wh.writer() as cur:
+            set_fiscal_start(cur, fiscal_start)
+        log.append(
+            "approval", "set_fiscal_calendar", args=change, summary=f"{change['summary']} Applied by {user.user_id}."
+        )
+        log.finish("ok", change["summary"])
+        err().print(f"{change['summary']} Done.")
+    cal = wh.calendar()
+    day = warehouse_as_of(wh)
+    current = {g: cal.period_of(day, g).name for g in ("year", "quarter", "month")}
+    if json_:
+        print_json({"fiscal_year_start_month": cal.start_month, "as_of": day.isoformat(), "current": current})
+        return
+    err().print(
+        f"The fiscal year starts in {month_name[cal.start_month]}. On {day}: {current['year']}, "
+        f"{current['quarter']}, month {current['month']}."
+    )
+
+
+@app.command()
+@handles_errors
 def migrate(ctx: typer.Context, json_: bool = JSON_OPTION) -> None:
     """Upgrade the warehouse schema to this version of spm-agent (data is kept)."""
     from interfaces.output import err, print_json

@@ -174,3 +174,29 @@ def test_no_traceback_for_internal_errors_without_debug(tmp_path: Path) -> None:
     result = spm("-w", str(tmp_path / "w.duckdb"), "data", "summary")
     assert result.exit_code == EXIT_CODES["input"]
     assert "not a DuckDB warehouse" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_calendar_change_is_for_approvers_audited_and_used_by_the_tools(
+    demo_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "demo.duckdb"
+    shutil.copy(demo_path, path)
+    w = ["-w", str(path)]
+    shown = json.loads(spm(*w, "data", "calendar", "--json").stdout)
+    assert shown["fiscal_year_start_month"] == 2
+    assert spm(*w, "data", "calendar", "--fiscal-start", "2").exit_code == EXIT_CODES["input"]  # no change
+    monkeypatch.setenv("SPM_USER", "rep")
+    get_settings.cache_clear()
+    refused = spm(*w, "data", "calendar", "--fiscal-start", "1")
+    assert refused.exit_code == EXIT_CODES["permission"] and "may not change the calendar" in refused.stderr
+    monkeypatch.delenv("SPM_USER")
+    get_settings.cache_clear()
+    changed = spm(*w, "data", "calendar", "--fiscal-start", "1")
+    assert changed.exit_code == 0 and "from February to January" in changed.stderr
+    after = json.loads(spm(*w, "data", "calendar", "--json").stdout)
+    assert after["fiscal_year_start_month"] == 1 and after["current"]["quarter"] == "FY2026-Q4"
+    runs = json.loads(spm(*w, "audit", "list", "--json").stdout)
+    assert runs[0]["question"] == "spm data calendar --fiscal-start 1" and runs[0]["status"] == "ok"
+    assert spm(*w, "audit", "verify").exit_code == 0
+    forecast = json.loads(spm(*w, "forecast", "--grain", "quarter", "--horizon", "1", "--json").stdout)
+    assert forecast["tables"]["forecast"][0]["period"] == "FY2027-Q1"  # Jan-Mar 2027 under the new calendar

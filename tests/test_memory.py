@@ -172,10 +172,44 @@ def test_past_decisions_are_cited_with_their_run_id(agent: PlanningAgent) -> Non
     assert first.run_id not in unrelated.answer
 
 
-def test_a_contradicting_fiscal_start_note_is_flagged(agent: PlanningAgent) -> None:
-    agent.ask("remember that our fiscal year starts in March")
+def test_a_contradicting_fiscal_start_note_is_flagged_until_applied(agent: PlanningAgent) -> None:
+    note = agent.memory.add_note("Our fiscal year starts in March", ADMIN)  # e.g. `spm memory add`
     result = agent.ask("Forecast next quarter by region")
     assert "fiscal year starts in March" in result.answer and "starts in February" in result.answer
+    assert (
+        "spm data calendar --fiscal-start 3" in result.answer and f"spm memory forget {note.memory_id}" in result.answer
+    )
+
+
+def test_a_remembered_fiscal_start_is_respected_once_an_approver_applies_it(agent: PlanningAgent) -> None:
+    from datetime import date
+
+    from warehouse import audit
+    from warehouse.calendar import FiscalCalendar
+
+    assert agent.warehouse.calendar().start_month == 2  # the demo company's
+    same = agent.ask("remember that our fiscal year starts in February")
+    assert same.status == "ok" and same.approval is None  # agrees with the warehouse: just noted
+
+    told = agent.ask("remember that our fiscal year starts in March", thread_id="fy")
+    assert told.status == "needs_approval" and told.approval["tool"] == "set_fiscal_calendar"
+    assert "from February to March" in told.approval["summary"] and "quotas rows" in told.approval["summary"]
+    assert agent.warehouse.calendar().start_month == 2  # nothing changes before approval
+    refused = agent.resume("fy", approved=True, user=resolve_user(agent.warehouse, "rep"))
+    assert refused.status == "needs_approval" and agent.warehouse.calendar().start_month == 2
+    applied = agent.resume("fy", approved=True, user=resolve_user(agent.warehouse, "cro"))
+    assert applied.status == "ok" and "now starts in March" in applied.answer
+    assert agent.warehouse.calendar().start_month == 3
+
+    march = FiscalCalendar(3)
+    today = date.fromisoformat(agent.warehouse.meta()["as_of"])
+    expected = march.shift(march.period_of(today, "quarter"), 1).name
+    result = agent.ask("Forecast next quarter by region")
+    forecast = next(r for r in result.tool_results if r["tool"] == "forecast")
+    assert forecast["tables"]["forecast"][0]["period"] == expected
+    assert "says the fiscal year starts in" not in result.answer  # note and warehouse agree now
+    with agent.warehouse.reader() as cur:
+        assert audit.verify(cur, applied.run_id).ok
 
 
 def test_an_instruction_in_a_note_is_never_obeyed(agent: PlanningAgent) -> None:
