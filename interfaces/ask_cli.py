@@ -5,14 +5,13 @@ from __future__ import annotations
 import typer
 
 from interfaces.agent_view import render_result
-from interfaces.common import handles_errors, settings, warehouse_path
+from interfaces.common import handles_errors, open_warehouse, settings
 
 
 def agent_for(ctx: typer.Context):  # type: ignore[no-untyped-def]
     from interfaces.compose import build_agent
-    from warehouse.connection import Warehouse
 
-    wh = Warehouse(warehouse_path(ctx), writable=True, lock_timeout=settings().lock_timeout)
+    wh = open_warehouse(ctx, writable=True)
     with wh.reader():  # a missing or unreadable warehouse fails here, once, not once per question
         pass
     return build_agent(settings(), warehouse=wh)

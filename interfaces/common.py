@@ -48,9 +48,12 @@ def warehouse_path(ctx: typer.Context | None) -> Path:
 
 
 def open_warehouse(ctx: typer.Context | None, *, writable: bool = False) -> Warehouse:
+    from interfaces.settings import warehouse_key
     from warehouse.connection import Warehouse
 
-    return Warehouse(warehouse_path(ctx), writable=writable, lock_timeout=settings().lock_timeout)
+    return Warehouse(
+        warehouse_path(ctx), writable=writable, lock_timeout=settings().lock_timeout, key=warehouse_key(settings())
+    )
 
 
 def warehouse_as_of(wh: Warehouse) -> date:

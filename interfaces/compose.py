@@ -42,11 +42,13 @@ def model_settings(settings: Settings) -> Any:
 def build_agent(settings: Settings | None = None, warehouse: Warehouse | None = None) -> PlanningAgent:
     from agent.agent import PlanningAgent
     from agent.context import AgentSettings
-    from interfaces.settings import audit_key, get_settings, limits
+    from interfaces.settings import audit_key, get_settings, limits, warehouse_key
     from warehouse.connection import Warehouse
 
     settings = settings or get_settings()
-    wh = warehouse or Warehouse(settings.warehouse, writable=True, lock_timeout=settings.lock_timeout)
+    wh = warehouse or Warehouse(
+        settings.warehouse, writable=True, lock_timeout=settings.lock_timeout, key=warehouse_key(settings)
+    )
     if not wh.writable:
         wh = wh.with_writes()
     return PlanningAgent(

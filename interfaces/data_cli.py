@@ -95,6 +95,7 @@ def init(
             as_of=parse_date(as_of, "--as-of"),
             force=force,
             lock_timeout=settings().lock_timeout,
+            key=_key(),
         )
     seconds = time.perf_counter() - start
     with wh.reader() as cur:
@@ -120,6 +121,12 @@ def init(
         err().print("Next: `spm data summary`, `spm data check`.")
     else:
         err().print("Next: `spm data import FILES` (see docs/data-format.md).")
+
+
+def _key() -> str | None:
+    from interfaces.settings import warehouse_key
+
+    return warehouse_key(settings())
 
 
 def _check_sizes(paths: list[Path], max_mb: float) -> None:
@@ -468,7 +475,7 @@ def demo(
     from warehouse.summary import summarize
 
     path = settings().demo_warehouse
-    wh = Warehouse(path, lock_timeout=settings().lock_timeout)
+    wh = Warehouse(path, lock_timeout=settings().lock_timeout, key=_key())
     try:
         stale = wh.meta().get("as_of") != date.today().isoformat()
     except SpmError:  # missing, or built by an older schema
@@ -476,7 +483,7 @@ def demo(
     if rebuild or stale:
         start = time.perf_counter()
         with err().status("Building the demo company..."):
-            wh = create_warehouse(path, demo="small", force=True, lock_timeout=settings().lock_timeout)
+            wh = create_warehouse(path, demo="small", force=True, lock_timeout=settings().lock_timeout, key=_key())
         err().print(f"Built the demo company at {path} in {time.perf_counter() - start:.1f} s.")
     day = warehouse_as_of(wh)
     with wh.reader() as cur:

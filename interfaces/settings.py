@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     )
     openai_base_url: str | None = Field(None, validation_alias=AliasChoices("OPENAI_BASE_URL", "SPM_OPENAI_BASE_URL"))
 
+    warehouse_key: SecretStr | None = Field(
+        None, description="Key of an encrypted warehouse (DuckDB AES-GCM); unset: a plain file."
+    )
     audit_key: SecretStr | None = Field(
         None, description="Key that signs each audit run's header (HMAC-SHA256); detects a cut-off trail."
     )
@@ -73,6 +76,10 @@ class Settings(BaseSettings):
 @cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def warehouse_key(settings: Settings) -> str | None:
+    return settings.warehouse_key.get_secret_value() if settings.warehouse_key else None
 
 
 def audit_key(settings: Settings) -> bytes | None:

@@ -56,11 +56,12 @@ def assumptions(notes: Iterable[Memory], accounts: Iterable[tuple[str, str]]) ->
     """Rules from `notes`; lock notes are matched against `accounts` (id, name) by name or id."""
     found = Assumptions()
     lock_notes = [n for n in notes if n.kind == "note" and _LOCK.search(n.text)]
-    for note in notes:
-        if note.kind == "note" and found.fiscal_start_month is None:
-            m = _FISCAL.search(note.text)
-            if m:
-                found.fiscal_start_month = (_MONTHS.index(m[1].lower()[:3]) + 1, note.memory_id)
+    # The newest statement of the fiscal-year start wins: an older note that disagrees with it
+    # was superseded (the calendar was changed since, or the older note was wrong).
+    fiscal = [(n.created_at, n.memory_id, m) for n in notes if n.kind == "note" and (m := _FISCAL.search(n.text))]
+    if fiscal:
+        _, memory_id, m = max(fiscal, key=lambda f: (f[0], f[1]))
+        found.fiscal_start_month = (_MONTHS.index(m[1].lower()[:3]) + 1, memory_id)
     if lock_notes:
         texts = [
             (n.memory_id, " " + " ".join(re.sub(r"[^\w\s-]", " ", n.text.lower()).split()) + " ") for n in lock_notes

@@ -179,7 +179,7 @@ class MemoryStore:
             kind="note",
             text=text,
             user_id=user.user_id,
-            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            created_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
             scope=scope_key(user),
             visibility="everyone" if user.scope.kind == "all" else "scope",
         )
@@ -196,7 +196,7 @@ class MemoryStore:
             kind="decision",
             text=" ".join(question.split())[:MAX_NOTE_CHARS],
             user_id=user.user_id,
-            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            created_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
             scope=scope_key(user),
             visibility="scope",
             run_id=run_id,

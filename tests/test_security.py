@@ -232,6 +232,37 @@ def test_secrets_never_appear_in_outputs_audit_memory_or_errors(warehouse_file: 
     assert "language model was unavailable" in json.loads(outputs[0].stdout)["answer"]
 
 
+def test_an_encrypted_warehouse_holds_no_plaintext_and_needs_its_key(tmp_path: Path) -> None:
+    key = "correct horse battery staple"
+    path = tmp_path / "secret.duckdb"
+    env = _env(path, tmp_path, SPM_WAREHOUSE_KEY=key)
+    created = _spm("data", "init", "--demo", "--as-of", "2026-11-29", env=env)
+    assert created.returncode == 0, created.stderr
+    with Warehouse(path, key=key).reader() as cur:
+        names = [r[0] for r in cur.execute("SELECT name FROM accounts ORDER BY name LIMIT 50").fetchall()]
+    blob = path.read_bytes()
+    assert names and not any(name.encode() in blob for name in names)  # no account name in the file
+    assert b"Mid-Market" not in blob and b"EMEA" not in blob
+
+    asked = _spm("ask", "What's pipeline this quarter in EMEA?", "--json", env=env)
+    assert asked.returncode == 0 and json.loads(asked.stdout)["status"] == "ok", asked.stderr
+    assert key not in asked.stdout + asked.stderr
+    blob = path.read_bytes()
+    assert b"pipeline this quarter" not in blob  # the audit trail is inside the encrypted file too
+
+    without = _spm("data", "summary", env=_env(path, tmp_path))
+    assert without.returncode == 3 and "is encrypted" in without.stderr and "SPM_WAREHOUSE_KEY" in without.stderr
+    wrong = _spm("data", "summary", env=_env(path, tmp_path, SPM_WAREHOUSE_KEY="not the key"))
+    assert wrong.returncode == 3 and "wrong key" in wrong.stderr and "not the key" not in wrong.stderr
+    plain = tmp_path / "plain.duckdb"
+    _spm("data", "init", env=_env(plain, tmp_path))
+    mismatched = _spm("data", "summary", env=_env(plain, tmp_path, SPM_WAREHOUSE_KEY=key))
+    assert mismatched.returncode == 3 and "not encrypted" in mismatched.stderr
+    missing = _spm("data", "summary", env=_env(tmp_path / "nothing.duckdb", tmp_path, SPM_WAREHOUSE_KEY=key))
+    assert missing.returncode == 4 and not (tmp_path / "nothing.duckdb").exists()  # never a new empty warehouse
+    assert path.read_bytes() == blob  # failed opens changed nothing
+
+
 def test_a_killed_run_is_left_incomplete_and_the_warehouse_stays_consistent(
     warehouse_file: Path, tmp_path: Path
 ) -> None:

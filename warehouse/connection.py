@@ -27,6 +27,8 @@ from typing import Any
 import duckdb
 
 from warehouse.calendar import FiscalCalendar
+from warehouse.encryption import CATALOG, connect_encrypted
+from warehouse.encryption import explain as explain_key_error
 from warehouse.errors import (
     InputError,
     NotFoundError,
@@ -93,6 +95,7 @@ class _Instance:
 
     connection: duckdb.DuckDBPyConnection
     writable: bool
+    encrypted: bool = False  # the file is attached as catalog `wh`: each cursor must USE it
     refs: int = 0
     holders: dict[int, int] = field(default_factory=dict)  # thread id -> refs held
 
@@ -113,13 +116,16 @@ class _Registry:
 _REGISTRY = _Registry()
 
 
-def _open_duckdb(path: Path, *, writable: bool, timeout: float) -> duckdb.DuckDBPyConnection:
+def _open_duckdb(path: Path, *, writable: bool, timeout: float, key: str | None) -> duckdb.DuckDBPyConnection:
     config = dict(_BASE_CONFIG)
     deadline = time.monotonic() + timeout
     delay = 0.05
     while True:
         try:
-            connection = duckdb.connect(str(path), read_only=not writable, config=config)
+            if key is not None:
+                connection = connect_encrypted(path, key=key, read_only=not writable, config=config)
+            else:
+                connection = duckdb.connect(str(path), read_only=not writable, config=config)
         except duckdb.IOException as exc:
             text = str(exc)
             if "lock" not in text.lower():
@@ -135,13 +141,22 @@ def _open_duckdb(path: Path, *, writable: bool, timeout: float) -> duckdb.DuckDB
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
         except duckdb.Error as exc:
-            raise _explain_open_error(path, exc) from exc
+            raise (explain_key_error(path, exc) or _explain_open_error(path, exc)) from exc
         else:
             # Set after open: the writer needs no file access either (imports hand data over
             # as registered DataFrames), and once disabled DuckDB cannot re-enable it.
             connection.execute("SET enable_external_access = false")
             connection.execute("SET lock_configuration = true")
             return connection
+
+
+def _cursor(instance: _Instance) -> duckdb.DuckDBPyConnection:
+    """A new cursor on the instance, its default catalog the warehouse (cursors do not inherit USE)."""
+    with _REGISTRY.lock:
+        cursor = instance.connection.cursor()
+    if instance.encrypted:
+        cursor.execute(f"USE {CATALOG}")
+    return cursor
 
 
 def _explain_open_error(path: Path, exc: Exception) -> Exception:
@@ -160,10 +175,13 @@ class Warehouse:
     open); their readers share the read-write instance but remain restricted to reads.
     """
 
-    def __init__(self, path: str | Path, *, writable: bool = False, lock_timeout: float = 10.0) -> None:
+    def __init__(
+        self, path: str | Path, *, writable: bool = False, lock_timeout: float = 10.0, key: str | None = None
+    ) -> None:
         self.path = Path(path)
         self.writable = writable
         self.lock_timeout = lock_timeout
+        self.encryption_key = key  # SPM_WAREHOUSE_KEY: the file is an encrypted DuckDB database
         self._key = str(self.path.expanduser().resolve())
         self._local = threading.local()
 
@@ -176,7 +194,7 @@ class Warehouse:
 
     def with_writes(self) -> Warehouse:
         """A writable handle on the same file."""
-        return Warehouse(self.path, writable=True, lock_timeout=self.lock_timeout)
+        return Warehouse(self.path, writable=True, lock_timeout=self.lock_timeout, key=self.encryption_key)
 
     # --- instance management ------------------------------------------------------------
 
@@ -196,13 +214,15 @@ class Warehouse:
                     if instance is not None:  # idle read-only instance: reopen read-write
                         instance.connection.close()
                         del _REGISTRY.instances[self._key]
-                    connection = _open_duckdb(self.path, writable=self.writable, timeout=self.lock_timeout)
+                    connection = _open_duckdb(
+                        self.path, writable=self.writable, timeout=self.lock_timeout, key=self.encryption_key
+                    )
                     try:
                         self._check_schema(connection)
                     except BaseException:
                         connection.close()
                         raise
-                    instance = _Instance(connection, self.writable)
+                    instance = _Instance(connection, self.writable, self.encryption_key is not None)
                     _REGISTRY.instances[self._key] = instance
                 if instance.writable or not self.writable:
                     instance.refs += 1
@@ -272,8 +292,7 @@ class Warehouse:
         """A cursor for read statements. Threads may read in parallel, each with its own cursor."""
         instance = self._acquire()
         try:
-            with _REGISTRY.lock:
-                cursor = instance.connection.cursor()
+            cursor = _cursor(instance)
             try:
                 yield ReadCursor(cursor, check=instance.writable)
             finally:
@@ -289,8 +308,7 @@ class Warehouse:
         with _REGISTRY.write_lock(self._key):
             instance = self._acquire()
             try:
-                with _REGISTRY.lock:
-                    cursor = instance.connection.cursor()
+                cursor = _cursor(instance)
                 try:
                     cursor.begin()
                     try:

@@ -16,6 +16,7 @@ import duckdb
 
 from warehouse.calendar import FiscalCalendar
 from warehouse.connection import Warehouse
+from warehouse.encryption import connect_encrypted
 from warehouse.errors import ConflictError, InputError
 from warehouse.migrate import migrate
 
@@ -33,9 +34,9 @@ def standard_stages() -> list[tuple[str, int, float, bool, bool]]:
     ]
 
 
-def _assert_not_in_use(path: Path, lock_timeout: float) -> None:
+def _assert_not_in_use(path: Path, lock_timeout: float, key: str | None) -> None:
     """Overwriting a file another process has open would pull it from under that process."""
-    with Warehouse(path, writable=True, lock_timeout=lock_timeout).writer():
+    with Warehouse(path, writable=True, lock_timeout=lock_timeout, key=key).writer():
         pass
 
 
@@ -48,9 +49,10 @@ def create_warehouse(
     as_of: date | None = None,
     force: bool = False,
     lock_timeout: float = 10.0,
+    key: str | None = None,
 ) -> Warehouse:
     """Create an empty warehouse, or the demo company of size `demo` (a size name or a
-    `DemoSize`), at `path`."""
+    `DemoSize`), at `path`; with `key`, an encrypted DuckDB database."""
     path = Path(path)
     FiscalCalendar(fiscal_year_start_month)  # validates the month
     if path.exists():
@@ -61,13 +63,15 @@ def create_warehouse(
             )
         if path.is_dir():
             raise InputError(f"{path} is a directory.", "Give a file path such as data/warehouse.duckdb.")
-        _assert_not_in_use(path, lock_timeout)
+        _assert_not_in_use(path, lock_timeout, key)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.building")
     for leftover in (tmp, Path(f"{tmp}.wal")):
         leftover.unlink(missing_ok=True)
     try:
-        connection = duckdb.connect(str(tmp))
+        connection = (
+            connect_encrypted(tmp, key=key, read_only=False, config={}) if key is not None else duckdb.connect(str(tmp))
+        )
         try:
             migrate(connection)
             connection.execute("BEGIN TRANSACTION")
@@ -95,4 +99,4 @@ def create_warehouse(
     finally:
         for leftover in (tmp, Path(f"{tmp}.wal")):
             leftover.unlink(missing_ok=True)
-    return Warehouse(path, lock_timeout=lock_timeout)
+    return Warehouse(path, lock_timeout=lock_timeout, key=key)
