@@ -8,6 +8,7 @@ from bench import (
     agent_speed,
     capacity_speed,
     cli_startup,
+    encryption,
     eval_scores,
     faults,
     forecast_accuracy,
@@ -34,6 +35,7 @@ BENCHMARKS = {
     "memory_speed": memory_speed.run,
     "eval_scores": eval_scores.run,
     "faults": faults.run,
+    "encryption": encryption.run,
 }
 
 

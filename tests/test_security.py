@@ -242,7 +242,7 @@ def test_an_encrypted_warehouse_holds_no_plaintext_and_needs_its_key(tmp_path: P
         names = [r[0] for r in cur.execute("SELECT name FROM accounts ORDER BY name LIMIT 50").fetchall()]
     blob = path.read_bytes()
     assert names and not any(name.encode() in blob for name in names)  # no account name in the file
-    assert b"Mid-Market" not in blob and b"EMEA" not in blob
+    assert b"Mid-Market" not in blob and b"EMEA" not in blob and b"owner_rep_id" not in blob
 
     asked = _spm("ask", "What's pipeline this quarter in EMEA?", "--json", env=env)
     assert asked.returncode == 0 and json.loads(asked.stdout)["status"] == "ok", asked.stderr
@@ -254,8 +254,11 @@ def test_an_encrypted_warehouse_holds_no_plaintext_and_needs_its_key(tmp_path: P
     assert without.returncode == 3 and "is encrypted" in without.stderr and "SPM_WAREHOUSE_KEY" in without.stderr
     wrong = _spm("data", "summary", env=_env(path, tmp_path, SPM_WAREHOUSE_KEY="not the key"))
     assert wrong.returncode == 3 and "wrong key" in wrong.stderr and "not the key" not in wrong.stderr
-    plain = tmp_path / "plain.duckdb"
-    _spm("data", "init", env=_env(plain, tmp_path))
+    plain = tmp_path / "plain.duckdb"  # the control: the same company without a key shows its names
+    assert _spm("data", "init", "--demo", "--as-of", "2026-11-29", env=_env(plain, tmp_path)).returncode == 0
+    # A plain file always shows its catalog (table and column names) in clear; string data may or
+    # may not be compressed. The encrypted file shows neither.
+    assert b"owner_rep_id" in plain.read_bytes() and b"owner_rep_id" not in blob
     mismatched = _spm("data", "summary", env=_env(plain, tmp_path, SPM_WAREHOUSE_KEY=key))
     assert mismatched.returncode == 3 and "not encrypted" in mismatched.stderr
     missing = _spm("data", "summary", env=_env(tmp_path / "nothing.duckdb", tmp_path, SPM_WAREHOUSE_KEY=key))
