@@ -17,7 +17,7 @@ import duckdb
 from warehouse.calendar import FiscalCalendar
 from warehouse.connection import Warehouse
 from warehouse.encryption import connect_encrypted
-from warehouse.errors import ConflictError, InputError
+from warehouse.errors import ConflictError, InputError, WarehouseLockedError
 from warehouse.migrate import migrate
 
 
@@ -36,8 +36,23 @@ def standard_stages() -> list[tuple[str, int, float, bool, bool]]:
 
 def _assert_not_in_use(path: Path, lock_timeout: float, key: str | None) -> None:
     """Overwriting a file another process has open would pull it from under that process."""
-    with Warehouse(path, writable=True, lock_timeout=lock_timeout, key=key).writer():
-        pass
+    try:
+        with Warehouse(path, writable=True, lock_timeout=lock_timeout, key=key).writer():
+            pass
+    except InputError:
+        # The old file does not open with this key (plain, or another key): it is being replaced
+        # anyway, so only ask the OS whether another process holds DuckDB's lock on it.
+        import fcntl
+
+        with path.open("rb+") as handle:
+            try:
+                fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                raise WarehouseLockedError(
+                    f"The warehouse {path} is in use by another process.",
+                    "Wait for that command to finish (or stop it) and try again.",
+                ) from None
+            fcntl.lockf(handle, fcntl.LOCK_UN)
 
 
 def create_warehouse(
