@@ -161,6 +161,13 @@ def _cursor(instance: _Instance) -> duckdb.DuckDBPyConnection:
 
 def _explain_open_error(path: Path, exc: Exception) -> Exception:
     first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "version number" in first_line and "can only read" in first_line:
+        return SchemaError(
+            f"{path} was written by a different DuckDB storage version than this spm-agent's "
+            f"DuckDB {duckdb.__version__} reads ({first_line}).",
+            "Open it with the spm-agent version that wrote it and export the tables, or re-create it with "
+            "`spm data init` and `spm data import FILES` (the demo: `spm data init --demo --force`).",
+        )
     return InputError(
         f"{path} is not a DuckDB warehouse file ({first_line}).",
         "Point SPM_WAREHOUSE at a warehouse created by `spm data init`.",

@@ -17,7 +17,7 @@ import duckdb
 from warehouse.calendar import FiscalCalendar
 from warehouse.connection import Warehouse
 from warehouse.encryption import connect_encrypted
-from warehouse.errors import ConflictError, InputError, WarehouseLockedError
+from warehouse.errors import ConflictError, InputError, SchemaError, WarehouseLockedError
 from warehouse.migrate import migrate
 
 
@@ -39,9 +39,9 @@ def _assert_not_in_use(path: Path, lock_timeout: float, key: str | None) -> None
     try:
         with Warehouse(path, writable=True, lock_timeout=lock_timeout, key=key).writer():
             pass
-    except InputError:
-        # The old file does not open with this key (plain, or another key): it is being replaced
-        # anyway, so only ask the OS whether another process holds DuckDB's lock on it.
+    except (InputError, SchemaError):
+        # The old file does not open (plain or another key, another DuckDB storage version): it
+        # is being replaced anyway, so only ask the OS whether another process holds its lock.
         import fcntl
 
         with path.open("rb+") as handle:
