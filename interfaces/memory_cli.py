@@ -56,7 +56,27 @@ def add(
         raise PermissionDeniedError(
             f"Role {who.role} may not add planning notes.", f"Roles that may: {', '.join(NOTE_ROLES)}."
         )
-    _print([store.add_note(text, who)], json_)
+    note = store.add_note(text, who)
+    _print([note], json_)
+    _hint_calendar(ctx, note)
+
+
+def _hint_calendar(ctx: typer.Context, note) -> None:  # type: ignore[no-untyped-def]
+    """A note stating another fiscal-year start is not applied by itself: say how to apply it."""
+    from calendar import month_name
+
+    from interfaces.common import open_warehouse
+    from interfaces.output import err
+    from memory.rules import assumptions
+
+    rule = assumptions([note], []).fiscal_start_month
+    actual = open_warehouse(ctx).calendar().start_month
+    if rule is not None and rule[0] != actual:
+        err().print(
+            f"This note says the fiscal year starts in {month_name[rule[0]]}; the warehouse's starts in "
+            f"{month_name[actual]}. Answers will point this out until an approver runs "
+            f"`spm data calendar --fiscal-start {rule[0]}` (or says it to the agent), or the note is forgotten."
+        )
 
 
 @app.command("search")

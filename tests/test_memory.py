@@ -246,3 +246,6 @@ def test_spm_memory_commands(agent: PlanningAgent, tmp_path: Path) -> None:
     assert json.loads(run("list", "--json").stdout) == []
     assert run("forget", memory_id).returncode == 4
     assert run("list", "--kind", "nonsense").returncode == 3
+    fiscal = run("add", "Our fiscal year starts in March")
+    assert fiscal.returncode == 0 and "spm data calendar --fiscal-start 3" in fiscal.stderr
+    assert "spm data calendar" not in run("add", "Our fiscal year starts in February").stderr  # agrees
