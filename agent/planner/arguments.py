@@ -63,6 +63,11 @@ def _has(text: str, pattern: str) -> bool:
     return re.search(pattern, text, re.IGNORECASE) is not None
 
 
+def _first(text: str, choices: tuple[tuple[str, str], ...]) -> str | None:
+    """The label of the first (label, pattern) whose pattern occurs in `text`."""
+    return next((label for label, pattern in choices if _has(text, pattern)), None)
+
+
 def _period_name(p: Period) -> str:
     return p.name
 
@@ -102,16 +107,18 @@ def forecast(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
     grain = "month" if monthly else "quarter"
     if grain == "month":
         args["grain"] = "month"
-    for method, pattern in (
-        ("arima", r"\barima\b"),
-        ("ets", r"\bets\b|exponential smoothing"),
-        ("theta", r"\btheta\b"),
-        ("naive", r"seasonal naive|\bnaive\b"),
-        ("ensemble", r"ensemble|combination of (?:the )?models"),
-    ):
-        if _has(text, pattern):
-            args["method"] = method
-            break
+    method = _first(
+        text,
+        (
+            ("arima", r"\barima\b"),
+            ("ets", r"\bets\b|exponential smoothing"),
+            ("theta", r"\btheta\b"),
+            ("naive", r"seasonal naive|\bnaive\b"),
+            ("ensemble", r"ensemble|combination of (?:the )?models"),
+        ),
+    )
+    if method:
+        args["method"] = method
     by = [d for d in s.by if d in ("region", "segment", "product", "rep")]
     if by:
         args["by"] = by
@@ -183,15 +190,17 @@ def quota(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
         args["period"] = _period_name(max(s.future(vocab), key=lambda p: p.end))
     if s.amounts:
         args["target"] = s.amounts[0]
-    for method, pattern in (
-        ("current", r"current quotas|existing quotas|stored quotas|quotas we have"),
-        ("potential", r"potential"),
-        ("historical", r"\bhistor"),
-        ("equal", r"equal|evenly|same quota|identical"),
-    ):
-        if _has(text, pattern):
-            args["method"] = method
-            break
+    method = _first(
+        text,
+        (
+            ("current", r"current quotas|existing quotas|stored quotas|quotas we have"),
+            ("potential", r"potential"),
+            ("historical", r"\bhistor"),
+            ("equal", r"equal|evenly|same quota|identical"),
+        ),
+    )
+    if method:
+        args["method"] = method
     filters = {k: v for k, v in s.filters().items() if k in ("region", "segment")}
     weights = re.search(r"history (\d+)\s?%.*?potential (\d+)\s?%|(\d+)\s?% history.*?(\d+)\s?% potential", text, re.I)
     if weights:
@@ -277,10 +286,9 @@ def territory(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
     )
     if most:
         args["max_accounts"] = int(most[1] or most[2])
-    for unit, pattern in (("zip", r"\bzip"), ("msa", r"\bmsa\b|metro"), ("state", r"\bstates?\b")):
-        if _has(text, pattern):
-            args["unit"] = unit
-            break
+    unit = _first(text, (("zip", r"\bzip"), ("msa", r"\bmsa\b|metro"), ("state", r"\bstates?\b")))
+    if unit:
+        args["unit"] = unit
     name = _save_name(text)
     if name:
         args["save_scenario"] = name
