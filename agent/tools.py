@@ -31,8 +31,13 @@ class ToolSpec:
     name: str
     description: str
     input_model: type[BaseModel]
-    run: Callable[[Warehouse, User, Any], ToolResult]
-    write: bool = False  # changes base data: needs an approval first
+    run: Callable[[Warehouse, User, Any], ToolResult] | None = None  # a read, with the user's scope
+    apply: Callable[[Warehouse, Any, dict[str, Any] | None], ToolResult] | None = None  # a write, given its approval
+
+    @property
+    def write(self) -> bool:
+        """Changes base data: runs only with an approval decision."""
+        return self.apply is not None
 
 
 def _forecast(warehouse: Warehouse, user: User, params: Any) -> ToolResult:
@@ -212,20 +217,15 @@ def specs() -> list[ToolSpec]:
             "apply_scenario",
             "Apply a saved draft scenario to the base data (account owners or quotas). Needs the user's approval.",
             ApplyScenarioInput,
-            lambda warehouse, user, params: _apply(warehouse, params, None),
-            write=True,
+            apply=_apply,
         ),
         ToolSpec(
             "set_fiscal_calendar",
             "Change the month the fiscal year starts in, for every user and tool. Needs an approver.",
             FiscalCalendarInput,
-            lambda warehouse, user, params: _set_calendar(warehouse, params, None),
-            write=True,
+            apply=_set_calendar,
         ),
     ]
-
-
-WRITERS = {"apply_scenario": _apply, "set_fiscal_calendar": _set_calendar}
 
 
 WRITE_TOOLS = frozenset(s.name for s in specs() if s.write)
@@ -274,11 +274,12 @@ def adapter(spec: ToolSpec) -> StructuredTool:
         ctx: Context = runtime.context
         params = spec.input_model(**kwargs)
         ctx.settings.limits.check(params)
-        if spec.write:
+        if spec.apply is not None:
             state = runtime.state
             approvals = state.get("approvals", {}) if isinstance(state, dict) else getattr(state, "approvals", {})
-            result = WRITERS[spec.name](ctx.warehouse, params, approvals.get(runtime.tool_call_id or ""))
+            result = spec.apply(ctx.warehouse, params, approvals.get(runtime.tool_call_id or ""))
         else:
+            assert spec.run is not None
             result = spec.run(ctx.warehouse, ctx.user, params)
         data = result.model_dump(mode="json")
         return content_for_model(data), data
