@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import warnings as pywarnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -230,32 +231,31 @@ def _fit_once(
     periods = values.shape[1]
     sf.fit(df=_frame(values.astype(float), ids))
     fitted_models = sf.fitted_  # [series, models]
-    lo_key, hi_key = f"lo-{LEVEL}", f"hi-{LEVEL}"
     cv_rows, cv_fit_rows, fc_rows, fit_rows = [], [], [], []
-    for i, sid in enumerate(ids):
-        row: dict[str, object] = {"unique_id": sid, "ds": np.arange(periods, periods + horizon)}
-        fit_row: dict[str, object] = {"unique_id": sid, "ds": np.arange(periods), "y": values[i]}
-        for j, name in enumerate(names):
-            out = fitted_models[i, j].forward(y=values[i], h=horizon, level=[LEVEL], fitted=want_fitted)
-            row |= {name: out["mean"], f"{name}-{lo_key}": out[lo_key], f"{name}-{hi_key}": out[hi_key]}
+
+    def run(models: list[Any], y: np.ndarray, h: int, actual: np.ndarray | None = None, **key: Any) -> None:
+        """Forecast rows (and in-sample fits) of every model from history `y`, `h` steps ahead;
+        with the `actual` values that followed, they are backtest rows."""
+        row: dict[str, Any] = {**key, "ds": np.arange(len(y), len(y) + h)}
+        fit_row: dict[str, Any] = {**key, "ds": np.arange(len(y)), "y": y}
+        for name, model in zip(names, models, strict=True):
+            out = model.forward(y=y, h=h, level=[LEVEL], fitted=want_fitted)
+            row |= {name: out["mean"], **{f"{name}-{b}-{LEVEL}": out[f"{b}-{LEVEL}"] for b in ("lo", "hi")}}
             if want_fitted:
                 fit_row[name] = out["fitted"]
-        fc_rows.append(pd.DataFrame(row))
+        backtest = actual is not None
+        if backtest:
+            row["y"] = actual
+        (cv_rows if backtest else fc_rows).append(pd.DataFrame(row))
         if want_fitted:
-            fit_rows.append(pd.DataFrame(fit_row))
-        early = [_reestimated(fitted_models[i, j], values[i, :first_train]) for j in range(len(names))]
+            (cv_fit_rows if backtest else fit_rows).append(pd.DataFrame(fit_row))
+
+    for i, sid in enumerate(ids):
+        run(list(fitted_models[i]), values[i], horizon, unique_id=sid)
+        early = [_reestimated(model, values[i, :first_train]) for model in fitted_models[i]]
         for cutoff in range(first_train, periods - h_cv + 1):
-            row = {"unique_id": sid, "ds": np.arange(cutoff, cutoff + h_cv), "cutoff": cutoff - 1}
-            row["y"] = values[i, cutoff : cutoff + h_cv]
-            fit_row = {"unique_id": sid, "ds": np.arange(cutoff), "cutoff": cutoff - 1, "y": values[i, :cutoff]}
-            for j, name in enumerate(names):
-                out = early[j].forward(y=values[i, :cutoff], h=h_cv, level=[LEVEL], fitted=want_fitted)
-                row |= {name: out["mean"], f"{name}-{lo_key}": out[lo_key], f"{name}-{hi_key}": out[hi_key]}
-                if want_fitted:
-                    fit_row[name] = out["fitted"]
-            cv_rows.append(pd.DataFrame(row))
-            if want_fitted:
-                cv_fit_rows.append(pd.DataFrame(fit_row))
+            actual = values[i, cutoff : cutoff + h_cv]
+            run(early, values[i, :cutoff], h_cv, actual, unique_id=sid, cutoff=cutoff - 1)
     cv = pd.concat(cv_rows, ignore_index=True)
     fc = pd.concat(fc_rows, ignore_index=True)
     cv_fitted = pd.concat(cv_fit_rows, ignore_index=True) if want_fitted else None
