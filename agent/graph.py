@@ -245,16 +245,18 @@ def _memory_lines(ctx: Context) -> list[str]:
         for m in cited:
             lines.append(f"- `{m.run_id}` ({m.created_at[:10]}, {m.user_id}): “{m.text[:160]}”")
     rules = ctx.assumptions
-    if rules is not None and rules.fiscal_start_month is not None:
-        month, memory_id = rules.fiscal_start_month
-        actual = ctx.warehouse.calendar().start_month
-        if month != actual:
-            lines.append(
-                f"Note `{memory_id}` says the fiscal year starts in {month_name[month]}, but this warehouse's calendar "
-                f"starts in {month_name[actual]}; the periods above follow the warehouse. If the note is right, an "
-                f"approver changes the calendar with `spm data calendar --fiscal-start {month}`; if not, "
-                f"`spm memory forget {memory_id}`."
-            )
+    if rules is None or rules.fiscal_start_month is None:
+        return lines  # no note states a fiscal-year start: nothing to compare (and no calendar read)
+    actual = ctx.warehouse.calendar().start_month
+    conflict = rules.fiscal_conflict(actual)
+    if conflict is not None:
+        month, memory_id = conflict
+        lines.append(
+            f"Note `{memory_id}` says the fiscal year starts in {month_name[month]}, but this warehouse's calendar "
+            f"starts in {month_name[actual]}; the periods above follow the warehouse. If the note is right, an "
+            f"approver changes the calendar with `spm data calendar --fiscal-start {month}`; if not, "
+            f"`spm memory forget {memory_id}`."
+        )
     return lines
 
 

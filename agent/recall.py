@@ -75,10 +75,10 @@ def calendar_proposal(ctx: Context, note: Any) -> list[dict[str, Any]]:
     change: the tool call that proposes it (it still needs an approver), or nothing."""
     if note is None:
         return []
-    rule = assumptions([note], []).fiscal_start_month
-    if rule is None or rule[0] == ctx.warehouse.calendar().start_month:
+    conflict = assumptions([note], []).fiscal_conflict(ctx.warehouse.calendar().start_month)
+    if conflict is None:
         return []
-    args = {"start_month": rule[0], "note": note.memory_id}
+    args = {"start_month": conflict[0], "note": note.memory_id}
     return [{"name": "set_fiscal_calendar", "args": args, "id": f"call-calendar-{note.memory_id}", "type": "tool_call"}]
 
 

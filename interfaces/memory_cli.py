@@ -49,33 +49,37 @@ def add(
 ) -> None:
     """Remember a planning assumption, rule or glossary entry."""
     from agent.context import NOTE_ROLES
+    from interfaces.common import open_warehouse
+    from interfaces.compose import memory_store, resolve_user
     from warehouse.errors import PermissionDeniedError
 
-    store, who = _store_and_user(ctx, user)
+    wh = open_warehouse(ctx)
+    with wh.held():  # one open for the user lookup and the calendar
+        who = resolve_user(wh, user or settings().user)
+        calendar_start = wh.calendar().start_month
     if who.role not in NOTE_ROLES:
         raise PermissionDeniedError(
             f"Role {who.role} may not add planning notes.", f"Roles that may: {', '.join(NOTE_ROLES)}."
         )
-    note = store.add_note(text, who)
+    note = memory_store(settings()).add_note(text, who)
     _print([note], json_)
-    _hint_calendar(ctx, note)
+    _hint_calendar(note, calendar_start)
 
 
-def _hint_calendar(ctx: typer.Context, note) -> None:  # type: ignore[no-untyped-def]
+def _hint_calendar(note, calendar_start: int) -> None:  # type: ignore[no-untyped-def]
     """A note stating another fiscal-year start is not applied by itself: say how to apply it."""
     from calendar import month_name
 
-    from interfaces.common import open_warehouse
     from interfaces.output import err
     from memory.rules import assumptions
 
-    rule = assumptions([note], []).fiscal_start_month
-    actual = open_warehouse(ctx).calendar().start_month
-    if rule is not None and rule[0] != actual:
+    conflict = assumptions([note], []).fiscal_conflict(calendar_start)
+    if conflict is not None:
+        month = conflict[0]
         err().print(
-            f"This note says the fiscal year starts in {month_name[rule[0]]}; the warehouse's starts in "
-            f"{month_name[actual]}. Answers will point this out until an approver runs "
-            f"`spm data calendar --fiscal-start {rule[0]}` (or says it to the agent), or the note is forgotten."
+            f"This note says the fiscal year starts in {month_name[month]}; the warehouse's starts in "
+            f"{month_name[calendar_start]}. Answers will point this out until an approver runs "
+            f"`spm data calendar --fiscal-start {month}` (or says it to the agent), or the note is forgotten."
         )
 
 

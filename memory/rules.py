@@ -11,8 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from memory.store import Memory
+if TYPE_CHECKING:
+    from memory.store import Memory
 
 _LOCK = re.compile(
     r"\b(never|don'?t|do not|must not|shouldn'?t|should not)\s+(move|reassign|touch|transfer)\b|\block(ed)?\b"
@@ -44,6 +46,11 @@ class Assumptions:
 
     locked_accounts: dict[str, str] = field(default_factory=dict)  # account id -> memory id
     fiscal_start_month: tuple[int, str] | None = None  # (month, memory id)
+
+    def fiscal_conflict(self, calendar_start: int) -> tuple[int, str] | None:
+        """(month, memory id) when the notes' fiscal-year start differs from the calendar's."""
+        rule = self.fiscal_start_month
+        return rule if rule is not None and rule[0] != calendar_start else None
 
     def describe(self) -> list[str]:
         out = [f"account {a} locked by {m}" for a, m in sorted(self.locked_accounts.items())]
