@@ -50,7 +50,5 @@ def describe_change(cur: Any, month: int) -> dict[str, Any]:
 def set_fiscal_start(cur: Any, month: int) -> int:
     """Set the fiscal-year start to `month` inside the caller's transaction; returns the old start."""
     old = describe_change(cur, month)["from_month"]
-    cur.execute("UPDATE meta SET value = ? WHERE key = 'fiscal_year_start_month'", [str(month)])
-    if cur.execute("SELECT count(*) FROM meta WHERE key = 'fiscal_year_start_month'").fetchone()[0] == 0:
-        cur.execute("INSERT INTO meta (key, value) VALUES ('fiscal_year_start_month', ?)", [str(month)])
+    cur.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('fiscal_year_start_month', ?)", [str(month)])
     return old

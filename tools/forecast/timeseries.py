@@ -19,6 +19,8 @@ only naive and average forecasts are used; every fallback is reported in `warnin
 
 from __future__ import annotations
 
+import os
+import threading
 import warnings as pywarnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,9 +97,6 @@ def _jobs(series: int) -> int:
     for a few (a process pool costs more than it saves), and one off the main thread: Slack
     and batch workers already run questions in parallel, and forking a process whose other
     threads hold locks is how pools deadlock."""
-    import os
-    import threading
-
     if series < 8 or threading.current_thread() is not threading.main_thread():
         return 1
     return max(1, min(os.cpu_count() or 1, series // 4))
