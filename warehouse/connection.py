@@ -10,7 +10,8 @@ within a process only one database instance may exist per file. The handle hides
 * `writer()` yields a cursor inside a transaction, serialised within the process; a failure
   rolls the whole transaction back;
 * when another process holds the file, opening retries with backoff for `lock_timeout`
-  seconds and then raises `WarehouseLockedError` naming the process.
+  seconds and then raises `WarehouseLockedError` naming the process;
+* with a key the file is an encrypted database (`warehouse/encryption.py`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 import duckdb
 
 from warehouse.calendar import FiscalCalendar
-from warehouse.encryption import CATALOG, connect_encrypted
+from warehouse.encryption import CATALOG, connect
 from warehouse.encryption import explain as explain_key_error
 from warehouse.errors import (
     InputError,
@@ -122,10 +123,7 @@ def _open_duckdb(path: Path, *, writable: bool, timeout: float, key: str | None)
     delay = 0.05
     while True:
         try:
-            if key is not None:
-                connection = connect_encrypted(path, key=key, read_only=not writable, config=config)
-            else:
-                connection = duckdb.connect(str(path), read_only=not writable, config=config)
+            connection = connect(path, key=key, read_only=not writable, config=config)
         except duckdb.IOException as exc:
             text = str(exc)
             if "lock" not in text.lower():

@@ -12,11 +12,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from warehouse.calendar import FiscalCalendar
 from warehouse.connection import Warehouse
-from warehouse.encryption import connect_encrypted
+from warehouse.encryption import connect
 from warehouse.errors import ConflictError, InputError, SchemaError, WarehouseLockedError
 from warehouse.migrate import migrate
 
@@ -84,9 +82,7 @@ def create_warehouse(
     for leftover in (tmp, Path(f"{tmp}.wal")):
         leftover.unlink(missing_ok=True)
     try:
-        connection = (
-            connect_encrypted(tmp, key=key, read_only=False, config={}) if key is not None else duckdb.connect(str(tmp))
-        )
+        connection = connect(tmp, key=key, read_only=False, config={})
         try:
             migrate(connection)
             connection.execute("BEGIN TRANSACTION")

@@ -47,6 +47,13 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def connect(path: Path, *, key: str | None, read_only: bool, config: dict[str, Any]) -> duckdb.DuckDBPyConnection:
+    """The warehouse file as a DuckDB connection: plain without a key, encrypted with one."""
+    if key is None:
+        return duckdb.connect(str(path), read_only=read_only, config=config)
+    return connect_encrypted(path, key=key, read_only=read_only, config=config)
+
+
 def connect_encrypted(path: Path, *, key: str, read_only: bool, config: dict[str, Any]) -> duckdb.DuckDBPyConnection:
     """A connection whose default catalog is the encrypted file at `path` (created if missing)."""
     if not key:
