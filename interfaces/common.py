@@ -48,12 +48,16 @@ def warehouse_path(ctx: typer.Context | None) -> Path:
 
 
 def open_warehouse(ctx: typer.Context | None, *, writable: bool = False) -> Warehouse:
-    from interfaces.settings import warehouse_key
     from warehouse.connection import Warehouse
 
-    return Warehouse(
-        warehouse_path(ctx), writable=writable, lock_timeout=settings().lock_timeout, key=warehouse_key(settings())
-    )
+    return Warehouse(warehouse_path(ctx), writable=writable, lock_timeout=settings().lock_timeout, key=warehouse_key())
+
+
+def warehouse_key() -> str | None:
+    """SPM_WAREHOUSE_KEY: the warehouse is an encrypted DuckDB database opened with it."""
+    from interfaces.settings import warehouse_key as key_of
+
+    return key_of(settings())
 
 
 def warehouse_as_of(wh: Warehouse) -> date:

@@ -15,6 +15,7 @@ from interfaces.common import (
     parse_date,
     settings,
     warehouse_as_of,
+    warehouse_key,
     warehouse_path,
 )
 
@@ -95,7 +96,7 @@ def init(
             as_of=parse_date(as_of, "--as-of"),
             force=force,
             lock_timeout=settings().lock_timeout,
-            key=_key(),
+            key=warehouse_key(),
         )
     seconds = time.perf_counter() - start
     with wh.reader() as cur:
@@ -121,12 +122,6 @@ def init(
         err().print("Next: `spm data summary`, `spm data check`.")
     else:
         err().print("Next: `spm data import FILES` (see docs/data-format.md).")
-
-
-def _key() -> str | None:
-    from interfaces.settings import warehouse_key
-
-    return warehouse_key(settings())
 
 
 def _check_sizes(paths: list[Path], max_mb: float) -> None:
@@ -393,6 +388,12 @@ def calendar(
     Stored period names (FY2027-Q1 in targets and quotas) are kept and read under the new
     calendar. The acting user (SPM_USER; unset: the local admin) must be allowed to approve writes.
     """
+    wh = open_warehouse(ctx, writable=fiscal_start is not None)
+    with wh.held():  # one open for the lookups, the audit run and the change
+        _calendar(wh, fiscal_start, json_)
+
+
+def _calendar(wh: Warehouse, fiscal_start: int | None, json_: bool) -> None:
     import uuid
     from calendar import month_name
 
@@ -405,7 +406,6 @@ def calendar(
     from warehouse.errors import PermissionDeniedError
     from warehouse.fiscal_start import describe_change, set_fiscal_start
 
-    wh = open_warehouse(ctx, writable=fiscal_start is not None)
     if fiscal_start is not None:
         user = resolve_user(wh, settings().user)
         refused = refusal(user)
@@ -475,7 +475,7 @@ def demo(
     from warehouse.summary import summarize
 
     path = settings().demo_warehouse
-    wh = Warehouse(path, lock_timeout=settings().lock_timeout, key=_key())
+    wh = Warehouse(path, lock_timeout=settings().lock_timeout, key=warehouse_key())
     try:
         stale = wh.meta().get("as_of") != date.today().isoformat()
     except SpmError:  # missing, or built by an older schema
@@ -483,7 +483,9 @@ def demo(
     if rebuild or stale:
         start = time.perf_counter()
         with err().status("Building the demo company..."):
-            wh = create_warehouse(path, demo="small", force=True, lock_timeout=settings().lock_timeout, key=_key())
+            wh = create_warehouse(
+                path, demo="small", force=True, lock_timeout=settings().lock_timeout, key=warehouse_key()
+            )
         err().print(f"Built the demo company at {path} in {time.perf_counter() - start:.1f} s.")
     day = warehouse_as_of(wh)
     with wh.reader() as cur:
