@@ -101,6 +101,21 @@ def test_monte_carlo_is_deterministic_per_seed_and_validates() -> None:
         )
 
 
+def test_monte_carlo_draws_do_not_depend_on_the_number_of_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks run on all cores, each with its own stream spawned from the seed: one core and
+    eight give the same trials, so a seed reproduces a forecast on any machine."""
+    import tools.forecast.pipeline_mc as mc
+
+    d = _deals(80)
+    kwargs = {"groups": 3, "periods": 4, "slip": np.array([0.6, 0.3, 0.1]), "trials": 1500, "seed": 4, "chunk": 128}
+    runs = []
+    for cores in (1, 8):
+        monkeypatch.setattr(mc.os, "cpu_count", lambda cores=cores: cores)
+        runs.append(simulate(d["amount"], d["p_win"], d["planned"], d["group"], **kwargs).samples)
+    assert np.array_equal(runs[0], runs[1])
+    assert len({runs[0][i].tobytes() for i in range(0, 1500, 128)}) == 12  # every chunk draws its own trials
+
+
 def test_certain_deals_land_exactly() -> None:
     draws = simulate(
         np.array([100.0, 50.0]),
@@ -158,6 +173,31 @@ def test_backtest_models_keep_the_form_and_fit_only_the_early_history() -> None:
         assert len(early.model_["residuals"]) == n
         assert early.model_["coef"] != pytest.approx(arima.model_["coef"])
     assert _reestimated(arima, y[:40]).model_["arma"] == arima.model_["arma"]
+
+
+def test_combined_interval_is_the_mixture_of_the_models_distributions() -> None:
+    """The combination's 80% bounds are the 10% and 90% quantiles of the weighted mixture of
+    the models' normal forecasts: one model alone keeps its own interval, and models that
+    disagree widen the interval beyond the weighted average of their bounds."""
+    from scipy.stats import norm
+
+    from tools.forecast.timeseries import _mixture_bounds
+
+    z = norm.ppf(0.9)
+    mu = np.array([[100.0, 130.0, 90.0], [50.0, 50.0, 50.0], [10.0, 200.0, 0.0]])
+    sigma = np.array([[10.0, 20.0, 5.0], [4.0, 4.0, 4.0], [1.0, 1.0, 1.0]])
+    w = np.array([[0.5, 0.3, 0.2], [0.2, 0.5, 0.3], [0.5, 0.5, 0.0]])
+    lo, hi = _mixture_bounds(mu, mu - z * sigma, mu + z * sigma, w)
+    for row in range(3):
+        cdf = (w[row] * norm.cdf((np.array([[lo[row]], [hi[row]]]) - mu[row]) / sigma[row])).sum(axis=1)
+        assert cdf == pytest.approx([0.1, 0.9], abs=1e-9)
+    assert (lo[1], hi[1]) == pytest.approx((50 - z * 4, 50 + z * 4))  # same forecast thrice: unchanged
+    # Two far-apart forecasts, half the weight each: the band spans both (each side is the 20%
+    # tail of one model); averaging the bounds would give 103.7 to 106.3, covering neither.
+    assert (lo[2], hi[2]) == pytest.approx((10 + norm.ppf(0.2), 200 + norm.ppf(0.8)))
+
+    one = _mixture_bounds(mu, mu - z * sigma, mu + z * sigma, np.array([[0, 1.0, 0]] * 3))
+    assert one[0] == pytest.approx(mu[:, 1] - z * sigma[:, 1]) and one[1] == pytest.approx(mu[:, 1] + z * sigma[:, 1])
 
 
 def test_mase_scale_closed_form() -> None:

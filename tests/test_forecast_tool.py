@@ -164,3 +164,50 @@ def test_cli_forecast_json_and_plot(demo_path: Path, tmp_path: Path) -> None:
     assert bad.exit_code == 3 and "win_rate" in bad.stderr
     human = CliRunner().invoke(app, ["-w", str(demo_path), "forecast", "--trials", "500"])
     assert human.exit_code == 0 and "Backtest" in human.stdout
+
+
+def test_big_warehouses_train_on_a_deal_sample_but_keep_the_whole_pipeline(
+    demo: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above TRAINING_DEALS opportunities the win model's training snapshots keep every
+    snapshot of 1 in N deals; the open pipeline on the as-of date keeps every deal."""
+    from tools.forecast import loader, tool
+
+    with demo.reader() as cur:
+        query = loader.Query(Scope.everything(), {})
+        dates = [date(2025, 6, 1), date(2025, 9, 1), AS_OF]
+        full = loader.snapshots(cur, query, dates, label_before=AS_OF)
+        part = loader.snapshots(cur, query, dates, label_before=AS_OF, sample_every=3, keep_all_on=AS_OF)
+    on_as_of = pd.Timestamp(AS_OF)
+    assert (
+        part[part["snapshot"] == on_as_of]["opp_id"].tolist() == full[full["snapshot"] == on_as_of]["opp_id"].tolist()
+    )
+    kept = set(part[part["snapshot"] != on_as_of]["opp_id"])
+    earlier = full[full["snapshot"] != on_as_of]
+    assert 0.25 < len(kept) / earlier["opp_id"].nunique() < 0.42
+    assert len(part[part["snapshot"] != on_as_of]) == earlier["opp_id"].isin(kept).sum()  # whole histories
+
+    params = ForecastInput(by=["region"], trials=2000)
+    baseline = run_forecast(demo, params)
+    monkeypatch.setattr(tool, "TRAINING_DEALS", 1000)
+    tool._MODEL_CACHE.clear()
+    sampled = run_forecast(demo, params)
+    assert baseline.metrics["win_model"]["deal_sample"] == 1 and sampled.metrics["win_model"]["deal_sample"] > 1
+    assert sampled.metrics["win_model"]["train_rows"] < baseline.metrics["win_model"]["train_rows"]
+    open_pipeline = [_rows(r).set_index(["period", "region"])["pipeline"] for r in (baseline, sampled)]
+    assert open_pipeline[0].sum() > 0 and open_pipeline[0].equals(open_pipeline[1])
+
+
+def test_model_libraries_import_in_the_background() -> None:
+    """warm_imports loads the forecast's model libraries on a thread; wait() returns once they
+    are all importable from sys.modules (a fresh process, so nothing is imported yet)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from tools.forecast import warm_imports as w; "
+        "assert not any(m in sys.modules for m in w.MODULES); w.start(); w.wait(); "
+        "print(all(m in sys.modules for m in w.MODULES))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"

@@ -154,12 +154,21 @@ ORDER BY o.opp_id
 
 
 def snapshots(
-    cur: ReadCursor, query: Query, dates: list[date], label_before: date, sample_every: int = 1
+    cur: ReadCursor,
+    query: Query,
+    dates: list[date],
+    label_before: date,
+    sample_every: int = 1,
+    keep_all_on: date | None = None,
 ) -> pd.DataFrame:
     """Open deals as they stood on each date, with their outcome when it was known before
-    `label_before`. `sample_every` > 1 keeps a deterministic 1-in-N sample of deals."""
+    `label_before`. `sample_every` > 1 keeps a deterministic 1-in-N sample of deals (each kept
+    deal with all its snapshots), except on `keep_all_on`, where every deal is kept."""
     where, params = query.opportunities()
-    sample = f"AND hash(o.opp_id) % {int(sample_every)} = 0" if sample_every > 1 else ""
+    sample = ""
+    if sample_every > 1:
+        keep = f"s.d = DATE '{keep_all_on.isoformat()}' OR " if keep_all_on is not None else ""
+        sample = f"AND ({keep}hash(o.opp_id) % {int(sample_every)} = 0)"
     sql = _SNAPSHOT_SQL.format(where=where, sample=sample).replace("_snapshot_dates", "(SELECT unnest(?::DATE[]) AS d)")
     frame = cur.query_df(sql, [list(dates), *params, label_before])
     return _finish(frame)

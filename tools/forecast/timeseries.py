@@ -9,9 +9,10 @@ weighs them equally; a model name uses that model alone. Each model form is sear
 per series (see `_fit_once`). Measured against AutoETS and seasonal naive in
 bench/RESULTS.md.
 
-Intervals are the models' 80% intervals (weighted like the means), then widened per series
-when they covered fewer than 80% of the backtest actuals (a conformal scale factor; series
-with fewer than 12 backtest points share a pooled factor, or keep the model's intervals).
+Intervals are the 80% bounds of the weighted mixture of the models' forecast distributions
+(wider than their averaged bounds when the models disagree), then widened per series when they
+covered fewer than 80% of the backtest actuals (a conformal scale factor; series with fewer
+than 12 backtest points share a pooled factor, or keep the mixture's intervals).
 
 Short histories fall back: under two seasons, seasonality is not modelled; under 8 periods,
 only naive and average forecasts are used; every fallback is reported in `warnings`.
@@ -37,6 +38,7 @@ ARIMA_SEARCH = 8  # candidate models in AutoARIMA's stepwise search (default 94)
 LOW_HISTORY = 8
 MIN_POINTS_OWN_SCALE = 12
 MIN_POINTS_POOLED_SCALE = 30
+_Z80 = 1.2815515655446004  # standard normal quantile at 90%: half an 80% interval in sigmas
 
 
 @dataclass
@@ -122,13 +124,39 @@ def _weights(cv: pd.DataFrame, names: list[str], ids: list[str], scales: dict[st
     return w / w.sum(axis=1, keepdims=True)
 
 
+def _mixture_bounds(mu: np.ndarray, lo: np.ndarray, hi: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """80% bounds of the weighted mixture of the models' predictive distributions, per row.
+
+    Each model's forecast is read as a normal distribution with its mean and the spread its
+    80% interval implies; the combination's distribution is their weighted mixture. Its
+    quantiles lie between the models' own (each model's CDF is below the level at the lowest
+    bound and above it at the highest), so bisection on that bracket finds them. Unlike a
+    weighted average of the bounds, this widens the interval when the models disagree, which
+    is when the combination is least sure."""
+    from scipy.special import ndtr
+
+    z = _Z80
+    sigma = np.maximum((hi - lo) / (2 * z), 1e-9 * np.maximum(np.abs(mu), 1.0))
+    out = []
+    for level, bound in ((1 - LEVEL / 100) / 2, lo), ((1 + LEVEL / 100) / 2, hi):
+        a, b = bound.min(axis=1), bound.max(axis=1)
+        for _ in range(50):  # bracket width shrinks 2^50-fold: far below a cent
+            mid = (a + b) / 2
+            below = (w * ndtr((mid[:, None] - mu) / sigma)).sum(axis=1) < level
+            a, b = np.where(below, mid, a), np.where(below, b, mid)
+        out.append((a + b) / 2)
+    return out[0], out[1]
+
+
 def _combine(frame: pd.DataFrame, names: list[str], weights: dict[str, np.ndarray], bounds: bool) -> pd.DataFrame:
-    """yhat (and lo, hi) of each row as the weighted mix of the models' columns."""
+    """yhat (and lo, hi) of each row: the weighted mix of the models' means and the 80% bounds
+    of the mixture of their distributions."""
     w = np.vstack([weights[s] for s in frame["unique_id"]])
-    out = {"yhat": (frame[names].to_numpy() * w).sum(axis=1)}
+    mu = frame[names].to_numpy()
+    out = {"yhat": (mu * w).sum(axis=1)}
     if bounds:
-        for side in ("lo", "hi"):
-            out[side] = (frame[[f"{m}-{side}-{LEVEL}" for m in names]].to_numpy() * w).sum(axis=1)
+        lo, hi = (frame[[f"{m}-{side}-{LEVEL}" for m in names]].to_numpy() for side in ("lo", "hi"))
+        out["lo"], out["hi"] = _mixture_bounds(mu, lo, hi, w)
     return pd.DataFrame(out, index=frame.index)
 
 
