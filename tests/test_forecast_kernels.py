@@ -200,6 +200,27 @@ def test_combined_interval_is_the_mixture_of_the_models_distributions() -> None:
     assert one[0] == pytest.approx(mu[:, 1] - z * sigma[:, 1]) and one[1] == pytest.approx(mu[:, 1] + z * sigma[:, 1])
 
 
+def test_a_series_forecast_does_not_depend_on_the_series_beside_it() -> None:
+    """Each series is forecast by its own models whatever the other series and their order
+    (statsforecast sorts series by id internally; ids here are deliberately unsorted and of
+    very different scales)."""
+    rng = np.random.default_rng(11)
+    t = np.arange(40)
+    values = np.vstack(
+        [
+            1000 + 40 * t + 100 * np.sin(t * np.pi / 2) + rng.normal(0, 20, 40),
+            50 + 5 * np.cos(t * np.pi / 2) + rng.normal(0, 1, 40),
+            300 - 2 * t + rng.normal(0, 15, 40),
+        ]
+    )
+    ids = ["total", "region=b", "region=a"]
+    together = forecast_series(values, ids, season_length=4, horizon=4)
+    for i, sid in enumerate(ids):
+        alone = forecast_series(values[i : i + 1], [sid], season_length=4, horizon=4)
+        assert together.chosen[i] == alone.chosen[0]
+        assert together.mean[i] == pytest.approx(alone.mean[0], rel=1e-9)
+
+
 def test_mase_scale_closed_form() -> None:
     assert mase_scale(np.array([1.0, 2.0, 4.0, 7.0, 11.0]), 2) == pytest.approx(np.mean([3.0, 5.0, 7.0]))
     assert mase_scale(np.array([5.0, 5.0, 5.0]), 1) == 1.0

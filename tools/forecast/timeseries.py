@@ -257,7 +257,9 @@ def _fit_once(
     statsforecast's cross_validation and forecast layout."""
     periods = values.shape[1]
     sf.fit(df=_frame(values.astype(float), ids))
-    fitted_models = sf.fitted_  # [series, models]
+    # statsforecast keeps its fitted models in sorted-id order, not in the order given.
+    row_of = {str(uid): k for k, uid in enumerate(sf.uids)}
+    fitted_models = [sf.fitted_[row_of[sid]] for sid in ids]  # [series][models], in `ids` order
     cv_rows, cv_fit_rows, fc_rows, fit_rows = [], [], [], []
 
     def run(models: list[Any], y: np.ndarray, h: int, actual: np.ndarray | None = None, **key: Any) -> None:
