@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.forecast_accuracy import METHOD, demo_series, report
+from bench.forecast_accuracy import METHOD, Series, demo_series, report
 from bench.report import write_section
 
 
-def _public() -> list[tuple[str, np.ndarray, int, int]]:
+def _public() -> list[Series]:
     import pmdarima.datasets as pm
     import statsmodels.api as sm
     from statsmodels.datasets import elec_equip
@@ -46,7 +46,7 @@ def _public() -> list[tuple[str, np.ndarray, int, int]]:
 
 
 def run() -> None:
-    md, summary = report([*_public(), *demo_series(seed=11, dim="segment", total=False)])
+    md, summary = report([*([s] for s in _public()), *demo_series(seed=11, dim="segment", total=False)])
     title = "## Forecast accuracy on held-out series (not used to design the method)"
     write_section("forecast_validation", f"{title}\n\n{METHOD}\n\n{md}\n\n{summary}")
 
