@@ -211,3 +211,14 @@ def test_model_libraries_import_in_the_background() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
+
+
+def test_recommendations_on_a_filtered_forecast_name_the_filter(demo: Warehouse) -> None:
+    """With --filter region=X the top of the hierarchy is region X, not the company: advice
+    says "region X" wherever it used to say "Total"."""
+    actions = {}
+    for region in ("APAC", "LATAM", "NA"):
+        result = run_forecast(demo, ForecastInput(filters={"region": [region]}, horizon=1, trials=1000))
+        actions[region] = [r.action for r in result.recommendations]
+        assert all(f"region {region}" in a and "Total" not in a for a in actions[region]), actions[region]
+    assert any(actions.values())

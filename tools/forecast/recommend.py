@@ -31,9 +31,9 @@ def _money(value: float) -> str:
     return f"${v:,.0f}"
 
 
-def _name(group: dict[str, str]) -> str:
+def _name(group: dict[str, str], top_name: str) -> str:
     parts = [v for v in group.values() if v != "All"]
-    return " ".join(parts) if parts else "Total"
+    return " ".join(parts) if parts else top_name
 
 
 def recommendations(
@@ -47,8 +47,10 @@ def recommendations(
     backtest: dict[str, Any],
     dims: list[str],
     pipe_column: dict[str, str],
+    top_name: str = "Total",
 ) -> tuple[list[Recommendation], list[dict[str, Any]]]:
-    """Recommendations and the deals they point at."""
+    """Recommendations and the deals they point at; `top_name` names the hierarchy's top node
+    (the filters or scope it stands for)."""
     candidates = [*current_rows, *[r for r in rows if r["period"] == periods[offset].name]]
     by_series = backtest.get("by_series", {})
     recs: list[tuple[float, Recommendation]] = []
@@ -60,7 +62,7 @@ def recommendations(
         group = {d: row[d] for d in dims}
         node_id = "|".join(f"{d}={v}" for d, v in group.items() if v != "All") or TOTAL
         gap = target - p50
-        name = _name(group)
+        name = _name(group, top_name)
         period = row["period"]
         acc = by_series.get(node_id)
         confidence = float(np.clip(1 - acc.wape, 0.3, 0.9)) if acc is not None and np.isfinite(acc.wape) else 0.5

@@ -458,6 +458,7 @@ def compute(data: Loaded, params: ForecastInput, scope: Scope) -> ForecastResult
         backtest,
         dims,
         PIPE_COLUMN,
+        top_name=_top_label(scope, data.filters),
     )
     if deals:
         tables["deals_to_watch"] = deals
@@ -737,6 +738,12 @@ def _money(value: float | None) -> str:
     return f"{sign}${v:,.0f}"
 
 
+def _top_label(scope: Scope, filters: dict[str, list[str]]) -> str:
+    """What the hierarchy's top node stands for: the filters, else the scope ("Total" for all)."""
+    what = ", ".join(f"{d} {'/'.join(v)}" for d, v in filters.items())
+    return what or ("Total" if scope.kind == "all" else scope.describe())
+
+
 def _summary(
     row: dict[str, Any],
     period: Period,
@@ -745,11 +752,7 @@ def _summary(
     backtest: dict[str, Any],
     current: list[dict[str, Any]],
 ) -> str:
-    what = ", ".join(f"{d} {'/'.join(v)}" for d, v in filters.items()) or (
-        "total" if scope.kind == "all" else scope.describe()
-    )
-    label = what.capitalize() if what == "total" else what
-    text = f"{label} {period.name} P50 {_money(row['p50'])} (P10 {_money(row['p10'])}, P90 {_money(row['p90'])})"
+    text = f"{_top_label(scope, filters)} {period.name} P50 {_money(row['p50'])} (P10 {_money(row['p10'])}, P90 {_money(row['p90'])})"
     if row["target"]:
         gap = row["target"] - row["p50"]
         side = "short" if gap > 0 else "ahead"
