@@ -100,13 +100,8 @@ def simulate(
         sums = np.bincount(flat, weights=a[d_idx[keep]], minlength=c * cells)
         samples[start:stop] = sums.reshape(c, groups, periods)
 
-    workers = min(os.cpu_count() or 1, len(starts))
-    if workers > 1:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(run_chunk, starts, streams))
-    else:
-        for start, stream in zip(starts, streams, strict=True):
-            run_chunk(start, stream)
+    with ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, len(starts))) as pool:
+        list(pool.map(run_chunk, starts, streams))
     return PipelineDraws(samples=samples, mean=mean, variance=variance)
 
 

@@ -47,7 +47,7 @@ def recommendations(
     backtest: dict[str, Any],
     dims: list[str],
     pipe_column: dict[str, str],
-    top_name: str = "Total",
+    top_name: str,
 ) -> tuple[list[Recommendation], list[dict[str, Any]]]:
     """Recommendations and the deals they point at; `top_name` names the hierarchy's top node
     (the filters or scope it stands for)."""

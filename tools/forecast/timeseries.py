@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from tools.forecast.backtest import mase_scale
+from tools.forecast.blend import Z80
 
 LEVEL = 80
 MEMBERS = ("ets", "arima", "naive")
@@ -38,7 +39,6 @@ ARIMA_SEARCH = 8  # candidate models in AutoARIMA's stepwise search (default 94)
 LOW_HISTORY = 8
 MIN_POINTS_OWN_SCALE = 12
 MIN_POINTS_POOLED_SCALE = 30
-_Z80 = 1.2815515655446004  # standard normal quantile at 90%: half an 80% interval in sigmas
 
 
 @dataclass
@@ -135,8 +135,7 @@ def _mixture_bounds(mu: np.ndarray, lo: np.ndarray, hi: np.ndarray, w: np.ndarra
     is when the combination is least sure."""
     from scipy.special import ndtr
 
-    z = _Z80
-    sigma = np.maximum((hi - lo) / (2 * z), 1e-9 * np.maximum(np.abs(mu), 1.0))
+    sigma = np.maximum((hi - lo) / (2 * Z80), 1e-9 * np.maximum(np.abs(mu), 1.0))
     out = []
     for level, bound in ((1 - LEVEL / 100) / 2, lo), ((1 + LEVEL / 100) / 2, hi):
         a, b = bound.min(axis=1), bound.max(axis=1)

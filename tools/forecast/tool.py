@@ -46,7 +46,7 @@ PIPE_COLUMN = {
 SEASON = {"month": 12, "quarter": 4}
 OUTLIER_Z = 5.0
 STALE_DAYS = 120
-TRAINING_DEALS = 40_000  # opportunities whose histories train the win model, at most about
+TRAINING_DEALS = 40_000  # above this many opportunities, the win model trains on a 1-in-N deal sample
 _MODEL_CACHE: dict[tuple[Any, ...], WinModelReport] = {}
 
 
