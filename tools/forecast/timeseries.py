@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import threading
-import warnings as pywarnings
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +55,16 @@ class TsForecast:
     scales: dict[str, float]
     season_length: int
     warnings: list[str] = field(default_factory=list)
+
+
+def _quiet_library_warnings() -> None:
+    """statsforecast, and the statsmodels and scipy optimiser code it calls, warn about routine
+    numerics (a stepwise search stopped at its model limit, a zero variance on a flat series, a
+    line search that did not converge); none is actionable for a user. A filter by module,
+    added again on each call (filterwarnings replaces an equal filter, so the list does not
+    grow); not catch_warnings() around each fit, which saves and restores process-wide state
+    that concurrent forecasts (Slack and batch workers) race on."""
+    warnings.filterwarnings("ignore", module=r"(statsforecast|statsmodels|scipy\.optimize)(\.|$)")
 
 
 def _models(names: list[str], season_length: int) -> list[object]:
@@ -305,6 +315,7 @@ def forecast_series(
     from statsforecast import StatsForecast
     from statsforecast.models import Naive
 
+    _quiet_library_warnings()
     n, periods = values.shape
     if periods < MIN_PERIODS:
         raise ValueError(f"need at least {MIN_PERIODS} periods of history, got {periods}")
@@ -320,20 +331,18 @@ def forecast_series(
 
     cv = pd.DataFrame()
     cv_fitted = None
-    with pywarnings.catch_warnings():
-        pywarnings.simplefilter("ignore")
-        if windows >= 1 and "average" not in names:
-            cv, cv_fitted, fc, fitted_df = _fit_once(sf, values, ids, names, first_train, h_cv, horizon, want_fitted)
-        else:
-            # The average model of very short histories cannot run forward; it is cheap to refit.
-            if windows >= 1:
-                cv = sf.cross_validation(
-                    df=df, h=h_cv, n_windows=windows, step_size=1, level=[LEVEL], fitted=want_fitted, refit=True
-                )
-                if want_fitted:
-                    cv_fitted = sf.cross_validation_fitted_values()
-            fc = sf.forecast(df=df, h=horizon, level=[LEVEL], fitted=want_fitted)
-            fitted_df = sf.forecast_fitted_values() if want_fitted else None
+    if windows >= 1 and "average" not in names:
+        cv, cv_fitted, fc, fitted_df = _fit_once(sf, values, ids, names, first_train, h_cv, horizon, want_fitted)
+    else:
+        # The average model of very short histories cannot run forward; it is cheap to refit.
+        if windows >= 1:
+            cv = sf.cross_validation(
+                df=df, h=h_cv, n_windows=windows, step_size=1, level=[LEVEL], fitted=want_fitted, refit=True
+            )
+            if want_fitted:
+                cv_fitted = sf.cross_validation_fitted_values()
+        fc = sf.forecast(df=df, h=horizon, level=[LEVEL], fitted=want_fitted)
+        fitted_df = sf.forecast_fitted_values() if want_fitted else None
     if cv.empty:
         notes.append("Too little history to backtest: accuracy figures are not available.")
 
