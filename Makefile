@@ -22,9 +22,12 @@ demo: setup
 test: setup
 	@$(BIN)/python -m pytest -n 2
 
+# ruff (style), mypy (types), import-linter (the layering contracts in pyproject.toml).
 lint: setup
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
+	@$(BIN)/mypy
+	@$(BIN)/lint-imports --no-cache
 
 bench: setup
 	@$(BIN)/python -m bench

@@ -18,18 +18,16 @@ from langgraph.types import Command
 
 from agent import approvals, recall
 from agent.batch import Question, run_questions
-from agent.context import AgentSettings, Context, User
+from agent.context import AgentSettings, Context
 from agent.graph import build
 from agent.models import ModelSettings, offline_planner, openai_model
 from agent.planner.vocabulary import load_vocabulary
 from agent.result import AgentResult, StepView
 from agent.version import code_version
-from tools.scope import Scope
 from warehouse import audit
 from warehouse.connection import Warehouse
 from warehouse.errors import NotFoundError
-
-LOCAL_USER = User("local", "admin", Scope.everything(), "the local user")
+from warehouse.identity import LOCAL_USER, User
 
 Progress = Callable[[str], None]  # told what the graph is doing, e.g. "running forecast"
 
@@ -55,17 +53,6 @@ class PlanningAgent:
     def model_name(self) -> str:
         """The planner questions go to: the configured model, or the offline planner."""
         return self.model_settings.model if self._remote else "offline-planner"
-
-    @classmethod
-    def from_settings(cls, settings: Any = None) -> PlanningAgent:
-        """The agent the `spm` command would build, from `SPM_*` settings (or the given ones).
-
-        This is the documented Python entry point; reading the environment stays with the
-        composition root in `interfaces`, which it calls.
-        """
-        from interfaces.compose import build_agent  # the composition root (lazy: nothing else imports it)
-
-        return build_agent(settings)
 
     # --- runs ---------------------------------------------------------------------------
 
@@ -141,16 +128,26 @@ class PlanningAgent:
                 },
             )
             ctx = self._context(user, run_id, interface, log, approve)
+            start: dict[str, Any] = {
+                "messages": [HumanMessage(question)],
+                "run_id": run_id,
+                "status": "running",
+                "tool_rounds": 0,
+                "recalled": [],
+                "locked_accounts": {},
+                "fiscal_note": None,
+                "proposed_calls": [],
+                "fallback_reason": None,
+            }
             note = recall.remember_request(question)
             if note is not None:
                 status, answer, stored = recall.take_note(self.memory, ctx, note)
-                ctx.proposed_calls = recall.calendar_proposal(ctx, stored)
-                if not ctx.proposed_calls:
+                start["proposed_calls"] = recall.calendar_proposal(ctx, stored)
+                if not start["proposed_calls"]:
                     log.finish(status, answer)
                     return self._result(ctx, thread_id, status, answer)
             else:
-                recall.recall(self.memory, ctx, question, self.settings.memory_results, recall_before)
-            start = {"messages": [HumanMessage(question)], "run_id": run_id, "status": "running", "tool_rounds": 0}
+                start |= recall.recall(self.memory, ctx, question, self.settings.memory_results, recall_before)
             result = self._run(ctx, thread_id, start, on_progress)
             recall.record_decision(self.memory, ctx, question, result)
             return result
@@ -192,16 +189,16 @@ class PlanningAgent:
 
         Writes are refused here: they only happen through a question and its approval.
         """
-        from agent.tools import specs
+        from tools.registry import BY_NAME
         from warehouse.errors import InputError
 
-        spec = next((s for s in specs() if s.name == name), None)
-        if spec is None or spec.write:
+        spec = BY_NAME.get(name)
+        if spec is None or spec.run is None:
             raise InputError(f"{name!r} is not a read-only tool.", "Ask the agent in words instead.")
         params = spec.input_model.model_validate(args)
         self.settings.limits.check(params)
         with self.warehouse.held():
-            result = spec.run(self.warehouse, user or LOCAL_USER, params)
+            result = spec.run(self.warehouse, params, user or LOCAL_USER)
         return result.model_dump(mode="json")
 
     def pending_approval(self, thread_id: str) -> dict[str, Any] | None:
@@ -286,6 +283,7 @@ class PlanningAgent:
             recommendations=values.get("recommendations", []),
             grounding=values.get("grounding", {}),
             tool_results=self._tool_results(values.get("messages", [])),
+            fallback_reason=values.get("fallback_reason"),
         )
 
     @staticmethod
@@ -308,20 +306,21 @@ class PlanningAgent:
         grounding: dict[str, Any] | None = None,
         approval: dict[str, Any] | None = None,
         tool_results: list[dict[str, Any]] | None = None,
+        fallback_reason: str | None = None,
     ) -> AgentResult:
         with self.warehouse.reader() as cur:
             steps = audit.steps(cur, ctx.run_id)
         return AgentResult(
             run_id=ctx.run_id,
             thread_id=thread_id,
-            status=status,  # type: ignore[arg-type]
+            status=status,
             answer=answer,
             recommendations=recommendations or [],
             steps=[
                 StepView(seq=s.seq, kind=s.kind, name=s.name, args=s.args, summary=s.summary, duration_ms=s.duration_ms)
                 for s in steps
             ],
-            model=ctx.model_name,
+            model=ctx.model_name(fallback_reason),
             grounding=grounding or {},
             approval=approval,
             tool_results=tool_results or [],

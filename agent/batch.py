@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from agent.context import User
 from agent.result import AgentResult
+from warehouse.identity import User
 
 
 @dataclass(frozen=True)

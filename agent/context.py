@@ -1,7 +1,9 @@
 """What a run needs besides its state: warehouse, models, user and scope, audit log, settings.
 
 Passed to the graph as the runtime context (LangGraph `context_schema`): nodes and tool
-adapters read it, the model never sees it, so a user's scope can only come from here.
+adapters read it, the model never sees it, so a user's scope can only come from here. It is
+frozen for the run; what a run finds out (memories recalled, a model that failed) goes in the
+graph's state (agent/state.py).
 """
 
 from __future__ import annotations
@@ -9,38 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from agent.permissions import PERMISSIONS
 from tools.limits import Limits
-from tools.scope import Scope
+from warehouse.identity import Scope, User
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from warehouse.audit import AuditLog
     from warehouse.connection import Warehouse
-
-ROLES = ("admin", "leader", "manager", "analyst", "rep")
-APPROVER_ROLES = PERMISSIONS["approve_write"]  # may approve writes to base data (apply a scenario)
-NOTE_ROLES = PERMISSIONS["add_note"]  # may add planning notes to memory
-
-
-@dataclass(frozen=True)
-class User:
-    user_id: str
-    role: str
-    scope: Scope
-    name: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.role not in ROLES:
-            raise ValueError(f"unknown role {self.role!r}; use one of {', '.join(ROLES)}")
-
-    @property
-    def may_approve(self) -> bool:
-        return self.role in APPROVER_ROLES
-
-    def describe(self) -> str:
-        return f"{self.user_id} ({self.role}, {self.scope.describe()})"
 
 
 @dataclass(frozen=True)
@@ -54,7 +32,7 @@ class AgentSettings:
     limits: Limits = field(default_factory=Limits)  # caps on Monte Carlo trials and solver time
 
 
-@dataclass
+@dataclass(frozen=True)
 class Context:
     warehouse: Warehouse  # writable: tools read through it, the audit log and approved writes use it
     model: BaseChatModel  # the planner (offline or OpenAI-compatible)
@@ -66,18 +44,14 @@ class Context:
     auto_approve: bool = False  # the user approved writes up front (--approve)
     settings: AgentSettings = field(default_factory=AgentSettings)
     memory: Any = None
-    recalled: list[Any] = field(default_factory=list)  # memories retrieved for this question
-    assumptions: Any = None  # memory.rules.Assumptions from standing notes
-    fallback_reason: str | None = None  # set when the model failed and the offline planner took over
-    proposed_calls: list[dict[str, Any]] = field(default_factory=list)  # asked for by the user's own words
 
     @property
     def scope(self) -> Scope:
         return self.user.scope
 
-    @property
-    def model_name(self) -> str:
-        if self.fallback_reason:
+    def model_name(self, fallback_reason: str | None = None) -> str:
+        """The planner that answered: the model, or 'model -> offline' after it failed."""
+        if fallback_reason:
             return f"{_name(self.model)} -> {_name(self.offline)}"
         return _name(self.model)
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import time
 from calendar import month_name
-from datetime import date
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
@@ -33,6 +32,7 @@ from agent.planner.model import OfflinePlanner
 from agent.state import InputState, State
 from agent.tools import WRITE_TOOLS, tools
 from prompts import answers, system_prompt
+from tools.core.context import PlanContext
 from warehouse.audit import digest
 from warehouse.errors import SpmError
 
@@ -56,13 +56,11 @@ def result_digest(result: dict[str, Any]) -> str:
 
 
 def _context_text(ctx: Context) -> str:
-    calendar = ctx.warehouse.calendar()
-    today = date.today()
     try:
-        meta = ctx.warehouse.meta()
-        today = date.fromisoformat(meta["as_of"]) if "as_of" in meta else today
+        plan = PlanContext.of(ctx.warehouse.meta())
     except SpmError:
-        pass
+        plan = PlanContext.of({})
+    calendar, today = plan.calendar, plan.as_of
     return (
         f"Today is {today}. The fiscal year starts in month {calendar.start_month}; the current quarter is "
         f"{calendar.period_of(today, 'quarter').name}. The user is {ctx.user.user_id} (role {ctx.user.role}); "
@@ -82,49 +80,58 @@ def _describe_response(response: AIMessage) -> str:
     return f"answer ({len(str(response.content))} characters)"
 
 
-def _model_call(ctx: Context, messages: list[BaseMessage], *, bind: bool = True) -> AIMessage:
-    """Call the run's model; on a remote failure record it and use the offline planner instead."""
-    model = ctx.offline if ctx.fallback_reason else ctx.model
-    name = ctx.model_name
+def _model_call(
+    ctx: Context, messages: list[BaseMessage], fallback_reason: str | None, *, bind: bool = True
+) -> tuple[AIMessage, str | None]:
+    """Call the run's model; on a remote failure record it and use the offline planner instead.
+
+    Returns the response and the fallback reason (set once the model failed in this run)."""
+    model = ctx.offline if fallback_reason else ctx.model
+    name = ctx.model_name(fallback_reason)
     start = time.perf_counter()
     try:
         response = _invoke(model, messages, bind)
     except model_errors() as exc:
-        ctx.fallback_reason = f"{type(exc).__name__}: {str(exc)[:200]}"
+        fallback_reason = f"{type(exc).__name__}: {str(exc)[:200]}"
         if ctx.audit:
             ctx.audit.append(
                 "error",
                 name,
-                summary=f"model failed after retries, falling back to the offline planner: {ctx.fallback_reason}",
+                summary=f"model failed after retries, falling back to the offline planner: {fallback_reason}",
                 duration_ms=(time.perf_counter() - start) * 1000,
             )
         start = time.perf_counter()
         response = _invoke(ctx.offline, messages, True)
-        name = ctx.model_name
+        name = ctx.model_name(fallback_reason)
     if ctx.audit:
         ctx.audit.append(
             "llm_call", name, summary=_describe_response(response), duration_ms=(time.perf_counter() - start) * 1000
         )
-    return response
+    return response, fallback_reason
 
 
 def plan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context
-    messages = [SystemMessage(system_prompt(_context_text(ctx))), *state.messages]
+    messages: list[BaseMessage] = [SystemMessage(system_prompt(_context_text(ctx))), *state.messages]
     answer_now = state.tool_rounds >= ctx.settings.max_tool_rounds
-    if ctx.proposed_calls and state.tool_rounds == 0:
+    fallback = state.fallback_reason
+    if state.proposed_calls and state.tool_rounds == 0:
         # A statement the user made ("remember that our fiscal year starts in February") asks
         # for this write; no model decides it, and it still stops at the approval gate.
-        response = AIMessage(content="", tool_calls=ctx.proposed_calls)
+        response = AIMessage(content="", tool_calls=state.proposed_calls)
     else:
-        response = _model_call(ctx, messages, bind=not answer_now)
+        response, fallback = _model_call(ctx, messages, fallback, bind=not answer_now)
     if answer_now and response.tool_calls:
         response = AIMessage(content=response.content or "", response_metadata=response.response_metadata)
     if response.tool_calls and ctx.audit:
         ctx.audit.append(
             "plan", "tool calls", args=[{"name": c["name"], "args": c["args"]} for c in response.tool_calls]
         )
-    return {"messages": [response], "tool_rounds": state.tool_rounds + (1 if response.tool_calls else 0)}
+    return {
+        "messages": [response],
+        "tool_rounds": state.tool_rounds + (1 if response.tool_calls else 0),
+        "fallback_reason": fallback,
+    }
 
 
 def route_after_plan(state: State) -> Literal["approve", "tools", "recommend"]:
@@ -138,23 +145,24 @@ def approve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context
     last = state.messages[-1]
     assert isinstance(last, AIMessage)
-    decided: dict[str, dict[str, Any]] = {}
+    decided: dict[str, Any] = {}
     for call in last.tool_calls:
-        if call["name"] not in WRITE_TOOLS or call["id"] in state.approvals:
+        call_id = call["id"] or ""
+        if call["name"] not in WRITE_TOOLS or call_id in state.approvals:
             continue
         described = approvals.describe(ctx.warehouse, call["name"], call["args"])
         if "error" in described:
             # Nothing to approve (an unknown scenario): no one is asked; the tool reports the problem.
-            decided[call["id"]] = {"approved": False, "by": None, "error": described["error"]}
+            decided[call_id] = {"approved": False, "by": None, "error": described["error"]}
             continue
         if ctx.auto_approve:
             choice = approvals.decision(ctx.user, True, "approved up front (--approve)")
         else:
             # Anyone may ask; the person who resumes is the approver, and their role is checked then.
-            reply = interrupt({"tool_call_id": call["id"], **described})
+            reply = interrupt({"tool_call_id": call_id, **described})
             approved = bool(reply.get("approved")) if isinstance(reply, dict) else bool(reply)
             choice = approvals.decision(ctx.user, approved, "approved")
-        decided[call["id"]] = choice
+        decided[call_id] = choice
         if ctx.audit:
             ctx.audit.append(
                 "approval",
@@ -178,9 +186,13 @@ def tool_error(exc: Exception) -> str:
     return f"internal error in the tool: {type(source).__name__}: {source}"
 
 
+def _state_field(state: Any, name: str, default: Any) -> Any:
+    return state.get(name, default) if isinstance(state, dict) else getattr(state, name, default)
+
+
 def _with_remembered_locks(request: ToolCallRequest, ctx: Context) -> ToolCallRequest:
     """A territory rebalance never moves the accounts standing notes lock (the note is cited)."""
-    locked = getattr(ctx.assumptions, "locked_accounts", None)
+    locked: dict[str, str] = _state_field(request.state, "locked_accounts", {}) or {}
     if request.tool_call["name"] != "territory_rebalance" or not locked:
         return request
     args = dict(request.tool_call["args"])
@@ -202,7 +214,8 @@ def _with_remembered_locks(request: ToolCallRequest, ctx: Context) -> ToolCallRe
 
 def audited(request: ToolCallRequest, execute: Any) -> ToolMessage | Command:
     """Record each tool call and its result (or error) in the audit trail as it happens."""
-    ctx: Context = request.runtime.context
+    ctx = request.runtime.context
+    assert isinstance(ctx, Context)
     request = _with_remembered_locks(request, ctx)
     call = request.tool_call
     if ctx.audit:
@@ -226,31 +239,32 @@ def audited(request: ToolCallRequest, execute: Any) -> ToolMessage | Command:
     return message
 
 
-def _memory_lines(ctx: Context) -> list[str]:
-    """Past decisions close to this question, cited by run id; rules from notes that shaped or contradict it.
+def _memory_lines(ctx: Context, state: State) -> list[str]:
+    """Past decisions close to this question, cited by run id; the notes' fiscal-year start when it
+    contradicts the calendar.
 
     Memory text is quoted as what was asked before, never followed as an instruction.
     """
     lines = []
     cited = [
         m
-        for m in ctx.recalled
-        if m.kind == "decision"
-        and m.distance is not None
-        and m.distance <= ctx.settings.memory_cite_distance
-        and m.run_id != ctx.run_id
+        for m in state.recalled
+        if m.get("kind") == "decision"
+        and m.get("distance") is not None
+        and m["distance"] <= ctx.settings.memory_cite_distance
+        and m.get("run_id") != ctx.run_id
     ]
     if cited:
         lines.append("Related earlier decisions:")
         for m in cited:
-            lines.append(f"- `{m.run_id}` ({m.created_at[:10]}, {m.user_id}): “{m.text[:160]}”")
-    rules = ctx.assumptions
-    if rules is None or rules.fiscal_start_month is None:
+            lines.append(
+                f"- `{m.get('run_id')}` ({str(m.get('created_at', ''))[:10]}, {m.get('user_id')}): “{m['text'][:160]}”"
+            )
+    if not state.fiscal_note:
         return lines  # no note states a fiscal-year start: nothing to compare (and no calendar read)
+    month, memory_id = state.fiscal_note
     actual = ctx.warehouse.calendar().start_month
-    conflict = rules.fiscal_conflict(actual)
-    if conflict is not None:
-        month, memory_id = conflict
+    if month != actual:
         lines.append(
             f"Note `{memory_id}` says the fiscal year starts in {month_name[month]}, but this warehouse's calendar "
             f"starts in {month_name[actual]}; the periods above follow the warehouse. If the note is right, an "
@@ -288,17 +302,20 @@ def recommend(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         question,
         [m.content for m in tool_messages],
         answers(),
-        [m.text for m in ctx.recalled],
+        [m.get("text", "") for m in state.recalled],
     ]
     check = grounding.check(answer, sources)
     new_messages: list[BaseMessage] = []
-    remote = not isinstance(ctx.offline if ctx.fallback_reason else ctx.model, OfflinePlanner)
+    fallback = state.fallback_reason
+    remote = not isinstance(ctx.offline if fallback else ctx.model, OfflinePlanner)
     if not check.ok and remote:
         retry = HumanMessage(
             content="Your answer contains numbers that are not in the tool results: "
             f"{', '.join(check.ungrounded)}. Rewrite the answer using only numbers from the tool results."
         )
-        again = _model_call(ctx, [SystemMessage(system_prompt(_context_text(ctx))), *state.messages, retry], bind=False)
+        again, fallback = _model_call(
+            ctx, [SystemMessage(system_prompt(_context_text(ctx))), *state.messages, retry], fallback, bind=False
+        )
         answer = str(again.content)
         check = grounding.check(answer, sources)
         check_dict = {**check.as_dict(), "regenerated": True}
@@ -307,11 +324,11 @@ def recommend(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         check_dict = {**check.as_dict(), "regenerated": False}
     if not check.ok:
         answer += f"\n\n(Grounding check: {', '.join(check.ungrounded)} could not be traced to a tool result.)"
-    memory_lines = _memory_lines(ctx)
+    memory_lines = _memory_lines(ctx, state)
     if memory_lines:
         answer += "\n\n" + "\n".join(memory_lines)
-    if ctx.fallback_reason:
-        answer += "\n\n" + answers()["fallback_note"].format(reason=ctx.fallback_reason)
+    if fallback:
+        answer += "\n\n" + answers()["fallback_note"].format(reason=fallback)
     calls = [c for m in turn if isinstance(m, AIMessage) for c in m.tool_calls]
     failed = bool(calls) and all(m.status == "error" for m in tool_messages) and len(tool_messages) >= len(calls)
     meta_status = final.response_metadata.get("status") if isinstance(final, AIMessage) else None
@@ -330,6 +347,7 @@ def recommend(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         "recommendations": recs,
         "grounding": check_dict,
         "status": status,
+        "fallback_reason": fallback,
     }
 
 

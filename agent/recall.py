@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agent.context import NOTE_ROLES, Context
+from agent.context import Context
 from agent.result import AgentResult
 from memory.rules import assumptions
 from warehouse.errors import SpmError
+from warehouse.identity import allowed, roles_for
 
 _REMEMBER = re.compile(
     r"^\s*(?:please\s+)?(?:remember|note|keep in mind)\s*(?:that|:)?\s+(.+)$", re.IGNORECASE | re.DOTALL
@@ -25,42 +26,48 @@ def remember_request(question: str) -> str | None:
     return m[1].strip() if m else None
 
 
-def recall(memory: Any, ctx: Context, question: str, k: int, before: str | None = None) -> None:
-    """Fill `ctx.recalled` and `ctx.assumptions`, recorded as a `memory` audit step.
+def recall(memory: Any, ctx: Context, question: str, k: int, before: str | None = None) -> dict[str, Any]:
+    """The run's starting state from memory (`recalled`, `locked_accounts`, `fiscal_note`),
+    recorded as a `memory` audit step.
 
     `before` (ISO time): decisions remembered at or after it are not recalled (batch and eval
     runs stay independent of the order their questions finish in).
     """
     if memory is None or ctx.audit is None:
-        return
+        return {}
     try:
-        recalled = memory.search(question, ctx.user, k=k)
-        ctx.recalled = [m for m in recalled if before is None or m.kind != "decision" or m.created_at < before]
+        found = memory.search(question, ctx.user, k=k)
+        recalled = [m for m in found if before is None or m.kind != "decision" or m.created_at < before]
         notes = memory.list(ctx.user, kind="note", limit=1_000)
     except SpmError as exc:
         ctx.audit.append("error", "memory", summary=f"memory unavailable, answering without it: {exc.message}")
-        return
+        return {}
     with ctx.warehouse.reader() as cur:
         accounts = cur.execute("SELECT account_id, name FROM accounts").fetchall()
-    ctx.assumptions = assumptions(notes, accounts)
+    rules = assumptions(notes, accounts)
     ctx.audit.append(
         "memory",
         "recall",
         args={
-            "retrieved": [m.memory_id for m in ctx.recalled],
-            "distances": [m.distance for m in ctx.recalled],
-            "rules": ctx.assumptions.describe(),
+            "retrieved": [m.memory_id for m in recalled],
+            "distances": [m.distance for m in recalled],
+            "rules": rules.describe(),
         },
-        summary=f"{len(ctx.recalled)} related memories; {len(ctx.assumptions.describe())} standing rules",
+        summary=f"{len(recalled)} related memories; {len(rules.describe())} standing rules",
     )
+    return {
+        "recalled": [m.as_dict() for m in recalled],
+        "locked_accounts": dict(rules.locked_accounts),
+        "fiscal_note": list(rules.fiscal_start_month) if rules.fiscal_start_month else None,
+    }
 
 
 def take_note(memory: Any, ctx: Context, text: str) -> tuple[str, str, Any]:
     """'Remember that ...': store the note if the user's role may. Returns (status, answer, note)."""
     if memory is None:
         return "error", "Memory is not configured, so I cannot remember notes here.", None
-    if ctx.user.role not in NOTE_ROLES:
-        return "error", f"Role {ctx.user.role} may not add planning notes (needs {' or '.join(NOTE_ROLES)}).", None
+    if not allowed(ctx.user.role, "add_note"):
+        return "error", f"Role {ctx.user.role} may not add planning notes (needs {roles_for('add_note')}).", None
     try:
         note = memory.add_note(text, ctx.user)
     except SpmError as exc:

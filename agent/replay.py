@@ -10,14 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.context import User
 from agent.graph import result_digest
-from agent.tools import specs
 from agent.version import code_version
-from tools.scope import Scope
+from tools.registry import BY_NAME
 from warehouse import audit
 from warehouse.connection import Warehouse
 from warehouse.errors import SpmError
+from warehouse.identity import Scope, User
 
 
 @dataclass
@@ -62,7 +61,7 @@ def replay(warehouse: Warehouse, run_id: str) -> ReplayReport:
         header = audit.run(cur, run_id)
         steps = audit.steps(cur, run_id)
     user = _user(steps, header.get("user_id"))
-    by_name = {s.name: s for s in specs()}
+    by_name = BY_NAME
     report = ReplayReport(run_id)
     pending: list[audit.Step] = []
     outcomes: dict[int, audit.Step] = {}
@@ -77,13 +76,13 @@ def replay(warehouse: Warehouse, run_id: str) -> ReplayReport:
     for call in pending:
         spec = by_name.get(call.name or "")
         recorded = outcomes.get(call.seq)
-        if spec is None or spec.write:
+        if spec is None or spec.run is None:
             report.calls.append(ReplayedCall(call.seq, call.name or "", None, "writes are not replayed"))
             continue
         args = dict(call.args or {})
         saved = args.pop("save_scenario", None)
         try:
-            result = spec.run(warehouse, user, spec.input_model(**args)).model_dump(mode="json")
+            result = spec.run(warehouse, spec.input_model(**args), user).model_dump(mode="json")
         except SpmError as exc:
             failed_before = recorded is not None and recorded.kind == "error"
             report.calls.append(

@@ -24,6 +24,11 @@ class InputState:
     run_id: str = ""
     status: Status = "running"
     tool_rounds: int = 0  # plan -> tools loops so far in this run
+    recalled: list[dict[str, Any]] = field(default_factory=list)  # memories retrieved for the question
+    locked_accounts: dict[str, str] = field(default_factory=dict)  # account id -> the note that locks it
+    fiscal_note: list[Any] | None = None  # [month, note id]: the fiscal-year start the notes state
+    proposed_calls: list[dict[str, Any]] = field(default_factory=list)  # writes the user's own words ask for
+    fallback_reason: str | None = None  # set when the model failed and the offline planner took over
 
 
 @dataclass

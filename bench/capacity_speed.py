@@ -27,9 +27,9 @@ def run() -> None:
     from tools.capacity import cohort, evaluate, tool
     from tools.capacity.assumptions import History, estimate
     from tools.capacity.models import CapacityInput
-    from tools.scope import Scope
     from warehouse.connection import Warehouse
     from warehouse.create import create_warehouse
+    from warehouse.identity import Scope
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

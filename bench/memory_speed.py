@@ -31,9 +31,8 @@ TOPICS = [
 
 
 def run() -> None:
-    from agent.context import User
     from memory.store import Memory, MemoryStore
-    from tools.scope import Scope
+    from warehouse.identity import Scope, User
 
     rng = random.Random(7)
     regions, segments = ["NA", "EMEA", "APAC", "LATAM"], ["Enterprise", "Mid-Market", "SMB"]

@@ -20,16 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from agent.agent import PlanningAgent
-from agent.context import User
 from agent.result import AgentResult
 from evals.cases import Case, Expect
+from tools.registry import WRITE_TOOLS
 from warehouse.errors import SpmError
+from warehouse.identity import User
 
 EVAL_AS_OF = date(2026, 11, 29)  # the demo company's "today" for every eval run
 EVAL_SEED = 7
 FLOORS = {"tool_selection": 0.95, "arguments": 0.90}  # on the held-out split; CI fails below them
-RESULT_TOOL = {"quota_simulate": "quota", "territory_rebalance": "territory", "capacity_gap": "capacity"}
-WRITE_TOOLS = {"apply_scenario"}
 
 
 def normalise(text: str) -> str:
@@ -134,8 +133,7 @@ def judge(case: Case, result: AgentResult, split: str, seconds: float) -> CaseRe
             facts_ok = False
             out.diffs.append(f"answer lacks {text!r}")
     for figure in expect.figures:
-        wanted_tool = RESULT_TOOL.get(figure.tool, figure.tool)
-        source = next((r for r in result.tool_results if r.get("tool") in (figure.tool, wanted_tool)), None)
+        source = next((r for r in result.tool_results if r.get("tool") == figure.tool), None)
         try:
             value = float(_lookup(source, figure.path)) if source is not None else None
         except (KeyError, IndexError, ValueError, TypeError):
@@ -252,19 +250,21 @@ def run_cases(
     from concurrent.futures import ThreadPoolExecutor
     from datetime import UTC, datetime
 
-    from interfaces.compose import checkpointer, resolve_user
+    from langgraph.checkpoint.memory import InMemorySaver
+
     from memory.store import MemoryStore
+    from warehouse.users import find_user
 
     train = training_utterances()
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
         wh = eval_warehouse(Path(tmp))
         agent = PlanningAgent(
-            wh.with_writes(), model_settings, checkpointer(":memory:"), memory=MemoryStore(Path(tmp) / "memory")
+            wh.with_writes(), model_settings, InMemorySaver(), memory=MemoryStore(Path(tmp) / "memory")
         )
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
 
         def one(case: Case) -> CaseResult:
-            user: User = resolve_user(agent.warehouse, case.user)
+            user: User = find_user(agent.warehouse, case.user)
             thread = f"eval-{case.id}"
             for turn in case.conversation:
                 agent.ask(turn, thread_id=thread, user=user, interface="eval", recall_before=started_at)

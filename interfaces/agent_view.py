@@ -10,26 +10,20 @@ import sys
 from typing import Any
 
 from agent.result import AgentResult
-from interfaces.output import money
+from tools.core import format as fmt
+from tools.registry import BY_NAME
 
 TOOL_TABLE_ROWS = 6
 TOOL_TABLE_COLUMNS = 6
-_UNITS = {"x": "x", "%": "%", "points": " pts", "count": "", "months": " mo"}
+COMPARISON_COLUMNS = ("metric", "baseline", "what_if", "change")
 
 
 def impact_text(rec: dict[str, Any]) -> str:
-    """'NA Enterprise capacity at P50: $8.63M -> $12.18M', or '' when the tool gave no impact."""
+    """'NA Enterprise capacity at P50: $8.63M -> $12.2M', or '' when the tool gave no impact."""
     imp = rec.get("impact") or {}
     if not imp:
         return ""
-    before, after, unit = imp.get("before"), imp.get("after"), imp.get("unit", "")
-
-    def fmt(v: float | None) -> str:
-        if v is None:
-            return "-"
-        return money(v) if unit == "USD" else f"{v:,.1f}{_UNITS.get(unit, '')}"
-
-    return f"{imp.get('metric', '')}: {fmt(before)} -> {fmt(after)}"
+    return fmt.impact(str(imp.get("metric", "")), imp.get("before"), imp.get("after"), str(imp.get("unit", "")))
 
 
 def trail_line(result: AgentResult) -> str:
@@ -49,27 +43,24 @@ def status_line(result: AgentResult) -> str:
     return f"run {result.run_id} · thread {result.thread_id} · {result.status} · {result.model} · {grounded}"
 
 
-# The table that answers the question, per tool (else the first non-empty one).
-HEADLINE_TABLES = {
-    "forecast": ("forecast",),
-    "quota": ("what_if", "reps"),
-    "territory": ("reps", "moves"),
-    "capacity": ("hiring_plan", "groups"),
-}
-
-
 def tool_table(tool_result: dict[str, Any]) -> tuple[str, list[str], list[dict[str, Any]]] | None:
-    """The headline table of a tool result, cut to a glanceable size: (title, columns, rows)."""
+    """The headline table of a tool result (its spec's first non-empty headline table, else its
+    first table), cut to a glanceable size: (title, columns, rows)."""
     tables = tool_result.get("tables") or {}
-    preferred = [n for n in HEADLINE_TABLES.get(str(tool_result.get("tool")), ()) if tables.get(n)]
+    spec = BY_NAME.get(str(tool_result.get("tool")))
+    preferred = [n for n in (spec.headline_tables if spec else ()) if tables.get(n)]
     for name in preferred + list(tables):
         rows = tables[name]
-        if name == "what_if":  # the reps the what-if changes, not the first few of everyone
-            rows = [r for r in rows if r.get("quota_baseline") != r.get("quota_what_if")] or rows
-        if rows and isinstance(rows, list) and isinstance(rows[0], dict):
+        if not (rows and isinstance(rows, list) and isinstance(rows[0], dict)):
+            continue
+        if name == "comparison":  # the figures the what-if moves first, each in its own unit
+            rows = sorted(rows, key=lambda r: 0 if r.get("change") else 1)
+            groups = [c for c in rows[0] if c not in (*COMPARISON_COLUMNS, "unit")]
+            columns = [*groups, *COMPARISON_COLUMNS]
+        else:
             columns = [c for c in rows[0] if not isinstance(rows[0][c], dict | list)][:TOOL_TABLE_COLUMNS]
-            title = f"{tool_result.get('tool', 'result')}: {name.replace('_', ' ')}"
-            return title, columns, rows[:TOOL_TABLE_ROWS]
+        title = f"{spec.heading if spec else tool_result.get('tool', 'result')}: {name.replace('_', ' ')}"
+        return title, columns, rows[:TOOL_TABLE_ROWS]
     return None
 
 
@@ -92,7 +83,7 @@ def render_result(result: AgentResult, *, trail: bool = True, tables: bool = Fal
             found = tool_table(tool_result)
             if found:
                 title, columns, rows = found
-                table(title, rows, columns, limit=TOOL_TABLE_ROWS)
+                table(title, rows, columns, limit=TOOL_TABLE_ROWS, tool=tool_result.get("tool"))
     if result.recommendations:
         t = Table(title="Recommendations", title_justify="left")
         for column in ("#", "action", "impact", "confidence"):

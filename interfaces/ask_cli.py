@@ -8,7 +8,7 @@ from interfaces.agent_view import render_result
 from interfaces.common import handles_errors, open_warehouse, settings
 
 
-def agent_for(ctx: typer.Context):  # type: ignore[no-untyped-def]
+def agent_for(ctx: typer.Context):
     from interfaces.compose import build_agent
 
     wh = open_warehouse(ctx, writable=True)
@@ -34,14 +34,14 @@ def ask(
     reject: bool = typer.Option(False, "--reject", help="Decline the write the thread waits for."),
 ) -> None:
     """Ask the planning agent a question; it plans tool calls and answers with recommendations."""
-    from interfaces.compose import resolve_user
     from interfaces.output import print_json
     from warehouse.errors import InputError
+    from warehouse.users import find_user
 
     if approve and reject:
         raise InputError("Give --approve or --reject, not both.")
     agent = agent_for(ctx)
-    who = resolve_user(agent.warehouse, user or settings().user)
+    who = find_user(agent.warehouse, user or settings().user)
     if question is None:
         if not thread or not (approve or reject):
             raise InputError(

@@ -41,17 +41,17 @@ def batch(
     from agent.batch import Question
     from interfaces.ask_cli import agent_for
     from interfaces.batch_io import FORMATS, read_prompts, record, render, write_atomically
-    from interfaces.compose import resolve_user
     from interfaces.errors import EXIT_PARTIAL
     from interfaces.output import err
     from warehouse.errors import InputError
+    from warehouse.users import find_user
 
     if fmt not in FORMATS:
         raise InputError(f"Unknown --format {fmt!r}.", f"Use one of {', '.join(FORMATS)}.")
     prompts = read_prompts(file)
     agent = agent_for(ctx)
-    default_user = resolve_user(agent.warehouse, user or settings().user)
-    users = {p.user: resolve_user(agent.warehouse, p.user) for p in prompts if p.user}  # unknown user: fail up front
+    default_user = find_user(agent.warehouse, user or settings().user)
+    users = {p.user: find_user(agent.warehouse, p.user) for p in prompts if p.user}  # unknown user: fail up front
     # A batch's threads are its own: running the file again starts fresh conversations.
     batch_id = "batch-" + uuid.uuid4().hex[:8]
     questions = [

@@ -42,22 +42,6 @@ def _positive(value: float | None, option: str, example: str) -> float | None:
     return value
 
 
-def _shown(row: dict[str, object]) -> dict[str, object]:
-    """A comparison row with each value formatted in its own unit (money, share or count)."""
-    from interfaces.output import money
-
-    def fmt(value: object) -> object:
-        if not isinstance(value, int | float):
-            return value
-        if str(row["metric"]).startswith("P("):
-            return f"{value:+.0%}" if value is row.get("change") else f"{value:.0%}"
-        if row["metric"] == "hires needed":
-            return f"{value:+,.0f}" if value is row.get("change") else f"{value:,.0f}"
-        return money(float(value))
-
-    return {k: fmt(v) if k != "metric" else v for k, v in row.items()}
-
-
 @app.command()
 @handles_errors
 def gap(
@@ -132,11 +116,12 @@ def gap(
 ) -> None:
     """Capacity vs target by month, quarter and year; the fewest hires that close the gap."""
     from interfaces.output import err, out, print_json
-    from interfaces.render import recommendations_and_warnings, table
+    from interfaces.render import comparison_table, recommendations_and_warnings, table
     from tools.capacity.models import CapacityInput
     from tools.capacity.ramp import parse as parse_ramp
     from tools.capacity.tool import run_capacity
-    from tools.filters import parse_filters
+    from tools.core.format import money, share
+    from tools.core.selection import parse_filters
     from warehouse.errors import InputError
 
     attrition_value = parse_fraction(attrition, "--attrition")
@@ -177,16 +162,15 @@ def gap(
     out().print(
         f"Headcount {m['headcount_now']} AEs + {m['open_requisitions']} open requisitions; "
         f"{m['expected_departures']:.1f} departures expected in {m['period']}. "
-        f"P(capacity >= target) {m['p_target_met']:.0%} -> {m['p_target_met_with_plan']:.0%} with the plan; "
-        f"plan OTE cost ${m['plan_cost'] / 1e6:,.2f}M; cost of sales "
-        + (f"{cos['baseline']:.1%} -> {cos['with_plan']:.1%}." if cos["baseline"] and cos["with_plan"] else "n/a.")
-    )
-    if "comparison" in result.tables:
-        table(
-            "What-if vs baseline",
-            [_shown(r) for r in result.tables["comparison"]],
-            ["metric", "baseline", "what_if", "change"],
+        f"P(capacity >= target) {share(m['p_target_met'])} -> {share(m['p_target_met_with_plan'])} with the plan; "
+        f"plan OTE cost {money(m['plan_cost'])}; cost of sales "
+        + (
+            f"{share(cos['baseline'])} -> {share(cos['with_plan'])}."
+            if cos["baseline"] and cos["with_plan"]
+            else "n/a."
         )
+    )
+    comparison_table(result)
     table(
         "By region x segment",
         result.tables["groups"],
@@ -204,16 +188,19 @@ def gap(
             "ramp_months",
             "attrition_annual",
         ],
+        tool=result.tool,
     )
     totals = [r for r in result.tables["by_period"] if r["region"] == "All" and r["grain"] != "month"]
     table(
         "By period (all groups)",
         totals,
         ["period", "target", "capacity_p50", "gap_p50", "headcount", "ramped_fte", "capacity_p50_with_plan"],
+        tool=result.tool,
     )
     table(
         "Hiring plan",
         result.tables["hiring_plan"],
         ["start_month", "role", "region", "segment", "hires", "expected_adds"],
+        tool=result.tool,
     )
     recommendations_and_warnings(result)

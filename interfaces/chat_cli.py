@@ -124,8 +124,8 @@ class ChatSession:
 
         print(answers()["help"].rstrip())
         print("\nCommands:")
-        for name, (_, text) in self.commands.items():
-            print(f"  /{name:<10} {text}")
+        for name, (_command, description) in self.commands.items():
+            print(f"  /{name:<10} {description}")
 
     def _need_last(self) -> Any:
         from warehouse.errors import NotFoundError
@@ -147,7 +147,7 @@ class ChatSession:
         print(result["summary"])
         for name, rows in result.get("tables", {}).items():
             if rows:
-                table(name.capitalize(), rows, list(rows[0]))
+                table(name.capitalize(), rows, list(rows[0]), tool=result.get("tool"))
 
     def scenarios(self, _: list[str]) -> None:
         self._tool_output(self.agent.call_tool("scenarios", {"action": "list"}, user=self.user))
@@ -253,11 +253,11 @@ def chat(
 ) -> None:
     """Chat with the planning agent: follow-ups, /help, /audit, /approve, /plot, /json, /exit."""
     from interfaces.ask_cli import agent_for
-    from interfaces.compose import resolve_user
     from interfaces.output import err
+    from warehouse.users import find_user
 
     agent = agent_for(ctx)
-    who = resolve_user(agent.warehouse, user or settings().user)
+    who = find_user(agent.warehouse, user or settings().user)
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     session = ChatSession(agent, who, thread or "chat-" + uuid.uuid4().hex[:12], interactive=interactive)
     if interactive:

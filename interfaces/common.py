@@ -62,8 +62,9 @@ def warehouse_key() -> str | None:
 
 def warehouse_as_of(wh: Warehouse) -> date:
     """The warehouse's own as-of date (the demo's generation date), else today."""
-    meta = wh.meta()
-    return date.fromisoformat(meta["as_of"]) if "as_of" in meta else date.today()
+    from tools.core.context import warehouse_as_of as as_of_of
+
+    return as_of_of(wh.meta())
 
 
 def parse_date(value: str | None, option: str) -> date | None:

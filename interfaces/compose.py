@@ -1,5 +1,5 @@
-"""Composition root for the agent: settings -> warehouse, model, checkpointer, agent; user ids
--> roles and scopes. The CLI, chat, batch and Slack interfaces all build agents here."""
+"""Composition root for the agent: settings -> warehouse, model, checkpointer, memory, agent.
+The CLI, chat, batch and Slack interfaces, and Python callers, all build agents here."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from agent.agent import PlanningAgent
-    from agent.context import User
     from interfaces.settings import Settings
     from warehouse.connection import Warehouse
 
@@ -69,28 +68,3 @@ def memory_store(settings: Settings) -> Any:
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
     embedding = embedding_function(settings.embedding_model, key, settings.openai_base_url)
     return MemoryStore(settings.memory_dir, embedding, lock_timeout=settings.lock_timeout)
-
-
-def resolve_user(warehouse: Warehouse, user_id: str | None) -> User:
-    """The user behind a request: a row of the users table, or the local admin when none is named."""
-    from agent.agent import LOCAL_USER
-    from agent.context import User
-    from tools.scope import Scope
-    from warehouse.errors import NotFoundError
-
-    if user_id is None:
-        return LOCAL_USER
-    with warehouse.reader() as cur:
-        row = cur.execute(
-            "SELECT user_id, name, role, scope_kind, scope_value FROM users WHERE user_id = ? OR email = ? OR slack_id = ?",
-            [user_id, user_id, user_id],
-        ).fetchone()
-        known = [r[0] for r in cur.execute("SELECT user_id FROM users ORDER BY user_id LIMIT 12").fetchall()]
-    if row is None:
-        raise NotFoundError(
-            f"No user {user_id!r} in the warehouse.",
-            f"Known users: {', '.join(known)}."
-            if known
-            else "Add users to the users table (spm data import users.csv).",
-        )
-    return User(row[0], row[2], Scope(row[3], row[4]), row[1])

@@ -269,7 +269,8 @@ def _render_findings(findings: list[Finding], day: object, examples: int = 2) ->
     from rich.markup import escape
     from rich.table import Table
 
-    from interfaces.output import money, out
+    from interfaces.output import out
+    from tools.core.format import money
 
     table = Table(title=f"Data checks as of {day}", title_justify="left")
     for name, justify in (
@@ -318,7 +319,8 @@ def summary(
 def _render_summary(s: Summary, path: Path) -> None:
     from rich.table import Table
 
-    from interfaces.output import money, out
+    from interfaces.output import out
+    from tools.core.format import money
 
     month = [
         "January",
@@ -397,22 +399,23 @@ def _calendar(wh: Warehouse, fiscal_start: int | None, json_: bool) -> None:
     import uuid
     from calendar import month_name
 
-    from agent.approvals import refusal
+    from agent.approvals import decision, refusal
     from agent.version import code_version
-    from interfaces.compose import resolve_user
     from interfaces.output import err, print_json
     from interfaces.settings import audit_key
+    from tools.calendar.tool import FiscalCalendarInput, apply, describe
     from warehouse.audit import AuditLog
-    from warehouse.errors import PermissionDeniedError
-    from warehouse.fiscal_start import describe_change, set_fiscal_start
+    from warehouse.errors import InputError, PermissionDeniedError
+    from warehouse.users import find_user
 
     if fiscal_start is not None:
-        user = resolve_user(wh, settings().user)
+        user = find_user(wh, settings().user)
         refused = refusal(user)
         if refused:
             raise PermissionDeniedError(f"{user.user_id} may not change the calendar: {refused}.")
-        with wh.reader() as cur:
-            change = describe_change(cur, fiscal_start)
+        change = describe(wh, {"start_month": fiscal_start})
+        if "error" in change:
+            raise InputError(change["error"])
         log = AuditLog.start(
             wh,
             run_id="run-" + uuid.uuid4().hex[:12],
@@ -424,12 +427,15 @@ def _calendar(wh: Warehouse, fiscal_start: int | None, json_: bool) -> None:
             code_version=code_version(),
             key=audit_key(settings()),
         )
-        with wh.writer() as cur:
-            set_fiscal_start(cur, fiscal_start)
+        # The same write the agent makes once approved: the command itself is the approval.
+        result = apply(wh, FiscalCalendarInput(start_month=fiscal_start), decision(user, True, "approved by command"))
         log.append(
-            "approval", "set_fiscal_calendar", args=change, summary=f"{change['summary']} Applied by {user.user_id}."
+            "approval",
+            "set_fiscal_calendar",
+            args=change["change"],
+            summary=f"{change['summary']} Applied by {user.user_id}.",
         )
-        log.finish("ok", change["summary"])
+        log.finish("ok", result.summary)
         err().print(f"{change['summary']} Done.")
     cal = wh.calendar()
     day = warehouse_as_of(wh)

@@ -23,14 +23,6 @@ class Method(StrEnum):
     ensemble = "ensemble"
 
 
-class Reconciler(StrEnum):
-    none = "none"
-    bottom_up = "bottom_up"
-    ols = "ols"
-    wls_struct = "wls_struct"
-    mint_shrink = "mint_shrink"
-
-
 def parse_what_if(items: list[str] | None) -> dict[str, float]:
     """['win_rate=+5', 'deal_size=-5%'] -> {'win_rate_pts': 5.0, 'deal_size_pct': -5.0}."""
     from tools.forecast.models import WHAT_IF_KEYS
@@ -81,9 +73,6 @@ def forecast(
     method: Method = typer.Option(
         Method.auto, "--method", help="Time-series model (auto picks per series by backtest)."
     ),
-    reconcile: Reconciler = typer.Option(
-        Reconciler.wls_struct, "--reconcile", help="How grouped forecasts are made to add up."
-    ),
     as_of: str | None = typer.Option(
         None,
         "--as-of",
@@ -97,8 +86,8 @@ def forecast(
 ) -> None:
     """Forecast bookings: time series per group plus calibrated pipeline, P10/P50/P90, backtested."""
     from interfaces.output import err, print_json
-    from interfaces.render import recommendations_and_warnings, table
-    from tools.filters import parse_filters
+    from interfaces.render import comparison_table, recommendations_and_warnings, table
+    from tools.core.selection import parse_filters
     from tools.forecast.models import ForecastInput, WhatIf
     from tools.forecast.tool import run_forecast
 
@@ -110,7 +99,6 @@ def forecast(
         what_if=WhatIf(**parse_what_if(what_if)),
         scenario_id=scenario,
         method=method.value,
-        reconcile=reconcile.value,
         as_of=parse_date(as_of, "--as-of"),
         seed=seed,
         trials=trials,
@@ -130,29 +118,24 @@ def forecast(
     from interfaces.output import out
 
     out().print(f"[bold]{result.summary}[/]")
-    dims = params.by
-    cols = ["period", *dims, "p10", "p50", "p90", "target", "gap", "coverage", "required_coverage"]
+    dims = [*params.by, *(["name"] if "rep" in params.by else [])]
+    cols = ["period", *dims, "p10", "p50", "p90", "target", "gap", "coverage", "required_coverage", "to_build"]
     table(
         "Current period (in progress)",
         result.tables.get("current_period", []),
         ["period", *dims, "booked_to_date", *cols[len(dims) + 1 :]],
+        tool=result.tool,
     )
-    table("Forecast", result.tables["forecast"], cols)
-    if "what_if" in result.tables:
-        table(
-            "What-if vs baseline (P50)",
-            result.tables["what_if"],
-            ["period", *dims, "p50_baseline", "p50_what_if", "delta"],
-        )
+    table("Forecast", result.tables["forecast"], cols, tool=result.tool)
+    comparison_table(result)
     bt = result.metrics.get("backtest", {})
     if bt.get("mase") is not None:
-        rec = bt.get("reconciliation", {})
         out().print(
-            f"Backtest ({bt['windows']} origins x {bt['horizon']} periods): MASE {bt['mase']:.2f}, "
-            f"WAPE {bt['wape']:.0%}, bias {bt['bias']:+.0%}, 80% interval coverage {bt['coverage_80']:.0%}; "
-            f"reconciliation {rec.get('method')}: "
-            f"MASE {rec.get('base_mase')} -> {rec.get('reconciled_mase')}."
+            f"Backtest of {bt['series']} ({bt['windows']} origins x {bt['horizon']} periods): MASE {bt['mase']:.2f}, "
+            f"WAPE {bt['wape']:.0%}, bias {bt['bias']:+.0%}, 80% interval coverage {bt['coverage_80']:.0%}."
         )
+    elif bt.get("note"):
+        out().print(f"Backtest of {bt['series']}: {bt['note']}.")
     wm = result.metrics.get("win_model")
     if wm and wm.get("brier") is not None:
         out().print(

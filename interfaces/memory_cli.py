@@ -11,14 +11,15 @@ app = typer.Typer(help="Planning notes and past decisions the agent remembers.",
 USER_HELP = "Act as this user (users table): what they may see and change."
 
 
-def _store_and_user(ctx: typer.Context, user: str | None):  # type: ignore[no-untyped-def]
+def _store_and_user(ctx: typer.Context, user: str | None):
     from interfaces.common import open_warehouse
-    from interfaces.compose import memory_store, resolve_user
+    from interfaces.compose import memory_store
+    from warehouse.users import find_user
 
-    return memory_store(settings()), resolve_user(open_warehouse(ctx), user or settings().user)
+    return memory_store(settings()), find_user(open_warehouse(ctx), user or settings().user)
 
 
-def _print(memories: list, json_: bool) -> None:  # type: ignore[type-arg]
+def _print(memories: list, json_: bool) -> None:
     from rich.markup import escape
     from rich.table import Table
 
@@ -48,25 +49,26 @@ def add(
     json_: bool = typer.Option(False, "--json", help="Print as JSON on stdout."),
 ) -> None:
     """Remember a planning assumption, rule or glossary entry."""
-    from agent.context import NOTE_ROLES
     from interfaces.common import open_warehouse
-    from interfaces.compose import memory_store, resolve_user
+    from interfaces.compose import memory_store
     from warehouse.errors import PermissionDeniedError
+    from warehouse.identity import allowed, roles_for
+    from warehouse.users import find_user
 
     wh = open_warehouse(ctx)
     with wh.held():  # one open for the user lookup and the calendar
-        who = resolve_user(wh, user or settings().user)
+        who = find_user(wh, user or settings().user)
         calendar_start = wh.calendar().start_month
-    if who.role not in NOTE_ROLES:
+    if not allowed(who.role, "add_note"):
         raise PermissionDeniedError(
-            f"Role {who.role} may not add planning notes.", f"Roles that may: {', '.join(NOTE_ROLES)}."
+            f"Role {who.role} may not add planning notes.", f"Roles that may: {roles_for('add_note')}."
         )
     note = memory_store(settings()).add_note(text, who)
     _print([note], json_)
     _hint_calendar(note, calendar_start)
 
 
-def _hint_calendar(note, calendar_start: int) -> None:  # type: ignore[no-untyped-def]
+def _hint_calendar(note, calendar_start: int) -> None:
     """A note stating another fiscal-year start is not applied by itself: say how to apply it."""
     from calendar import month_name
 
@@ -112,7 +114,7 @@ def list_(
     if kind not in (None, "note", "decision"):
         raise InputError(f"Unknown kind {kind!r}.", "Use note or decision.")
     store, who = _store_and_user(ctx, user)
-    _print(store.list(who, kind=kind, limit=limit), json_)  # type: ignore[arg-type]
+    _print(store.list(who, kind=kind, limit=limit), json_)
 
 
 @app.command("forget")

@@ -12,12 +12,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from rich.console import Console
 
 
-def _color_system() -> str | None:
+def _color_system() -> Literal["auto"] | None:
     return None if os.environ.get("NO_COLOR") else "auto"
 
 
@@ -55,18 +55,3 @@ def dumps(payload: Any) -> str:
 def print_json(payload: Any) -> None:
     sys.stdout.write(dumps(payload) + "\n")
     sys.stdout.flush()
-
-
-def money(value: float | None) -> str:
-    """$1.2M, $850K, $920: the short form used in tables and answers."""
-    if value is None:
-        return "-"
-    sign = "-" if value < 0 else ""
-    v = abs(value)
-    if v >= 1e9:
-        return f"{sign}${v / 1e9:.2f}B"
-    if v >= 1e6:
-        return f"{sign}${v / 1e6:.2f}M"
-    if v >= 1e3:
-        return f"{sign}${v / 1e3:.0f}K"
-    return f"{sign}${v:,.0f}"

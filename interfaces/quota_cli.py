@@ -83,8 +83,9 @@ def simulate(
     import json
 
     from interfaces.output import err, out, print_json
-    from interfaces.render import recommendations_and_warnings, table
-    from tools.filters import parse_filters
+    from interfaces.render import comparison_table, recommendations_and_warnings, table
+    from tools.core.format import quantiles, share
+    from tools.core.selection import parse_filters
     from tools.quota.models import Adjustment, CompPlanInput, QuotaInput
     from tools.quota.tool import run_quota
     from warehouse.errors import InputError
@@ -108,7 +109,7 @@ def simulate(
         period=period,
         target=parse_amount(target, "--target"),
         method=method.value,
-        weights=w,  # type: ignore[arg-type]
+        weights=w,
         over_assign=parse_fraction(over_assign, "--over-assign") or 0.0,
         filters=parse_filters(filter_),
         adjustments=adjustments,
@@ -136,25 +137,29 @@ def simulate(
     out().print(f"[bold]{result.summary}[/]")
     f = m["fairness"]
     out().print(
-        f"Payout P50 {m['payout']['p50'] / 1e6:,.2f}M (P10 {m['payout']['p10'] / 1e6:,.2f}M, P90 {m['payout']['p90'] / 1e6:,.2f}M); "
-        f"fairness: Gini of quota to potential {f['gini_quota_to_potential']:.2f}, hit-probability spread top vs bottom decile "
-        f"{f['hit_probability_spread']:.0%}, {f['reps_over_capacity']} reps over capacity."
+        f"Payout {quantiles(m['payout'])}; fairness: Gini of quota to potential {f['gini_quota_to_potential']:.2f}, "
+        f"hit-probability spread top vs bottom decile {share(f['hit_probability_spread'])}, "
+        f"{f['reps_over_capacity']} reps over capacity."
     )
-    if "what_if" in m:
-        table(
-            "What-if by rep",
-            result.tables["what_if"],
-            ["rep_id", "name", "quota_baseline", "quota_what_if", "p_hit_baseline", "p_hit_what_if"],
-        )
+    comparison_table(result)
+    changed = [r for r in result.tables.get("rep_comparison", []) if r["quota_baseline"] != r["quota_what_if"]]
+    table(
+        "What-if by rep (quotas that change)",
+        changed,
+        ["rep_id", "name", "quota_baseline", "quota_what_if", "p_hit_baseline", "p_hit_what_if"],
+        tool=result.tool,
+    )
     table(
         "Reps",
         result.tables["reps"],
         ["rep_id", "name", "region", "segment", "quota", "p_hit", "expected_attainment", "potential", "capacity"],
+        tool=result.tool,
     )
     table(
         "Recommended quota changes",
         result.tables.get("quota_changes", []),
         ["rep_id", "name", "quota", "recommended", "change_pct"],
+        tool=result.tool,
     )
     if "saved_scenario" in m:
         s = m["saved_scenario"]

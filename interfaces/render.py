@@ -1,4 +1,8 @@
-"""Rendering tool results in the terminal: summary, tables, recommendations, warnings."""
+"""Rendering tool results in the terminal: summary, tables, recommendations, warnings.
+
+Cells read the way the tool's spec says its columns read (tools/spec.py, tools/core/format.py);
+a comparison row (the one what-if shape) carries its own unit. Slack and batch use `cell` too.
+"""
 
 from __future__ import annotations
 
@@ -8,123 +12,66 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from interfaces.output import err, money, out
+from interfaces.output import err, out
 from tools.contract import ToolResult
+from tools.core import format as fmt
+from tools.spec import ToolSpec
 
-MONEY_COLUMNS = frozenset(
-    [
-        "p10",
-        "p50",
-        "p90",
-        "mean",
-        "target",
-        "gap",
-        "pipeline",
-        "booked_to_date",
-        "bookings",
-        "p50_baseline",
-        "p50_what_if",
-        "delta",
-        "p10_what_if",
-        "p90_what_if",
-        "amount",
-        "quota",
-        "potential",
-        "arr",
-        "value",
-        "capacity_p50",
-        "gap_p50",
-        "payout",
-        "quota_baseline",
-        "quota_what_if",
-        "recommended",
-        "expected_bookings",
-        "expected_payout",
-        "history",
-        "capacity_p10",
-        "capacity_p90",
-        "capacity_p50_with_plan",
-        "capacity_with_plan",
-        "remaining_gap",
-        "expected_adds",
-        "ote_cost",
-    ]
-)
-RATIO_SUFFIX = "_ratio_"
-PERCENT_COLUMNS = frozenset(
-    [
-        "win_rate",
-        "p_win",
-        "p_hit",
-        "expected_attainment",
-        "wape",
-        "bias",
-        "coverage_80",
-        "capacity",
-        "p_hit_baseline",
-        "p_hit_what_if",
-        "attrition_annual",
-        "share_of_ramped_rep",
-    ]
-)
-MULTIPLE_COLUMNS = frozenset({"coverage", "required_coverage"})
-TEXT_COLUMNS = frozenset(
-    [
-        "period",
-        "region",
-        "segment",
-        "product",
-        "rep",
-        "series",
-        "level",
-        "model",
-        "stage",
-        "name",
-        "rep_id",
-        "kind",
-        "action",
-        "metric",
-        "user_id",
-        "email",
-        "slack_id",
-        "role",
-        "scope_kind",
-        "scope_value",
-    ]
-)
+COMPARISON_VALUES = ("baseline", "what_if")
 
 
-def cell(column: str, value: Any) -> str:
+def _spec(tool: str | None) -> ToolSpec | None:
+    from tools.registry import BY_NAME
+
+    return BY_NAME.get(tool or "")
+
+
+def cell(column: str, value: Any, *, tool: str | None = None, row: dict[str, Any] | None = None) -> str:
+    """One table cell as text: in its column's unit (the row's own unit for what-if comparisons)."""
     if value is None or (isinstance(value, float) and value != value):
-        return "-"
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if column in MONEY_COLUMNS:
-            return money(float(value))
-        if column in MULTIPLE_COLUMNS:
-            return f"{value:.1f}x"
-        if (
-            column in PERCENT_COLUMNS
-            or RATIO_SUFFIX in column
-            or column in ("band_met", "optimality_gap", "tightest_band")
-        ):
-            return f"{value:.0%}"
-        if isinstance(value, float):
-            return f"{value:,.2f}"
-    return escape(str(value))
+        return fmt.MISSING
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return escape(str(value))
+    if row is not None and "unit" in row and column in (*COMPARISON_VALUES, "change"):
+        row_unit = str(row["unit"])
+        return fmt.change(value, row_unit) if column == "change" else fmt.value(value, row_unit)
+    spec = _spec(tool)
+    unit = spec.unit(column) if spec is not None else fmt.COMMON_UNITS.get(column)
+    if unit is not None and unit != "text":
+        return fmt.value(value, unit)
+    return f"{value:,.2f}" if isinstance(value, float) and not value.is_integer() else f"{value:,}"
 
 
-def table(title: str, rows: list[dict[str, Any]], columns: Sequence[str], limit: int = 40) -> None:
+def table(
+    title: str, rows: list[dict[str, Any]], columns: Sequence[str], limit: int = 40, *, tool: str | None = None
+) -> None:
     if not rows:
         return
     t = Table(title=title, title_justify="left")
+    spec = _spec(tool)
     for c in columns:
-        text = c in TEXT_COLUMNS
+        unit = spec.unit(c) if spec is not None else fmt.COMMON_UNITS.get(c)
+        text = unit == "text" or (unit is None and isinstance(rows[0].get(c), str))
         t.add_column(c, justify="left" if text else "right", no_wrap=True)
     for row in rows[:limit]:
-        t.add_row(*(cell(c, row.get(c)) for c in columns))
+        t.add_row(*(cell(c, row.get(c), tool=tool, row=row) for c in columns))
     out().print(t)
     if len(rows) > limit:
         out().print(f"[dim]... {len(rows) - limit} more rows (use --json for all)[/]")
+
+
+def comparison_table(result: ToolResult, title: str = "What-if vs baseline") -> None:
+    """The what-if beside its baseline (tables.comparison), whatever the tool: the one what-if view."""
+    rows = result.tables.get("comparison") or []
+    if not rows:
+        return
+    fixed = ("metric", "unit", "baseline", "what_if", "change")
+    groups = [c for c in rows[0] if c not in fixed]
+    for row in rows[1:]:
+        groups += [c for c in row if c not in fixed and c not in groups]
+    if result.metrics.get("what_if_inputs"):
+        title += f" ({', '.join(result.metrics['what_if_inputs'])})"
+    table(title, rows, [*groups, "metric", "baseline", "what_if", "change"], tool=result.tool)
 
 
 def recommendations_and_warnings(result: ToolResult) -> None:
@@ -134,17 +81,10 @@ def recommendations_and_warnings(result: ToolResult) -> None:
             t.add_column(c, overflow="fold")
         for i, rec in enumerate(result.recommendations, start=1):
             imp = rec.impact
-            if imp.unit == "USD":
-                impact = f"{imp.metric}: {money(imp.before)} -> {money(imp.after)}"
-            else:
-                unit = {"x": "x", "%": "%", "points": " pts", "count": "", "months": " mo"}[imp.unit]
-                before = "-" if imp.before is None else f"{imp.before:.1f}{unit}"
-                after = "-" if imp.after is None else f"{imp.after:.1f}{unit}"
-                impact = f"{imp.metric}: {before} -> {after}"
             t.add_row(
                 str(i),
                 escape(rec.action) + "\n[dim]" + escape(rec.rationale) + "[/]",
-                escape(impact),
+                escape(fmt.impact(imp.metric, imp.before, imp.after, imp.unit)),
                 f"{rec.confidence:.0%}",
             )
         out().print(t)

@@ -15,14 +15,14 @@ def _run(ctx: typer.Context, action: str, names: list[str], json_: bool) -> None
     from tools.scenarios.models import ScenariosInput
     from tools.scenarios.tool import run_scenarios
 
-    result = run_scenarios(open_warehouse(ctx), ScenariosInput(action=action, names=names))  # type: ignore[arg-type]
+    result = run_scenarios(open_warehouse(ctx), ScenariosInput(action=action, names=names))
     if json_:
         print_json(result.model_dump(mode="json"))
         return
     out().print(f"[bold]{result.summary}[/]")
     for name, rows in result.tables.items():
         if rows:
-            table(name.capitalize(), rows, list(rows[0]))
+            table(name.capitalize(), rows, list(rows[0]), tool=result.tool)
     recommendations_and_warnings(result)
 
 

@@ -23,10 +23,9 @@ from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from agent.context import User
 from interfaces.errors import explain
 from interfaces.slack_blocks import APPROVE_ACTION, REJECT_ACTION, result_blocks
-from tools.scope import Scope
+from warehouse.identity import Scope, User
 
 log = logging.getLogger("spm.slack")
 MENTION = re.compile(r"<@[A-Z0-9]+>\s*")

@@ -7,18 +7,18 @@ import typer
 from interfaces.common import handles_errors, settings
 
 
-def identifier(warehouse, unknown_user: str):  # type: ignore[no-untyped-def]
+def identifier(warehouse, unknown_user: str):
     """Slack user id -> warehouse user; unknown ids get `unknown_user` ('deny': None, else that user)."""
-    from interfaces.compose import resolve_user
     from warehouse.errors import NotFoundError
+    from warehouse.users import find_user
 
-    fallback = None if unknown_user == "deny" else resolve_user(warehouse, unknown_user)  # fail at start-up if wrong
+    fallback = None if unknown_user == "deny" else find_user(warehouse, unknown_user)  # fail at start-up if wrong
 
-    def identify(slack_user: str):  # type: ignore[no-untyped-def]
+    def identify(slack_user: str):
         if not slack_user:
             return fallback
         try:
-            return resolve_user(warehouse, slack_user)
+            return find_user(warehouse, slack_user)
         except NotFoundError:
             return fallback
 

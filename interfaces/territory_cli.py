@@ -93,7 +93,8 @@ def rebalance(
     """Move the fewest accounts so every rep is within the band of their target, with a proven bound."""
     from interfaces.output import err, out, print_json
     from interfaces.render import recommendations_and_warnings, table
-    from tools.filters import parse_filters
+    from tools.core.format import money, share
+    from tools.core.selection import parse_filters
     from tools.territory.models import TerritoryInput
     from tools.territory.tool import run_territory
 
@@ -134,10 +135,10 @@ def rebalance(
         return
     m = result.metrics
     out().print(f"[bold]{result.summary}[/]")
+    d = m["disruption"]
     out().print(
-        f"Disruption: {m['disruption']['accounts']:,} accounts, value {m['disruption']['value'] / 1e6:,.2f}M "
-        f"({m['disruption']['value_share']:.1%} of value, {m['disruption']['arr_share']:.1%} of ARR); "
-        f"lower bound {m['lower_bound'] / 1e6:,.2f}M, plan {m['objective'] / 1e6:,.2f}M."
+        f"Disruption: {d['accounts']:,} accounts, value {money(d['value'])} ({share(d['value_share'])} of value, "
+        f"{share(d['arr_share'])} of ARR); lower bound {money(m['lower_bound'])}, plan {money(m['objective'])}."
     )
     for reason in m.get("status_reason", []):
         err().print(f"[yellow]infeasible:[/] {reason}")
@@ -145,6 +146,7 @@ def rebalance(
         "Groups",
         result.tables["groups"],
         ["group", "reps", "accounts", "status", "band_met", "moves", "optimality_gap", "seconds"],
+        tool=result.tool,
     )
     first = params.balance_on[0]
     table(
@@ -160,12 +162,14 @@ def rebalance(
             "accounts_before",
             "accounts_after",
         ],
+        tool=result.tool,
     )
     table(
         "Moves",
         result.tables["moves"],
         ["account_id", "from_rep_id", "to_rep_id", "value", "late_stage_pipeline", "reason"],
         limit=25,
+        tool=result.tool,
     )
     if "saved_scenario" in m:
         s = m["saved_scenario"]

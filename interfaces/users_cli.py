@@ -13,21 +13,21 @@ app = typer.Typer(
 
 def _require_admin(ctx: typer.Context) -> None:
     """Only an admin manages users; the machine's local user (no SPM_USER) counts as admin."""
-    from agent.permissions import allowed, roles_for
-    from interfaces.compose import resolve_user
     from warehouse.errors import PermissionDeniedError
+    from warehouse.identity import allowed, roles_for
+    from warehouse.users import find_user
 
-    acting = resolve_user(open_warehouse(ctx), settings().user)
+    acting = find_user(open_warehouse(ctx), settings().user)
     if not allowed(acting.role, "manage_users"):
         raise PermissionDeniedError(
             f"{acting.user_id} ({acting.role}) may not manage users.", f"Needs {roles_for('manage_users')}."
         )
 
 
-def _scope(cur, text: str) -> tuple[str, str | None]:  # type: ignore[no-untyped-def]
+def _scope(cur, text: str) -> tuple[str, str | None]:
     """'all', 'region=EMEA', 'segment=SMB', 'team=R-00012' (a manager's rep id) or 'own=R-00042'."""
-    from agent.permissions import SCOPE_KINDS
     from warehouse.errors import InputError
+    from warehouse.identity import SCOPE_KINDS
 
     kind, _, value = text.partition("=")
     kind = kind.strip().lower()
@@ -70,9 +70,9 @@ def add(
     """Add a user (or update one with --replace)."""
     from datetime import datetime
 
-    from agent.permissions import ROLES
     from interfaces.output import err
     from warehouse.errors import ConflictError, InputError
+    from warehouse.identity import ROLES
 
     _require_admin(ctx)
     if role not in ROLES:

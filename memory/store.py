@@ -27,10 +27,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from agent.context import User
-from agent.permissions import allowed
 from memory.embedding import HashingEmbedding, embedding_key
 from warehouse.errors import InputError, NotFoundError, PermissionDeniedError, WarehouseLockedError
+from warehouse.identity import User, allowed
 
 MAX_NOTE_CHARS = 2_000
 Kind = Literal["note", "decision"]
@@ -67,14 +66,10 @@ class Memory:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
-def scope_key(user: User) -> str:
-    return "all" if user.scope.kind == "all" else f"{user.scope.kind}:{user.scope.value}"
-
-
 def _visible_filter(user: User, kind: Kind | None) -> dict[str, Any] | None:
     clauses: list[dict[str, Any]] = []
     if user.scope.kind != "all":
-        clauses.append({"$or": [{"visibility": "everyone"}, {"scope": scope_key(user)}]})
+        clauses.append({"$or": [{"visibility": "everyone"}, {"scope": user.scope.key()}]})
     if kind is not None:
         clauses.append({"kind": kind})
     if not clauses:
@@ -180,7 +175,7 @@ class MemoryStore:
             text=text,
             user_id=user.user_id,
             created_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
-            scope=scope_key(user),
+            scope=user.scope.key(),
             visibility="everyone" if user.scope.kind == "all" else "scope",
         )
         self._put([memory])
@@ -197,7 +192,7 @@ class MemoryStore:
             text=" ".join(question.split())[:MAX_NOTE_CHARS],
             user_id=user.user_id,
             created_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
-            scope=scope_key(user),
+            scope=user.scope.key(),
             visibility="scope",
             run_id=run_id,
             scenario=scenario,
@@ -253,7 +248,7 @@ class MemoryStore:
 
     @staticmethod
     def _visible(meta: dict[str, Any], user: User) -> bool:
-        return user.scope.kind == "all" or meta.get("visibility") == "everyone" or meta.get("scope") == scope_key(user)
+        return user.scope.kind == "all" or meta.get("visibility") == "everyone" or meta.get("scope") == user.scope.key()
 
     def search(self, query: str, user: User, k: int = 5, kind: Kind | None = None) -> list[Memory]:
         """The `k` memories most similar to `query` that `user` may see, nearest first."""

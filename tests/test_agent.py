@@ -13,14 +13,14 @@ from typer.testing import CliRunner
 
 from agent import grounding
 from agent.agent import PlanningAgent
-from agent.context import User
 from agent.models import ModelSettings
 from agent.replay import replay
 from interfaces.cli import app
-from interfaces.compose import checkpointer, resolve_user
-from tools.scope import Scope
+from interfaces.compose import checkpointer
 from warehouse import audit
 from warehouse.connection import Warehouse
+from warehouse.identity import Scope, User
+from warehouse.users import find_user
 
 OFFLINE = ModelSettings(provider="offline")
 
@@ -297,5 +297,5 @@ def test_cli_ask_json_and_audit_commands(agent: PlanningAgent, tmp_path: Path, m
 
 
 def test_users_resolve_from_the_warehouse(agent: PlanningAgent) -> None:
-    user = resolve_user(agent.warehouse, "emea-lead")
+    user = find_user(agent.warehouse, "emea-lead")
     assert user.role == "leader" and user.scope == Scope("region", "EMEA")

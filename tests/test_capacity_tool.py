@@ -16,9 +16,9 @@ from interfaces.cli import app
 from tools.capacity import plan
 from tools.capacity.models import CapacityInput
 from tools.capacity.tool import _run, load, run_capacity
-from tools.scope import Scope
 from warehouse.connection import Warehouse
 from warehouse.errors import InputError, PermissionDeniedError
+from warehouse.identity import Scope
 from warehouse.scenarios import Change, save_scenario
 
 AS_OF = date(2026, 11, 29)  # FY2028 (February start) runs Feb 2027 - Jan 2028; simulation month 0 is Nov 2026
@@ -123,7 +123,7 @@ def test_hires_after_the_last_useful_start_add_nothing(empty: Warehouse) -> None
 def test_hiring_plan_is_minimal_and_closes_the_gap(empty: Warehouse) -> None:
     params = CapacityInput(period="FY2028", ramp_months=3, time_to_fill_months=1, confidence="p80", **EXACT)
     wh = _team(empty)
-    outcome, _ = _run(load(wh, params, Scope.everything()), params)
+    outcome, _, _ = _run(load(wh, params, Scope.everything()), params)
     p = outcome.plans[0]
     conf = outcome.confidence
     base = outcome.capacity()[:, 0, outcome.horizon.in_period].sum(axis=1)
@@ -197,7 +197,7 @@ def fy28(demo_path: Path):  # type: ignore[no-untyped-def]
 
 def test_contract_on_the_demo(fy28) -> None:  # type: ignore[no-untyped-def]
     data = json.loads(fy28.model_dump_json())
-    assert data["tool"] == "capacity" and data["summary"] and data["data_fingerprint"].startswith("sha256:")
+    assert data["tool"] == "capacity_gap" and data["summary"] and data["data_fingerprint"].startswith("sha256:")
     m = data["metrics"]
     for key in ("target", "capacity", "gap", "hires_needed", "last_useful_start"):
         assert key in m
@@ -257,7 +257,8 @@ def test_determinism(demo: Warehouse) -> None:
 def test_what_ifs_side_by_side(demo: Warehouse, fy28) -> None:  # type: ignore[no-untyped-def]
     worse = run_capacity(demo, CapacityInput(attrition=0.45, **FAST))
     comparison = {r["metric"]: r for r in worse.tables["comparison"]}
-    assert worse.metrics["what_if"] == ["attrition"]
+    assert worse.metrics["what_if_inputs"] == ["attrition 45% a year"]
+    assert worse.metrics["what_if"]["expected_capacity"] == worse.metrics["expected_capacity"]  # the question as asked
     assert comparison["expected capacity"]["what_if"] < comparison["expected capacity"]["baseline"]
     assert comparison["expected capacity"]["baseline"] == pytest.approx(fy28.metrics["expected_capacity"])
     no_backfill = run_capacity(demo, CapacityInput(backfill=False, **FAST))
@@ -297,8 +298,24 @@ def test_scenarios(demo_copy: Warehouse, fy28) -> None:  # type: ignore[no-untyp
     assert territory.metrics["expected_capacity"] < territory.metrics["baseline"]["capacity"]["p90"]
     assert territory.metrics["scenario"]["kind"] == "territory"
     quota = run_capacity(demo_copy, CapacityInput(scenario_id="flat-quotas", **FAST))
-    assert quota.metrics["target"] == pytest.approx(500_000 * len(reps))
-    assert "flat-quotas" in quota.metrics["target_source"] or "SCN-" in quota.metrics["target_source"]
+    # Every group whose reps hold the plan's quotas must carry them; a group with no rep in the
+    # plan (only open requisitions) keeps its target instead of dropping to $0, and says so.
+    with demo_copy.reader() as cur:
+        seats = dict(
+            cur.execute(
+                "SELECT region || ' ' || segment, count(*) FROM reps WHERE role = 'AE' AND end_date IS NULL GROUP BY 1"
+            ).fetchall()
+        )
+    base = {(g["region"], g["segment"]): g["target"] for g in fy28.tables["groups"]}
+    for g in quota.tables["groups"]:
+        key = f"{g['region']} {g['segment']}"
+        if key in seats:
+            assert g["target"] == pytest.approx(500_000 * seats[key]) and g["target_source"] == "quota plan flat-quotas"
+        else:
+            assert g["target"] == pytest.approx(base[(g["region"], g["segment"])]) and g["target_source"] == "targets table"
+            assert key in " ".join(quota.metrics["scenario"]["ignored"])
+    assert quota.metrics["scenario"]["used"] and "flat-quotas" in quota.metrics["target_source"]
+    assert any(w.code == "scenario" for w in quota.warnings) == (len(seats) < len(quota.tables["groups"]))
 
 
 def test_cli(demo_path: Path) -> None:
@@ -306,7 +323,7 @@ def test_cli(demo_path: Path) -> None:
     result = runner.invoke(app, ["-w", str(demo_path), "capacity", "gap", "--trials", "500", "--json"])
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
-    assert data["tool"] == "capacity" and data["metrics"]["hires_needed"] >= 0
+    assert data["tool"] == "capacity_gap" and data["metrics"]["hires_needed"] >= 0
     human = runner.invoke(
         app,
         ["-w", str(demo_path), "capacity", "gap", "--trials", "500", "--attrition", "30%", "--freeze-from", "2027-06"],

@@ -18,8 +18,9 @@ import pytest
 from agent.agent import PlanningAgent
 from agent.models import ModelSettings
 from interfaces.chat_cli import ChatSession, run_chat
-from interfaces.compose import checkpointer, resolve_user
+from interfaces.compose import checkpointer
 from warehouse.connection import Warehouse
+from warehouse.users import find_user
 
 
 @pytest.fixture
@@ -133,7 +134,7 @@ def test_session_commands_in_process(demo_path: Path, tmp_path: Path, capsys: py
     path = tmp_path / "demo.duckdb"
     shutil.copy(demo_path, path)
     agent = PlanningAgent(Warehouse(path, writable=True), ModelSettings(provider="offline"), checkpointer(":memory:"))
-    rep = resolve_user(agent.warehouse, "rep")
+    rep = find_user(agent.warehouse, "rep")
     session = ChatSession(agent, rep, "chat-test", interactive=False)
     run_chat(
         session, ["/help", "/audit", "/approve", "/scenarios", "Who is below 50% attainment last quarter?", "/json"]

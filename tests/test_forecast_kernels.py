@@ -10,9 +10,7 @@ import pytest
 
 from tools.forecast.backtest import accuracy, mase_scale
 from tools.forecast.blend import blend, new_business_share
-from tools.forecast.hierarchy import build_hierarchy
 from tools.forecast.pipeline_mc import landing_probabilities, simulate, slip_distribution
-from tools.forecast.reconcile import RECONCILERS, reconcile
 from tools.forecast.timeseries import forecast_series
 
 
@@ -241,19 +239,6 @@ def test_interval_ordering_from_models() -> None:
     assert (fc.lo <= fc.mean + 1e-9).all() and (fc.mean <= fc.hi + 1e-9).all()
 
 
-@pytest.mark.parametrize("method", [m for m in RECONCILERS if m != "none"])
-def test_reconciled_children_add_up_to_parents(method: str) -> None:
-    h = build_hierarchy(["region", "segment"], [("EMEA", "SMB"), ("EMEA", "ENT"), ("NA", "SMB")])
-    assert h.ids[0] == "total" and len(h.nodes) == 1 + 2 + 3
-    rng = np.random.default_rng(1)
-    base = rng.uniform(10, 20, (len(h.nodes), 3))  # deliberately incoherent
-    actual = h.aggregate(rng.uniform(5, 10, (3, 12)))
-    fitted = actual + rng.normal(0, 1, actual.shape)
-    rec = reconcile(h, base, method, actual=actual, fitted=fitted)
-    assert np.allclose(rec, h.aggregate(rec[h.bottom]))
-    assert (rec >= 0).all()
-
-
 def test_blend_adds_booked_pipeline_and_new_business() -> None:
     ts_mean = np.array([[100.0]])
     pipeline = np.full((2000, 1, 1), 40.0)
@@ -282,20 +267,3 @@ def test_new_business_share_from_history() -> None:
     # As of the period start, only the March deal was still to be created; 30 days before it, too.
     assert share[0, 0] == pytest.approx(0.4)
     assert share[0, 1] == pytest.approx(0.4)
-
-
-@pytest.mark.parametrize("method", ["ols", "wls_struct"])
-def test_closed_form_reconciliation_matches_hierarchicalforecast(method: str) -> None:
-    from hierarchicalforecast.core import HierarchicalReconciliation
-    from hierarchicalforecast.methods import MinTrace
-
-    h = build_hierarchy(["region", "segment"], [("A", "x"), ("A", "y"), ("B", "x"), ("B", "z")])
-    base = np.random.default_rng(7).uniform(10, 20, (len(h.nodes), 2))
-    ours = reconcile(h, base, method)
-    y_hat = pd.DataFrame({"unique_id": np.repeat(h.ids, 2), "ds": np.tile([0, 1], len(h.ids)), "m": base.reshape(-1)})
-    ref = HierarchicalReconciliation([MinTrace(method=method)]).reconcile(
-        Y_hat_df=y_hat, S_df=h.s_frame(), tags=h.tags()
-    )
-    col = next(c for c in ref.columns if c.startswith("m/"))
-    theirs = np.vstack([ref[ref["unique_id"] == sid].sort_values("ds")[col].to_numpy() for sid in h.ids])
-    assert np.allclose(ours, np.maximum(theirs, 0)) or np.allclose(ours, h.aggregate(np.maximum(theirs[h.bottom], 0)))

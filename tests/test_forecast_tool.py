@@ -15,9 +15,9 @@ from interfaces.cli import app
 from tests.conftest import AS_OF
 from tools.forecast.models import ForecastInput, WhatIf
 from tools.forecast.tool import run_forecast
-from tools.scope import Scope
 from warehouse.connection import Warehouse
 from warehouse.errors import InputError, PermissionDeniedError
+from warehouse.identity import Scope
 from warehouse.importers import import_files
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,7 +59,8 @@ def test_means_add_up_across_the_hierarchy(by_region) -> None:  # type: ignore[n
 
 def test_booked_to_date_is_what_was_booked(by_region, demo: Warehouse) -> None:  # type: ignore[no-untyped-def]
     with demo.reader() as cur:
-        booked = cur.scalar("SELECT sum(amount) FROM bookings WHERE date >= '2026-11-01' AND date < ?", [AS_OF])
+        # The as-of date is a whole day: what was booked on it is booked.
+        booked = cur.scalar("SELECT sum(amount) FROM bookings WHERE date >= '2026-11-01' AND date <= ?", [AS_OF])
     cur_rows = _rows(by_region, "current_period")
     assert cur_rows.loc[cur_rows["region"] == "All", "booked_to_date"].item() == pytest.approx(booked)
 
@@ -72,16 +73,24 @@ def test_same_seed_same_result(demo: Warehouse) -> None:
 
 
 def test_what_if_moves_the_forecast_the_right_way(demo: Warehouse) -> None:
+    """A what-if answers as asked (its rows are the what-if) and sits beside the baseline, which
+    is the plain forecast's to the cent (same draws)."""
+    baseline = _rows(run_forecast(demo, ForecastInput(trials=2000))).set_index("period")
     up = run_forecast(demo, ForecastInput(trials=2000, what_if=WhatIf(win_rate_pts=5)))
     down = run_forecast(demo, ForecastInput(trials=2000, what_if=WhatIf(deal_size_pct=-10)))
     for result, sign in ((up, 1), (down, -1)):
-        rows = _rows(result, "what_if")
-        assert (np.sign(rows["delta"]) == sign).all()
-        base = _rows(result)
-        assert rows["p50_baseline"].tolist() == pytest.approx(base["p50"].tolist())
+        rows = _rows(result, "comparison")
+        p50 = rows[rows["metric"] == "P50 bookings"].set_index("period")
+        assert (np.sign(p50["change"]) == sign).all()
+        horizon = p50.loc[baseline.index]
+        assert horizon["baseline"].tolist() == pytest.approx(baseline["p50"].tolist(), abs=0.01)
+        assert horizon["what_if"].tolist() == pytest.approx(_rows(result).set_index("period")["p50"].tolist(), abs=0.01)
+        assert result.metrics["what_if_inputs"] and result.metrics["baseline"]["total_first_period"]["p50"] == pytest.approx(
+            baseline.loc[result.metrics["first_period"], "p50"], abs=0.01
+        )
 
 
-def test_reconciled_time_series_add_up_on_bookings_only_data(empty: Warehouse) -> None:
+def test_time_series_add_up_on_bookings_only_data(empty: Warehouse) -> None:
     import_files(empty, [ROOT / "data/samples/bookings_only/bookings.csv"])
     result = run_forecast(empty, ForecastInput(by=["region"], as_of=date(2026, 11, 1), horizon=3))
     assert "win_model" not in result.metrics
@@ -122,8 +131,15 @@ def test_scope_limits_and_refuses(demo: Warehouse) -> None:
 
 def test_as_of_in_the_past_uses_only_what_was_known(demo: Warehouse) -> None:
     past = run_forecast(demo, ForecastInput(as_of=date(2026, 5, 1), trials=1000))
-    assert past.metrics["first_period"] == "FY2027-Q2"  # May 1 starts FY2027-Q2
-    assert "current_period" not in past.tables
+    # May 1 is FY2027-Q2's first day: the quarter is in progress (with that day's bookings) and
+    # the forecast proper starts with the next one.
+    assert past.metrics["first_period"] == "FY2027-Q3"
+    assert [r["period"] for r in past.tables["current_period"] if r["level"] == "total"] == ["FY2027-Q2"]
+    with demo.reader() as cur:
+        first_day = cur.scalar("SELECT coalesce(sum(amount), 0) FROM bookings WHERE date = '2026-05-01'")
+        later = cur.scalar("SELECT count(*) FROM bookings WHERE date > '2026-05-01'")
+    assert later > 0  # the warehouse knows more than the forecast may use
+    assert past.tables["current_period"][0]["booked_to_date"] == pytest.approx(first_day)
     assert past.metrics["as_of"] == "2026-05-01"
 
 
@@ -157,7 +173,7 @@ def test_cli_forecast_json_and_plot(demo_path: Path, tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
-    assert data["tool"] == "forecast" and data["tables"]["what_if"]
+    assert data["tool"] == "forecast" and data["tables"]["comparison"]
     assert {"period", "segment", "p10", "p50", "p90", "target", "gap"} <= set(data["tables"]["forecast"][0])
     assert png.stat().st_size > 10_000
     bad = CliRunner().invoke(app, ["-w", str(demo_path), "forecast", "--what-if", "luck=+5"])
@@ -169,15 +185,17 @@ def test_cli_forecast_json_and_plot(demo_path: Path, tmp_path: Path) -> None:
 def test_big_warehouses_train_on_a_deal_sample_but_keep_the_whole_pipeline(
     demo: Warehouse, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Above TRAINING_DEALS opportunities the win model's training snapshots keep every
-    snapshot of 1 in N deals; the open pipeline on the as-of date keeps every deal."""
-    from tools.forecast import loader, tool
+    """Above TRAINING_DEALS_PER_CELL opportunities a cell's win-model snapshots keep every
+    snapshot of 1 in N of its deals; the open pipeline on the as-of date keeps every deal."""
+    from tools.core.selection import Selection
+    from tools.forecast import load, loader, pipeline
 
     with demo.reader() as cur:
-        query = loader.Query(Scope.everything(), {})
+        sel = Selection()
         dates = [date(2025, 6, 1), date(2025, 9, 1), AS_OF]
-        full = loader.snapshots(cur, query, dates, label_before=AS_OF)
-        part = loader.snapshots(cur, query, dates, label_before=AS_OF, sample_every=3, keep_all_on=AS_OF)
+        cells = loader.opportunity_counts(cur, sel)
+        full = loader.snapshots(cur, sel, dates, label_before=AS_OF)
+        part = loader.snapshots(cur, sel, dates, label_before=AS_OF, sample_every=dict.fromkeys(cells, 3), keep_all_on=AS_OF)
     on_as_of = pd.Timestamp(AS_OF)
     assert (
         part[part["snapshot"] == on_as_of]["opp_id"].tolist() == full[full["snapshot"] == on_as_of]["opp_id"].tolist()
@@ -189,8 +207,8 @@ def test_big_warehouses_train_on_a_deal_sample_but_keep_the_whole_pipeline(
 
     params = ForecastInput(by=["region"], trials=2000)
     baseline = run_forecast(demo, params)
-    monkeypatch.setattr(tool, "TRAINING_DEALS", 1000)
-    tool._MODEL_CACHE.clear()
+    monkeypatch.setattr(load, "TRAINING_DEALS_PER_CELL", 100)
+    pipeline.clear_cache()
     sampled = run_forecast(demo, params)
     assert baseline.metrics["win_model"]["deal_sample"] == 1 and sampled.metrics["win_model"]["deal_sample"] > 1
     assert sampled.metrics["win_model"]["train_rows"] < baseline.metrics["win_model"]["train_rows"]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tools.core.estimators import lognormal_sigma
 from tools.quota.allocate import AllocationInput, allocate, round_exact, water_fill
 from tools.quota.fairness import decile_spread, gini
 from tools.quota.payout import CompPlan, payout_multiple
-from tools.quota.simulate import SimulationInput, lognormal_sigma, run
+from tools.quota.simulate import SimulationInput, run
 from warehouse.errors import InputError
 
 REPS = ["R1", "R2", "R3", "R4"]

@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 from interfaces.cli import app
 from tools.quota.models import Adjustment, QuotaInput
 from tools.quota.tool import run_quota
-from tools.scope import Scope
 from warehouse.connection import Warehouse
 from warehouse.errors import InputError, PermissionDeniedError
+from warehouse.identity import Scope
 from warehouse.scenarios import get_scenario, scenario_changes
 
 FAST = {"trials": 1_000}
@@ -34,7 +34,7 @@ def _reps(result) -> pd.DataFrame:  # type: ignore[no-untyped-def]
 def test_contract_and_exact_total(next_year, demo: Warehouse) -> None:  # type: ignore[no-untyped-def]
     r = next_year
     m = r.metrics
-    assert r.tool == "quota" and r.data_fingerprint.startswith("sha256:") and r.summary
+    assert r.tool == "quota_simulate" and r.data_fingerprint.startswith("sha256:") and r.summary
     with demo.reader() as cur:
         target = cur.scalar("SELECT sum(amount) FROM targets WHERE period LIKE 'FY2028-Q%'")
     assert m["period"] == "FY2028" and m["target"] == pytest.approx(target)
@@ -89,7 +89,7 @@ def test_what_if_adjustment_and_leaver(demo: Warehouse, next_year) -> None:  # t
     reps = _reps(next_year)
     leaver = reps[(reps["kind"] == "rep") & (reps["region"] == "NA")]["rep_id"].iloc[0]
     result = run_quota(demo, QuotaInput(adjustments=[Adjustment.parse("region=EMEA:+10%")], leave=[leaver], **FAST))
-    w = pd.DataFrame(result.tables["what_if"]).set_index("rep_id")
+    w = pd.DataFrame(result.tables["rep_comparison"]).set_index("rep_id")
     emea = set(reps.loc[reps["region"] == "EMEA", "rep_id"])
     for rep_id, row in w.iterrows():
         if rep_id == leaver:
@@ -98,7 +98,13 @@ def test_what_if_adjustment_and_leaver(demo: Warehouse, next_year) -> None:  # t
             assert row["quota_what_if"] == pytest.approx(row["quota_baseline"] * 1.1)
         else:
             assert row["quota_what_if"] == pytest.approx(row["quota_baseline"])
-    assert result.metrics["what_if"]["bookings"]["p50"] < result.metrics["bookings"]["p50"]
+    # The result is the plan as asked; the baseline sits beside it, on the same draws.
+    assert result.metrics["bookings"] == result.metrics["what_if"]["bookings"]
+    assert result.metrics["what_if"]["bookings"]["p50"] < result.metrics["baseline"]["bookings"]["p50"]
+    assert result.metrics["baseline"]["total_quota"] == pytest.approx(next_year.metrics["total_quota"])
+    emea = {r["metric"]: r for r in result.tables["comparison"] if r.get("region") == "EMEA"}
+    assert emea["quota"]["what_if"] == pytest.approx(emea["quota"]["baseline"] * 1.1, rel=1e-6)
+    assert emea["expected share of reps at quota"]["change"] < 0  # higher quotas: fewer EMEA reps make them
 
 
 def test_invalid_inputs_get_clear_errors(demo: Warehouse) -> None:
@@ -155,7 +161,7 @@ def test_save_scenario_then_evaluate_it(demo_copy: Warehouse) -> None:
     for rep_id, total in per_rep.items():
         assert total == pytest.approx(reps.loc[rep_id, "quota"])  # quarters add up to the annual quota
     evaluated = run_quota(demo_copy, QuotaInput(method="current", scenario_id="fy28-potential", **FAST))
-    w = pd.DataFrame(evaluated.tables["what_if"]).set_index("rep_id")
+    w = pd.DataFrame(evaluated.tables["rep_comparison"]).set_index("rep_id")
     assert w.loc[list(per_rep), "quota_what_if"].sum() == pytest.approx(sum(per_rep.values()))
     with demo_copy.reader() as cur:  # the base quotas did not change
         assert cur.scalar("SELECT count(*) FROM quotas WHERE period LIKE 'FY2028%'") == 0
@@ -167,7 +173,7 @@ def test_cli_json_and_human(demo_path: Path) -> None:
     )
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
-    assert data["tool"] == "quota" and data["metrics"]["over_assign"] == 0.15
+    assert data["tool"] == "quota_simulate" and data["metrics"]["over_assign"] == 0.15
     assert {"p10", "p50", "p90"} <= set(data["metrics"]["share_reps_at_quota"])
     human = CliRunner().invoke(
         app, ["-w", str(demo_path), "quota", "simulate", "--trials", "500", "--adjust", "segment=SMB:-5%"]

@@ -7,9 +7,9 @@ import pytest
 
 from tools.forecast.models import ForecastInput
 from tools.forecast.tool import run_forecast
-from tools.scope import Scope
 from warehouse.connection import Warehouse
 from warehouse.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
+from warehouse.identity import Scope
 from warehouse.scenarios import (
     Change,
     apply_scenario,

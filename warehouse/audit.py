@@ -148,7 +148,8 @@ class AuditLog:
         with self._lock:
             seq = self._seq + 1
             at = datetime.now()
-            body = {
+            duration = None if duration_ms is None else round(float(duration_ms), 3)
+            body: dict[str, Any] = {
                 "run_id": self.run_id,
                 "seq": seq,
                 "at": at.isoformat(),
@@ -158,7 +159,7 @@ class AuditLog:
                 "summary": summary,
                 "result_digest": result_digest,
                 "data_fingerprint": data_fingerprint,
-                "duration_ms": None if duration_ms is None else round(float(duration_ms), 3),
+                "duration_ms": duration,
             }
             new_hash = step_hash(self._head, body)
             with self.warehouse.writer() as cur:
@@ -193,7 +194,7 @@ class AuditLog:
                 summary,
                 result_digest,
                 data_fingerprint,
-                body["duration_ms"],
+                duration,
                 self._head,
                 new_hash,
             )

@@ -4,6 +4,8 @@ A fiscal year is named by the calendar year in which it ends: with a February st
 runs from 1 February 2026 to 31 January 2027. Months keep their calendar names (`2026-09`);
 years, halves and quarters carry the fiscal year (`FY2027`, `FY2027-H2`, `FY2027-Q3`).
 Every period is a half-open date interval [start, end), so periods tile time without gaps.
+A span (year to date, the trailing 12 months) is a period too, with its own start and end and
+grain `span`: it can be read and pro-rated like the others but not shifted or split.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from warehouse.errors import InputError
 
 Grain = Literal["month", "quarter", "half", "year"]
 GRAINS: tuple[Grain, ...] = ("month", "quarter", "half", "year")
+PeriodGrain = Literal["month", "quarter", "half", "year", "span"]
 _MONTHS_PER: dict[Grain, int] = {"month": 1, "quarter": 3, "half": 6, "year": 12}
 
 
@@ -36,7 +39,7 @@ class Period:
     """A named fiscal period: [start, end) with its grain and position in the fiscal year."""
 
     name: str
-    grain: Grain
+    grain: PeriodGrain
     start: date
     end: date
     fiscal_year: int
@@ -132,6 +135,12 @@ class FiscalCalendar:
             self.fiscal_month_number(start),
         )
 
+    def span(self, name: str, start: date, end: date) -> Period:
+        """A named date range [start, end) that is not one fiscal period (year to date, ...)."""
+        if end <= start:
+            raise InputError(f"{name} is empty: it ends ({end}) where it starts ({start}).")
+        return Period(name, "span", start, end, self.fiscal_year_of(start), 0)
+
     def period_of(self, d: date, grain: Grain) -> Period:
         """The period of `grain` that contains `d`."""
         fy = self.fiscal_year_of(d)
@@ -150,6 +159,8 @@ class FiscalCalendar:
 
     def shift(self, period: Period, n: int) -> Period:
         """The period `n` steps after (n > 0) or before (n < 0) `period`, same grain."""
+        if period.grain == "span":
+            raise InputError(f"{period.name} is a date range, not a fiscal period: it has no next or previous one.")
         return self.period_of(add_months(period.start, n * _MONTHS_PER[period.grain]), period.grain)
 
     def periods(self, start: date, end: date, grain: Grain) -> list[Period]:
@@ -163,6 +174,8 @@ class FiscalCalendar:
 
     def children(self, period: Period, grain: Grain) -> list[Period]:
         """The sub-periods of `grain` that tile `period` (the months of a quarter, ...)."""
+        if period.grain == "span":
+            raise InputError(f"{period.name} is a date range, not a fiscal period: it does not split into {grain}s.")
         if _MONTHS_PER[grain] > _MONTHS_PER[period.grain]:
             raise InputError(f"A {grain} does not fit inside the {period.grain} {period.name}.")
         return self.periods(period.start, period.end, grain)

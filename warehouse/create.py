@@ -89,7 +89,7 @@ def create_warehouse(
             if demo is not None:
                 from warehouse.demo.builder import generate, write_meta, write_tables
 
-                data = generate(demo, seed, as_of or date.today())  # type: ignore[arg-type]
+                data = generate(demo, seed, as_of or date.today())
                 write_tables(connection, data.tables)
                 write_meta(connection, data.meta)
             else:

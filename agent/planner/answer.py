@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from prompts import answers
-from tools.metrics.tool import format_value
+from tools.core import format as fmt
+from tools.core.whatif import comparison_lines
+from tools.registry import BY_NAME
 
 ROWS_SHOWN = 5
 
@@ -39,7 +41,7 @@ def _metric_rows(result: dict[str, Any]) -> list[str]:
     lines = []
     for row in rows[:ROWS_SHOWN]:
         label = " ".join(str(row.get("name") or row.get(d)) if d == "rep" else str(row.get(d)) for d in by)
-        lines.append(f"- {label}: {format_value(row.get('value'), m.get('unit', ''))}")
+        lines.append(f"- {label}: {fmt.value(row.get('value'), m.get('unit', ''))}")
     if len(rows) > ROWS_SHOWN:
         lines.append(f"- ... ({len(rows)} rows in all)")
     return lines
@@ -63,7 +65,8 @@ def compose(calls: list[dict[str, Any]]) -> str:
     recommendations: list[str] = []
     warnings: list[str] = []
     for call in calls:
-        heading = t["headings"].get(call["name"], call["name"])
+        spec = BY_NAME.get(call["name"])
+        heading = spec.heading if spec else call["name"]
         if call["status"] == "error" or call.get("result") is None:
             lines.append(t["tool_error"].format(heading=heading, error=str(call["content"]).strip()))
             continue
@@ -75,6 +78,9 @@ def compose(calls: list[dict[str, Any]]) -> str:
             lines.extend(_metric_rows(result))
         if call["name"] == "scenarios":
             lines.extend(_scenario_rows(result))
+        comparison = result.get("tables", {}).get("comparison")
+        if comparison and "what_if" in result.get("metrics", {}):
+            lines.extend(f"- {line}" for line in comparison_lines(comparison, limit=ROWS_SHOWN))
         recommendations += [r["action"] for r in result.get("recommendations", [])[:3]]
         warnings += [w["message"] for w in result.get("warnings", [])]
     if recommendations:

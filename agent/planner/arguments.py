@@ -13,34 +13,10 @@ import re
 from typing import Any
 
 from agent.planner.slots import Slots, Vocabulary, _words_to_digits
+from tools.metrics.registry import METRICS
+from tools.registry import of_intent
 from warehouse.calendar import Period
 
-TOOL_OF_INTENT = {
-    "forecast": "forecast",
-    "quota": "quota_simulate",
-    "territory": "territory_rebalance",
-    "capacity": "capacity_gap",
-    "metrics": "metrics",
-    "data_check": "data_check",
-    "scenarios": "scenarios",
-    "apply": "apply_scenario",
-}
-METRIC_WORDS = (
-    ("coverage", r"coverage"),
-    ("win_rate", r"win[- ]?rates?|close[- ]?rates?|conversion|hit rate"),
-    ("avg_deal_size", r"deal sizes?|average deal|avg deal|\bacv\b|ticket size"),
-    ("cycle_length", r"cycle|how long|days (?:\w+ ){0,5}to close|time to close"),
-    (
-        "headcount",
-        r"headcount|how many (?:[\w-]+ )?(?:aes?|reps?|sellers?|account executives|people)|team size|how big is",
-    ),
-    (
-        "attainment",
-        r"attainment|% of quota|percent of quota|of quota|behind|under quota|above quota|on quota|against (?:my |their |our )?quota|quota",
-    ),
-    ("pipeline", r"pipeline|pipe\b|open deals|open opportunities"),
-    ("bookings", r"book|bookings|revenue|sold|won|closed|sales"),
-)
 CHECK_WORDS = (
     ("duplicate_accounts", r"duplicate"),
     (
@@ -130,7 +106,7 @@ def forecast(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
         args["horizon"] = horizon
     what_if: dict[str, float] = {}
     if _has(text, r"win[- ]?rate|close rate|win prob"):
-        value = (s.points or s.percents or [None])[0]
+        value = next(iter(s.points or s.percents), None)
         if value is not None:
             what_if["win_rate_pts"] = value
     if _has(text, r"deal sizes?|deal amounts?|\bacv\b|deal values?|ticket") and s.percents:
@@ -336,14 +312,14 @@ def capacity(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
     )
     if ttf:
         args["time_to_fill_months"] = int(ttf[1] or ttf[2] or ttf[3])
-    per_month = re.search(
+    monthly_cap = re.search(
         r"(?:no more than|at most|max(?:imum)?(?: of)?|up to)\s+(\d+)\s+(?:new )?(?:hires|starts|"
         r"people|reps|aes)\s+(?:a|per|each)\s+month",
         text,
         re.I,
     )
-    if per_month:
-        args["max_hires_per_month"] = int(per_month[1])
+    if monthly_cap:
+        args["max_hires_per_month"] = int(monthly_cap[1])
     if _has(text, r"freez|frozen|stop (?:all )?hiring|pause (?:all )?hiring|no (?:new )?hires (?:from|after)") and (
         s.months or s.periods
     ):
@@ -356,7 +332,7 @@ def capacity(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
 
 
 def metrics(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
-    metric = next((m for m, p in METRIC_WORDS if _has(text, p)), "bookings")
+    metric = next((m.name for m in METRICS.values() if m.words and _has(text, m.words)), "bookings")
     args: dict[str, Any] = {"metric": metric}
     if s.periods:
         # Pipeline and coverage look ahead: a bare "Q3" that is over means next year's.
@@ -420,6 +396,14 @@ BUILDERS = {
 }
 
 
+def tool_of(intent: str) -> str:
+    """The registered tool an intent asks for (tools/registry.py: each tool names its intent)."""
+    spec = of_intent(intent)
+    if spec is None:
+        raise KeyError(f"no tool is registered for the intent {intent!r}")
+    return spec.name
+
+
 def for_intent(intent: str, text: str, s: Slots, vocab: Vocabulary, last_saved: str | None = None) -> dict[str, Any]:
     if intent == "apply":
         return apply(text, s, vocab, last_saved)
@@ -441,8 +425,8 @@ def follow_up(tool: str, previous: dict[str, Any], text: str, s: Slots, vocab: V
     """The previous call's arguments with what the follow-up names replaced."""
     args = copy.deepcopy(previous)
     filters = dict(args.get("filters") or {})
-    for dim, values in s.filters().items():
-        filters[dim] = values
+    for dim, members in s.filters().items():
+        filters[dim] = members
     values_named = s.percents or s.points
     if tool == "quota_simulate" and s.filters() and values_named and not args.get("adjustments"):
         # "and what if NA carries 5% more?": a change for the group named, not an over-assignment.

@@ -74,7 +74,7 @@ class OfflinePlanner(BaseChatModel):
     def _llm_type(self) -> str:
         return PLANNER_NAME
 
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> OfflinePlanner:  # type: ignore[override]
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> OfflinePlanner:
         names = [convert_to_openai_tool(t)["function"]["name"] for t in tools]
         return self.model_copy(update={"tool_names": names})
 
@@ -132,7 +132,7 @@ class OfflinePlanner(BaseChatModel):
                     slots.regions, slots.segments = whole.regions, whole.segments
                 if len(intents) > 1 and not slots.periods:
                     slots.periods, slots.bare = whole.periods, whole.bare
-                tool = arguments.TOOL_OF_INTENT[intent.name]
+                tool = arguments.tool_of(intent.name)
                 calls.append(
                     self._call(tool, arguments.for_intent(intent.name, intent.text, slots, self.vocabulary, saved))
                 )
@@ -154,7 +154,7 @@ class OfflinePlanner(BaseChatModel):
         for message in turn:
             if isinstance(message, AIMessage):
                 for call in message.tool_calls:
-                    tool_message = results.get(call["id"])
+                    tool_message = results.get(call["id"] or "")
                     if tool_message is None:
                         continue
                     artifact = tool_message.artifact if isinstance(tool_message.artifact, dict) else None

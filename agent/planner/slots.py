@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from warehouse.calendar import FiscalCalendar, Period, add_months
+from tools.core.periods import MONTHS, find_periods
+from warehouse.calendar import FiscalCalendar, Period
 
 WORD_NUMBERS = {
     "one": 1,
@@ -67,26 +68,6 @@ SEGMENT_ALIASES = {
     "small business": "SMB",
     "smb": "SMB",
     "small businesses": "SMB",
-}
-MONTHS = {
-    m: i + 1
-    for i, names in enumerate(
-        [
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sep", "sept"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ]
-    )
-    for m in names
 }
 DIMENSION_WORDS = {
     "region": "region",
@@ -296,74 +277,8 @@ def _words_to_digits(text: str) -> str:
 
 
 def _periods(text: str, vocab: Vocabulary) -> tuple[list[Period], int | None, set[str]]:
-    cal, today = vocab.calendar, vocab.as_of
-    low = text.lower()
-    found: list[tuple[int, Period]] = []
-    bare: set[str] = set()
-    quarter_now = cal.period_of(today, "quarter")
-    fy_now = cal.fiscal_year_of(today)
-    relative = {
-        r"\b(this|current) quarter\b": quarter_now,
-        r"\bnext quarter\b": cal.shift(quarter_now, 1),
-        r"\b(last|previous|prior) quarter\b": cal.shift(quarter_now, -1),
-        r"\b(this|current) (fiscal )?year\b": cal.year(fy_now),
-        r"\bnext (fiscal )?year\b": cal.year(fy_now + 1),
-        r"\b(last|previous|prior) (fiscal )?year\b": cal.year(fy_now - 1),
-        r"\b(this|current) month\b": cal.period_of(today, "month"),
-        r"\bnext month\b": cal.period_of(add_months(today.replace(day=1), 1), "month"),
-        r"\b(last|previous|prior) month\b": cal.period_of(add_months(today.replace(day=1), -1), "month"),
-    }
-    for pattern, period in relative.items():
-        for m in re.finditer(pattern, low):
-            found.append((m.start(), period))
-    fiscal_year = r"(?:fy|fiscal(?: year)?)\s?'?(\d{4}|\d{2})(?!\d)"
-    claimed: list[tuple[int, int]] = []
-    for m in re.finditer(rf"\b(q[1-4]|h[12])\b[\s,-]*(?:of\s+)?(?:{fiscal_year})?", low):
-        kind, number = m[1][0], int(m[1][1])
-        year = int(m[2]) if m[2] else None
-        fy = (2000 + year if year and year < 100 else year) or fy_now
-        period = cal.quarter(fy, number) if kind == "q" else cal.half(fy, number)
-        if not m[2]:
-            bare.add(period.name)
-        found.append((m.start(), period))
-        claimed.append(m.span())
-    for m in re.finditer(rf"\b{fiscal_year}\b[\s,-]*(q[1-4]|h[12])?", low):
-        if any(a <= m.start() < b for a, b in claimed):
-            continue
-        year = int(m[1])
-        fy = 2000 + year if year < 100 else year
-        if m[2]:
-            n = int(m[2][1])
-            found.append((m.start(), cal.quarter(fy, n) if m[2][0] == "q" else cal.half(fy, n)))
-        else:
-            found.append((m.start(), cal.year(fy)))
-    for m in re.finditer(r"\b(first|second) half\b(?:\s+of\s+(next|this|last|the next)\s+(?:fiscal\s+)?year)?", low):
-        n = 1 if m[1] == "first" else 2
-        if m[2]:
-            fy = fy_now + {"next": 1, "the next": 1, "this": 0, "last": -1}[m[2]]
-            found.append((m.start(), cal.half(fy, n)))
-            claimed.append(m.span())
-            continue
-        half = cal.half(fy_now, n)
-        found.append((m.start(), half if half.end > today or n == 1 else cal.half(fy_now + 1, n)))
-    for m in re.finditer(r"\b(20\d{2})-(0[1-9]|1[0-2])\b", low):
-        found.append((m.start(), cal.month(int(m[1]), int(m[2]))))
-    for m in re.finditer(r"\b(" + "|".join(MONTHS) + r")\s+(20\d{2})\b", low):
-        found.append((m.start(), cal.month(int(m[2]), MONTHS[m[1]])))
-    ahead = re.search(r"\bnext\s+(\d+)\s+quarters?\b", _words_to_digits(low))
-    halves = [p for _, p in found if p.grain == "half"]
-    if halves:  # "the first half of next year" names a half, not the year around it
-        found = [
-            (i, p)
-            for i, p in found
-            if not (p.grain == "year" and any(h.start >= p.start and h.end <= p.end for h in halves))
-        ]
-    found.sort(key=lambda x: x[0])
-    unique: list[Period] = []
-    for _, p in found:
-        if p not in unique:
-            unique.append(p)
-    return unique, int(ahead[1]) if ahead else None, bare
+    found = find_periods(_words_to_digits(text), vocab.calendar, vocab.as_of)
+    return found.periods, found.quarters_ahead, found.bare
 
 
 def _bare_months(text: str, vocab: Vocabulary) -> list[date]:

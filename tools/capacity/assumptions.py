@@ -17,7 +17,7 @@ import pandas as pd
 from tools.capacity import history, ramp
 from tools.capacity.models import CapacityInput
 from tools.contract import DataWarning
-from tools.quota.estimate import DEFAULT_RAMP_MONTHS, market_cv
+from tools.core.estimators import DEFAULT_RAMP_MONTHS, market_cv
 from warehouse.calendar import FiscalCalendar, add_months
 from warehouse.errors import InputError
 

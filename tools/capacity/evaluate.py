@@ -17,7 +17,7 @@ import pandas as pd
 from tools.capacity import cohort, plan
 from tools.capacity.assumptions import Assumptions, GroupAssumptions, spread
 from tools.capacity.models import CONFIDENCE_LEVEL, CapacityInput
-from tools.quota.simulate import lognormal_sigma
+from tools.core.estimators import lognormal_sigma
 from warehouse.calendar import FiscalCalendar, Period, add_months
 
 
@@ -90,6 +90,7 @@ class Outcome:
     plans: list[plan.GroupPlan]
     requisitions: pd.DataFrame  # with the modelled start month
     headcount_now: np.ndarray  # [G]
+    target_by_group: list[str] = field(default_factory=list)  # where each group's target comes from
     notes: list[str] = field(default_factory=list)
     _capacity: dict[bool, np.ndarray] = field(default_factory=dict, repr=False)
     _plan: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
@@ -254,6 +255,7 @@ def evaluate(
     booked: np.ndarray,
     targets: np.ndarray,
     target_source: str,
+    target_by_group: list[str] | None = None,
 ) -> Outcome:
     """Expected model, Monte Carlo, value of a hire by start month, and the hiring plan."""
     team, reqs, heads_now = build_team(horizon, assumptions, people, params)
@@ -305,6 +307,7 @@ def evaluate(
         booked=booked,
         targets=targets,
         target_source=target_source,
+        target_by_group=list(target_by_group or []),
         value=value,
         value_spread=value_spread,
         ramped_period=ramped_period,

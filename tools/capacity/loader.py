@@ -1,32 +1,15 @@
 """The capacity tool's SQL: AEs past and present, their monthly bookings, open requisitions,
-targets, account potential, win rates and bookings so far. Every query applies the caller's
-scope and the region/segment filters."""
+account potential, win rates and bookings so far. Every query applies the caller's selection
+(tools/core/selection.py); targets and quotas come from tools/core/targets.py."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 import pandas as pd
 
-from tools.scope import Scope, Subject
+from tools.core.selection import Selection
 from warehouse.connection import ReadCursor
-
-
-@dataclass(frozen=True)
-class Selection:
-    scope: Scope
-    filters: dict[str, list[str]]  # region and/or segment
-
-    def where(self, subject: Subject, alias: str, account_alias: str | None = None) -> tuple[str, list[Any]]:
-        sql, params = self.scope.predicate(subject, alias, account_alias)
-        parts, values = [sql], list(params)
-        on = account_alias if subject == "opportunities" else alias
-        for dim, vals in self.filters.items():
-            parts.append(f"{on}.{dim} IN ({', '.join('?' for _ in vals)})")
-            values += vals
-        return " AND ".join(parts), values
 
 
 def _dates(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
@@ -82,20 +65,6 @@ def requisitions(cur: ReadCursor, sel: Selection) -> pd.DataFrame:
         params,
     )
     return _dates(frame, "planned_start")
-
-
-def targets(cur: ReadCursor, sel: Selection) -> pd.DataFrame:
-    sql, params = sel.scope.predicate("targets", "t")
-    return cur.query_df(f"SELECT period, region, segment, amount FROM targets t WHERE {sql} ORDER BY 1, 2, 3", params)
-
-
-def quotas(cur: ReadCursor, sel: Selection) -> pd.DataFrame:
-    sql, params = sel.scope.predicate("quotas", "q")
-    return cur.query_df(
-        f"""SELECT q.rep_id, q.period, q.amount, r.region, r.segment FROM quotas q LEFT JOIN reps r USING (rep_id)
-            WHERE {sql} ORDER BY 1, 2""",
-        params,
-    )
 
 
 def potential(cur: ReadCursor, sel: Selection) -> pd.DataFrame:

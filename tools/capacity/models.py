@@ -102,4 +102,4 @@ class CapacityInput(BaseModel):
 
 
 class CapacityResult(ToolResult):
-    tool: str = "capacity"
+    tool: str = "capacity_gap"

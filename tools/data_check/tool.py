@@ -10,11 +10,11 @@ from datetime import date
 
 from tools.contract import DataWarning, Impact, Recommendation
 from tools.data_check.models import DataCheckInput, DataCheckResult
-from tools.scope import Scope
 from warehouse.checks import run_checks
 from warehouse.connection import Warehouse
 from warehouse.errors import PermissionDeniedError
 from warehouse.fingerprint import fingerprint
+from warehouse.identity import Scope
 
 SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 CONFIDENCE = {"error": 0.9, "warning": 0.7, "info": 0.5}

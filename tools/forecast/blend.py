@@ -9,7 +9,9 @@ deals created after the date that sits as far before (or into) that period as th
 sits before (or into) the forecast period. That share `c` times the time-series forecast of
 the period is the expected C. Blended = A + B + c x TS, combined by simulation: B from the
 pipeline Monte Carlo, TS drawn from a normal with the model's 80% interval (truncated at 0),
-independent of B. Means add up across the hierarchy; quantiles are computed per series.
+independent of B. Means add up across the hierarchy; quantiles are computed per series, each
+from draws of its own random stream (keyed by the series), so a series' quantiles do not depend
+on which other series were forecast with it.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def new_business_share(
 
     `node_masks` [nodes, bookings] says which bookings belong to each series. Bookings without
     a linked deal count as not-yet-created business (nothing in a pipeline foretold them).
-    Series with too few bookings use the total's share (row 0).
+    Series with too few bookings to say get NaN: the caller decides what stands in.
     """
     dates = bookings["date"].to_numpy(dtype="datetime64[D]")
     created = bookings["opp_created"].to_numpy(dtype="datetime64[D]")
@@ -57,8 +59,19 @@ def new_business_share(
                 out[i, k] = amount[sel & is_new].sum() / total
             else:
                 out[i, k] = np.nan
-    fallback = np.where(np.isnan(out[0]), 1.0, out[0])
-    return np.where(np.isnan(out), fallback[None, :], out)
+    return out
+
+
+def ts_draws(
+    ts_mean: np.ndarray, ts_lo: np.ndarray, ts_hi: np.ndarray, *, trials: int, seed: int, keys: list[int] | None = None
+) -> np.ndarray:
+    """[trials, nodes, periods]: normal draws with each series' 80% interval, from its own stream."""
+    sigma = np.maximum(ts_hi - ts_lo, 0.0) / (2 * Z80)
+    keys = list(range(len(ts_mean))) if keys is None else keys
+    noise = np.stack(
+        [np.random.default_rng([seed, key]).standard_normal((trials, ts_mean.shape[1])) for key in keys], axis=1
+    )
+    return ts_mean[None] + sigma[None] * noise
 
 
 def blend(
@@ -70,17 +83,21 @@ def blend(
     booked: np.ndarray,
     *,
     seed: int,
+    keys: list[int] | None = None,
+    keep: bool = False,
 ) -> dict[str, np.ndarray]:
     """Quantiles and mean of A + B + c*TS per series and period.
 
     ts_*: [nodes, periods]; pipeline: [trials, nodes, periods] draws of B; share_new: c
-    [nodes, periods]; booked: A [nodes, periods] (zero except the period in progress).
+    [nodes, periods]; booked: A [nodes, periods] (zero except the period in progress);
+    keys: one integer per series naming its random stream (default: its position); `keep`
+    returns the draws too (`samples`, [trials, nodes, periods]), for sums over periods.
     """
-    trials = pipeline.shape[0]
-    rng = np.random.default_rng(seed)
-    sigma = np.maximum(ts_hi - ts_lo, 0.0) / (2 * Z80)
-    draws = ts_mean[None] + sigma[None] * rng.standard_normal((trials, *ts_mean.shape))
+    draws = ts_draws(ts_mean, ts_lo, ts_hi, trials=pipeline.shape[0], seed=seed, keys=keys)
     total = booked[None] + pipeline + share_new[None] * np.maximum(draws, 0.0)
     p10, p50, p90 = np.percentile(total, [10, 50, 90], axis=0)
     mean = booked + pipeline.mean(axis=0) + share_new * ts_mean
-    return {"p10": p10, "p50": p50, "p90": p90, "mean": mean}
+    out = {"p10": p10, "p50": p50, "p90": p90, "mean": mean}
+    if keep:
+        out["samples"] = total
+    return out

@@ -1,66 +1,38 @@
-"""The forecast's SQL: bookings history, targets, and opportunities as they stood on a date.
+"""The forecast's SQL: bookings history, opportunities as they stood on a date, reps.
 
-Every query applies the caller's scope and filters. Opportunities are reconstructed from
+Every query applies the caller's selection except the product filter: a product is a slice
+of its region x segment cells, which are forecast whole (see tools/forecast/cells.py), so the
+cells are read whole and the slice is taken after. Opportunities are reconstructed from
 `opportunity_history` with an ASOF join, so a forecast "as of" a past date sees each deal's
 stage, amount, close date, pushes and time in stage as they were then, never what came later.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 import pandas as pd
 
-from tools.scope import Scope
+from tools.core.selection import Selection
 from warehouse.connection import ReadCursor
 
-# Bookings columns for each grouping dimension.
-BOOKING_COLUMN = {"region": "region", "segment": "segment", "product": "product", "rep": "rep_id"}
-# Opportunity columns (o = opportunities, a = accounts) for each dimension.
-OPP_COLUMN = {
-    "region": "a.region",
-    "segment": "a.segment",
-    "product": "o.product",
-    "rep": "o.owner_rep_id",
-}
 NONE = "(none)"
+CELL_COLUMNS = ("region", "segment")
 
 
-@dataclass(frozen=True)
-class Query:
-    """Scope and filters, turned into SQL conditions per table."""
-
-    scope: Scope
-    filters: dict[str, list[str]]
-
-    def bookings(self, alias: str = "b") -> tuple[str, list[Any]]:
-        sql, params = self.scope.predicate("bookings", alias)
-        parts, values = [sql], list(params)
-        for dim, vals in self.filters.items():
-            parts.append(f"{alias}.{BOOKING_COLUMN[dim]} IN ({', '.join('?' for _ in vals)})")
-            values += vals
-        return " AND ".join(parts), values
-
-    def opportunities(self) -> tuple[str, list[Any]]:
-        sql, params = self.scope.predicate("opportunities", "o", account_alias="a")
-        parts, values = [sql], list(params)
-        for dim, vals in self.filters.items():
-            parts.append(f"{OPP_COLUMN[dim]} IN ({', '.join('?' for _ in vals)})")
-            values += vals
-        return " AND ".join(parts), values
+def _cells(sel: Selection) -> Selection:
+    return sel.without("product")
 
 
-def bookings(cur: ReadCursor, query: Query, dims: Sequence[str], before: date) -> pd.DataFrame:
-    """Booked amounts before `before`, one row per booking, with the grouping columns and the
-    creation date of the deal behind it (NULL for bookings imported without a deal)."""
-    where, params = query.bookings()
-    cols = ", ".join(f"coalesce(b.{BOOKING_COLUMN[d]}, '{NONE}') AS {d}" for d in dims)
+def bookings(cur: ReadCursor, sel: Selection, before: date) -> pd.DataFrame:
+    """Booked amounts before `before`, one row per booking, with region, segment, product and rep
+    and the creation date of the deal behind it (NULL for bookings imported without a deal)."""
+    where, params = _cells(sel).where("bookings", "b")
     frame = cur.query_df(
         f"""
-        SELECT b.date, b.amount, o.created_date AS opp_created{", " + cols if cols else ""}
+        SELECT b.date, b.amount, o.created_date AS opp_created,
+               coalesce(b.region, '{NONE}') AS region, coalesce(b.segment, '{NONE}') AS segment,
+               coalesce(b.product, '{NONE}') AS product, coalesce(b.rep_id, '{NONE}') AS rep
         FROM bookings b LEFT JOIN opportunities o ON o.opp_id = b.opp_id
         WHERE b.date < ? AND {where}
         ORDER BY b.date, b.booking_id
@@ -72,29 +44,15 @@ def bookings(cur: ReadCursor, query: Query, dims: Sequence[str], before: date) -
     return frame
 
 
-def targets(cur: ReadCursor, query: Query, periods: list[str]) -> pd.DataFrame:
-    """Target rows (period, region, segment, amount) of the given quarter names, in scope."""
-    if not periods:
-        return pd.DataFrame(columns=["period", "region", "segment", "amount"])
-    sql, params = query.scope.predicate("targets", "t")
-    marks = ", ".join("?" for _ in periods)
-    return cur.query_df(
-        f"SELECT period, region, segment, amount FROM targets t WHERE period IN ({marks}) AND {sql} "
-        "ORDER BY period, region, segment",
-        [*periods, *params],
+def reps(cur: ReadCursor, sel: Selection) -> pd.DataFrame:
+    """Every rep the selection's bookings or deals may name: id, name, end date, home cell."""
+    where, params = _cells(sel).without("region", "segment").where("reps", "r")
+    frame = cur.query_df(
+        f"SELECT r.rep_id, r.name, r.role, r.region, r.segment, r.end_date FROM reps r WHERE {where} ORDER BY r.rep_id",
+        params,
     )
-
-
-def quotas(cur: ReadCursor, query: Query, periods: list[str]) -> pd.DataFrame:
-    """Quota rows (rep_id, period, amount) of the given period names, in scope."""
-    if not periods:
-        return pd.DataFrame(columns=["rep_id", "period", "amount"])
-    sql, params = query.scope.predicate("quotas", "q")
-    marks = ", ".join("?" for _ in periods)
-    return cur.query_df(
-        f"SELECT rep_id, period, amount FROM quotas q WHERE period IN ({marks}) AND {sql} ORDER BY rep_id, period",
-        [*periods, *params],
-    )
+    frame["end_date"] = pd.to_datetime(frame["end_date"])
+    return frame
 
 
 def stage_defaults(cur: ReadCursor) -> dict[str, float]:
@@ -103,6 +61,18 @@ def stage_defaults(cur: ReadCursor) -> dict[str, float]:
 
 def has_history(cur: ReadCursor) -> bool:
     return bool(cur.scalar("SELECT count(*) > 0 FROM opportunity_history"))
+
+
+def opportunity_counts(cur: ReadCursor, sel: Selection) -> dict[tuple[str, str], int]:
+    """Opportunities per region x segment cell of the selection."""
+    where, params = _cells(sel).where("opportunities", "o", "a")
+    rows = cur.execute(
+        f"""SELECT coalesce(a.region, '{NONE}'), coalesce(a.segment, '{NONE}'), count(*)
+            FROM opportunities o LEFT JOIN accounts a ON a.account_id = o.account_id
+            WHERE {where} GROUP BY ALL""",
+        params,
+    ).fetchall()
+    return {(str(r), str(s)): int(n) for r, s, n in rows}
 
 
 _SNAPSHOT_SQL = """
@@ -114,14 +84,21 @@ WITH h AS (
 ), h2 AS (
     SELECT *, sum(pushed::INT) OVER w AS pushes, max(stage_start) OVER w AS in_stage_since
     FROM h WINDOW w AS (PARTITION BY opp_id ORDER BY seq ROWS UNBOUNDED PRECEDING)
+), h3 AS (
+    -- The last change of each day: several changes on one date would make the ASOF join's pick
+    -- (and so the deal's stage and amount) depend on the query plan.
+    SELECT * FROM h2 QUALIFY row_number() OVER (PARTITION BY opp_id, changed_date ORDER BY seq DESC) = 1
+), every AS (
+    SELECT * FROM (VALUES {every}) AS t(region, segment, n)
 ), live AS (
     SELECT s.d, o.opp_id, o.account_id, o.created_date, o.owner_rep_id, o.product, o.type, o.is_closed,
            o.is_won, o.close_date AS final_close, a.region, a.segment, r.hire_date
-    FROM _snapshot_dates s
+    FROM (SELECT unnest(?::DATE[]) AS d) s
     JOIN opportunities o ON o.created_date <= s.d AND (NOT o.is_closed OR o.close_date > s.d)
     LEFT JOIN accounts a ON a.account_id = o.account_id
     LEFT JOIN reps r ON r.rep_id = o.owner_rep_id
-    WHERE {where} {sample}
+    LEFT JOIN every e ON e.region = coalesce(a.region, '{none}') AND e.segment = coalesce(a.segment, '{none}')
+    WHERE {where} AND ({keep} hash(o.opp_id) % coalesce(e.n, 1) = 0)
 )
 SELECT l.d AS snapshot, l.opp_id, l.account_id, l.region, l.segment, l.product, l.type, l.owner_rep_id,
        h2.stage, h2.amount, h2.close_date, h2.forecast_category, h2.pushes AS push_count,
@@ -131,7 +108,7 @@ SELECT l.d AS snapshot, l.opp_id, l.account_id, l.region, l.segment, l.product, 
        date_diff('day', l.hire_date, l.d) AS rep_tenure,
        l.is_closed AND l.final_close < ? AS labelled, l.is_won AS won, l.final_close
 FROM live l
-ASOF JOIN h2 ON h2.opp_id = l.opp_id AND h2.changed_date <= l.d
+ASOF JOIN h3 h2 ON h2.opp_id = l.opp_id AND h2.changed_date <= l.d
 JOIN stages st ON st.name = h2.stage AND NOT st.is_closed
 ORDER BY l.d, l.opp_id
 """
@@ -155,30 +132,28 @@ ORDER BY o.opp_id
 
 def snapshots(
     cur: ReadCursor,
-    query: Query,
+    sel: Selection,
     dates: list[date],
     label_before: date,
-    sample_every: int = 1,
+    sample_every: dict[tuple[str, str], int] | None = None,
     keep_all_on: date | None = None,
 ) -> pd.DataFrame:
     """Open deals as they stood on each date, with their outcome when it was known before
-    `label_before`. `sample_every` > 1 keeps a deterministic 1-in-N sample of deals (each kept
-    deal with all its snapshots), except on `keep_all_on`, where every deal is kept."""
-    where, params = query.opportunities()
-    sample = ""
-    if sample_every > 1:
-        keep = f"s.d = DATE '{keep_all_on.isoformat()}' OR " if keep_all_on is not None else ""
-        sample = f"AND ({keep}hash(o.opp_id) % {int(sample_every)} = 0)"
-    sql = _SNAPSHOT_SQL.format(where=where, sample=sample).replace("_snapshot_dates", "(SELECT unnest(?::DATE[]) AS d)")
-    frame = cur.query_df(sql, [list(dates), *params, label_before])
+    `label_before`. `sample_every[(region, segment)]` > 1 keeps a deterministic 1-in-N sample
+    of that cell's deals (each kept deal with all its snapshots), except on `keep_all_on`,
+    where every deal is kept."""
+    where, params = _cells(sel).where("opportunities", "o", "a")
+    every = [(r, s, int(n)) for (r, s), n in (sample_every or {}).items() if n > 1] or [(NONE, NONE, 1)]
+    values = ", ".join("(?, ?, ?)" for _ in every)
+    keep = f"s.d = DATE '{keep_all_on.isoformat()}' OR" if keep_all_on is not None else ""
+    sql = _SNAPSHOT_SQL.format(every=values, none=NONE, where=where, keep=keep)
+    frame = cur.query_df(sql, [v for row in every for v in row] + [list(dates), *params, label_before])
     return _finish(frame)
 
 
-def open_pipeline(cur: ReadCursor, query: Query, as_of: date, *, use_history: bool) -> pd.DataFrame:
-    """Deals open on `as_of`: from history when the warehouse has it, else their current state."""
-    if use_history:
-        return snapshots(cur, query, [as_of], label_before=as_of)
-    where, params = query.opportunities()
+def open_pipeline(cur: ReadCursor, sel: Selection, as_of: date) -> pd.DataFrame:
+    """Deals open now, in their current state (for warehouses without opportunity history)."""
+    where, params = _cells(sel).where("opportunities", "o", "a")
     frame = cur.query_df(_CURRENT_SQL.format(where=where), [as_of] * 5 + params)
     return _finish(frame)
 
@@ -188,32 +163,28 @@ def _finish(frame: pd.DataFrame) -> pd.DataFrame:
         frame[col] = pd.to_datetime(frame[col])
     for col in ("region", "segment", "product", "type", "owner_rep_id", "forecast_category"):
         frame[col] = frame[col].fillna(NONE)
+    frame["rep"] = frame["owner_rep_id"]
     frame["rep_tenure"] = frame["rep_tenure"].fillna(-1)
     return frame
 
 
-def closed_deals(cur: ReadCursor, query: Query, since: date, before: date) -> pd.DataFrame:
-    """Deals closed in [since, before), for win rates: group columns, amount, is_won."""
-    where, params = query.opportunities()
+def closed_deals(cur: ReadCursor, sel: Selection, since: date, before: date) -> pd.DataFrame:
+    """Deals closed in [since, before), for win rates: cell, product, rep, amount, is_won."""
+    where, params = _cells(sel).where("opportunities", "o", "a")
     frame = cur.query_df(
         f"""
-        SELECT a.region, a.segment, o.product, o.owner_rep_id, o.amount, o.is_won
+        SELECT a.region, a.segment, o.product, o.owner_rep_id AS rep, o.amount, o.is_won
         FROM opportunities o LEFT JOIN accounts a ON a.account_id = o.account_id
         WHERE o.is_closed AND o.close_date >= ? AND o.close_date < ? AND {where}
         ORDER BY o.opp_id
         """,
         [since, before, *params],
     )
-    for col in ("region", "segment", "product", "owner_rep_id"):
+    for col in ("region", "segment", "product", "rep"):
         frame[col] = frame[col].fillna(NONE)
     return frame
 
 
-def opportunity_count(cur: ReadCursor, query: Query) -> int:
-    where, params = query.opportunities()
-    return int(
-        cur.scalar(
-            f"SELECT count(*) FROM opportunities o LEFT JOIN accounts a ON a.account_id = o.account_id WHERE {where}",
-            params,
-        )
-    )
+def fingerprint_tables(scenario: bool) -> list[str]:
+    tables = ["bookings", "opportunities", "opportunity_history", "accounts", "reps", "targets", "quotas", "stages"]
+    return [*tables, "meta", *(["scenarios", "scenario_changes"] if scenario else [])]

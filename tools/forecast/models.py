@@ -11,8 +11,8 @@ from tools.contract import ToolResult
 
 Grain = Literal["month", "quarter"]
 Method = Literal["auto", "ets", "arima", "theta", "naive", "ensemble"]
-ReconcileMethod = Literal["none", "bottom_up", "ols", "wls_struct", "mint_shrink"]
 GROUP_DIMS = ("region", "segment", "product", "rep")
+FILTER_DIMS = ("region", "segment", "product", "rep", "manager")
 
 
 class WhatIf(BaseModel):
@@ -46,6 +46,19 @@ class WhatIf(BaseModel):
     def is_baseline(self) -> bool:
         return not any((self.win_rate_pts, self.pipeline_growth_pct, self.deal_size_pct, self.slip_rate_pts))
 
+    def describe(self) -> list[str]:
+        """The levers moved, in words: ['win rate +5 pts', 'deal size -10%']."""
+        out = []
+        if self.win_rate_pts:
+            out.append(f"win rate {self.win_rate_pts:+g} pts")
+        if self.pipeline_growth_pct:
+            out.append(f"new pipeline {self.pipeline_growth_pct:+g}%")
+        if self.deal_size_pct:
+            out.append(f"deal size {self.deal_size_pct:+g}%")
+        if self.slip_rate_pts:
+            out.append(f"slip rate {self.slip_rate_pts:+g} pts")
+        return out
+
 
 WHAT_IF_KEYS = {
     "win_rate": "win_rate_pts",
@@ -71,19 +84,19 @@ class ForecastInput(BaseModel):
         description="Group by any of region, segment, product, rep (in hierarchy order).",
     )
     filters: dict[str, list[str]] = Field(
-        default_factory=dict, description="Only these members, e.g. {'region': ['EMEA']}."
+        default_factory=dict,
+        description="Only these members of region, segment, product, rep or manager (a team), e.g. {'region': ['EMEA']}.",
     )
     what_if: WhatIf = Field(default_factory=WhatIf)
     scenario_id: str | None = Field(
         None, description="Evaluate a saved scenario (territory or quota) instead of the base data."
     )
     method: Method = Field("auto", description="Time-series model; auto picks per series by backtest.")
-    reconcile: ReconcileMethod = Field("wls_struct", description="How grouped forecasts are made to add up.")
     as_of: date | None = Field(
         None,
         description="Forecast as if today were this date (default: the warehouse's as-of or today).",
     )
-    seed: int = Field(0, description="Random seed of the Monte Carlo and the model.")
+    seed: int = Field(0, ge=0, description="Random seed of the Monte Carlo and the model.")
     trials: int = Field(10_000, ge=100, le=200_000, description="Monte Carlo trials.")
 
     @field_validator("by")
@@ -98,6 +111,14 @@ class ForecastInput(BaseModel):
                 raise ValueError(f"{dim!r} is named twice")
             out.append(d)
         return out
+
+    @field_validator("filters")
+    @classmethod
+    def _filters(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for dim in value:
+            if dim not in FILTER_DIMS:
+                raise ValueError(f"cannot filter the forecast by {dim!r}; use {', '.join(FILTER_DIMS)}")
+        return value
 
 
 class ForecastResult(ToolResult):

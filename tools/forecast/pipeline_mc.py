@@ -12,6 +12,7 @@ seed makes them repeatable.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -45,14 +46,15 @@ def simulate(
     periods: int,
     slip: np.ndarray,
     trials: int,
-    seed: int,
+    seed: int | Sequence[int],
     chunk: int = 256,
 ) -> PipelineDraws:
     """Bookings per group and period from the open deals, `trials` times.
 
     amount, p_win: per deal; planned: planned close period index (negative = overdue, treated
     as period 0); group: bottom-series index of each deal; slip: probabilities of slipping
-    0, 1, 2, ... periods (sums to 1).
+    0, 1, 2, ... periods (sums to 1). `seed` may be a sequence of integers (the run's seed and
+    the key of the cell simulated), so every cell draws from its own stream.
     """
     amount = np.asarray(amount, dtype=float)
     p_win = np.clip(np.asarray(p_win, dtype=float), 0.0, 1.0)

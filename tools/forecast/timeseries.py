@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -184,34 +185,49 @@ def _scale_factor(ratio: np.ndarray) -> float:
 
 
 def _calibrate(
-    ids: list[str], mean: np.ndarray, lo: np.ndarray, hi: np.ndarray, cv: pd.DataFrame
+    ids: list[str],
+    mean: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    cv: pd.DataFrame,
+    pools: list[list[int]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """Widen each series' intervals by its scale factor. Backtest intervals are widened
     cross-fitted (each origin by the factor learned on the other origins), so the reported
-    backtest coverage stays out of sample."""
+    backtest coverage stays out of sample. A series with too few backtest points of its own
+    borrows the pooled factor of its pool (`pools[i]`: series indices; default every series)."""
     ratio = _ratios(cv)
-    pooled = _scale_factor(ratio) if len(cv) >= MIN_POINTS_POOLED_SCALE else 1.0
+    series, cutoffs = cv["unique_id"].to_numpy(), cv["cutoff"].to_numpy()
+    rows_of = {sid: np.flatnonzero(series == sid) for sid in ids}
 
-    def factor(r: np.ndarray) -> float:
-        return _scale_factor(r) if len(r) >= MIN_POINTS_OWN_SCALE else pooled
+    cache: dict[tuple[int, ...], float] = {}
+
+    def pooled(i: int) -> float:
+        members = tuple(pools[i]) if pools is not None else ()
+        if members not in cache:
+            rows = np.concatenate([rows_of[ids[j]] for j in members]) if pools is not None else np.arange(len(cv))
+            cache[members] = _scale_factor(ratio[rows]) if len(rows) >= MIN_POINTS_POOLED_SCALE else 1.0
+        return cache[members]
+
+    def factor(i: int, rows: np.ndarray) -> float:
+        return _scale_factor(ratio[rows]) if len(rows) >= MIN_POINTS_OWN_SCALE else pooled(i)
 
     lo, hi = lo.copy(), hi.copy()
     k_rows = np.ones(len(cv))
-    series, cutoffs = cv["unique_id"].to_numpy(), cv["cutoff"].to_numpy()
     for i, sid in enumerate(ids):
-        mine = np.flatnonzero(series == sid)
-        k = factor(ratio[mine])
+        mine = rows_of[sid]
+        k = factor(i, mine)
         lo[i] = mean[i] - k * (mean[i] - lo[i])
         hi[i] = mean[i] + k * (hi[i] - mean[i])
         for cutoff in np.unique(cutoffs[mine]):
             held = cutoffs[mine] == cutoff
-            k_rows[mine[held]] = factor(ratio[mine[~held]])
+            k_rows[mine[held]] = factor(i, mine[~held])
     yhat = cv["yhat"].to_numpy()
     out = cv.assign(lo=yhat - k_rows * (yhat - cv["lo"].to_numpy()), hi=yhat + k_rows * (cv["hi"].to_numpy() - yhat))
     return lo, hi, out
 
 
-def _reestimated(model: object, y: np.ndarray) -> object:
+def _reestimated(model: Any, y: np.ndarray) -> Any:
     """A model of the same form as the fitted `model`, its parameters estimated on `y` only.
 
     When that form cannot be estimated on `y` (a seasonal ARIMA on a short early history,
@@ -221,7 +237,7 @@ def _reestimated(model: object, y: np.ndarray) -> object:
     from statsforecast.models import ARIMA, AutoARIMA, AutoETS, Naive
 
     spec = getattr(model, "model_", None)
-    attempts = []
+    attempts: list[Callable[[], Any]] = []
     if isinstance(model, AutoETS) and spec is not None:
         parts = spec["components"]
         attempts.append(lambda: AutoETS(season_length=model.season_length, model=parts[:3], damped=parts[3] == "D"))
@@ -246,7 +262,7 @@ def _reestimated(model: object, y: np.ndarray) -> object:
 
 
 def _fit_once(
-    sf: object,
+    sf: Any,
     values: np.ndarray,
     ids: list[str],
     names: list[str],
@@ -269,7 +285,10 @@ def _fit_once(
     # statsforecast keeps its fitted models in sorted-id order, not in the order given.
     row_of = {str(uid): k for k, uid in enumerate(sf.uids)}
     fitted_models = [sf.fitted_[row_of[sid]] for sid in ids]  # [series][models], in `ids` order
-    cv_rows, cv_fit_rows, fc_rows, fit_rows = [], [], [], []
+    cv_rows: list[pd.DataFrame] = []
+    cv_fit_rows: list[pd.DataFrame] = []
+    fc_rows: list[pd.DataFrame] = []
+    fit_rows: list[pd.DataFrame] = []
 
     def run(models: list[Any], y: np.ndarray, h: int, actual: np.ndarray | None = None, **key: Any) -> None:
         """Forecast rows (and in-sample fits) of every model from history `y`, `h` steps ahead;
@@ -310,8 +329,13 @@ def forecast_series(
     method: str = "auto",
     max_windows: int = 6,
     want_fitted: bool = False,
+    pools: list[list[int]] | None = None,
 ) -> TsForecast:
-    """Forecast each row of `values` ([series, periods], oldest first) `horizon` steps ahead."""
+    """Forecast each row of `values` ([series, periods], oldest first) `horizon` steps ahead.
+
+    `pools[i]` lists the series whose backtests calibrate series i's intervals when its own are
+    too few (default: every series given); a forecast that must not depend on which other
+    series it was computed with passes pools of related series only."""
     from statsforecast import StatsForecast
     from statsforecast.models import Naive
 
@@ -373,7 +397,7 @@ def forecast_series(
                 "hi": mixed["hi"].to_numpy(),
             }
         )
-        lo, hi, backtest = _calibrate(ids, mean, lo, hi, backtest)
+        lo, hi, backtest = _calibrate(ids, mean, lo, hi, backtest, pools)
         if cv_fitted is not None:
             cv_fitted = cv_fitted.assign(yhat=_combine(cv_fitted, names, weights, bounds=False)["yhat"])
             cv_fitted = cv_fitted[["unique_id", "cutoff", "ds", "y", "yhat"]]

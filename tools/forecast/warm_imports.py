@@ -1,6 +1,6 @@
 """Import the forecast's model libraries on a background thread while the warehouse loads.
 
-statsforecast (which imports statsmodels), scikit-learn and hierarchicalforecast take about
+statsforecast (which imports statsmodels) and scikit-learn take about
 2.5 s to import in a fresh process, and the warehouse queries that come first take about as
 long, mostly inside DuckDB, which releases the GIL. Overlapping the two takes most of the
 import time off a one-shot `spm forecast` (bench/RESULTS.md, forecast speed).
@@ -19,10 +19,10 @@ import threading
 MODULES = (
     "statsforecast",
     "statsforecast.models",
-    "sklearn.ensemble",
+    "sklearn.linear_model",
+    "sklearn.compose",
+    "sklearn.preprocessing",
     "sklearn.calibration",
-    "sklearn.frozen",
-    "hierarchicalforecast.methods",
 )
 
 _lock = threading.Lock()

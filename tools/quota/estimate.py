@@ -10,8 +10,8 @@
   capacity.
 * Volatility: the median coefficient of variation of quarterly bookings per AE within each
   segment, over the last eight quarters (shrunk towards the all-segment median for small
-  segments); the market factor's from the scope's quarterly bookings around a log-linear
-  trend with quarterly seasonality. A period of k quarters has CV / sqrt(k).
+  segments); the market factor's is tools/core/estimators.market_cv. A period of k quarters
+  has CV / sqrt(k).
 * Attrition: AE departures per AE-month over the last two years.
 """
 
@@ -26,7 +26,6 @@ from warehouse.calendar import FiscalCalendar, Period, add_months
 
 CREDIBILITY_DEALS = 10
 DEFAULT_CV = {"Enterprise": 0.9, "Mid-Market": 0.6, "SMB": 0.45}
-DEFAULT_RAMP_MONTHS = {"Enterprise": 7, "Mid-Market": 5, "SMB": 3}
 
 
 def capacity(
@@ -136,20 +135,6 @@ def volatility(quarterly: pd.DataFrame, segments: pd.Series) -> np.ndarray:
         else:
             out.append(DEFAULT_CV.get(seg, overall))
     return np.asarray(out, dtype=float)
-
-
-def market_cv(company_quarterly: np.ndarray) -> float:
-    """CV of the scope's quarterly bookings around a log-linear trend with quarter seasonality."""
-    y = np.asarray(company_quarterly, dtype=float)
-    if len(y) < 8 or (y <= 0).any():
-        return 0.12
-    t = np.arange(len(y))
-    season = np.eye(4)[t % 4]
-    X = np.column_stack([t, season])
-    coef, *_ = np.linalg.lstsq(X, np.log(y), rcond=None)
-    resid = np.log(y) - X @ coef
-    sd = float(np.std(resid, ddof=X.shape[1]) if len(y) > X.shape[1] else np.std(resid))
-    return float(np.sqrt(np.exp(sd**2) - 1))
 
 
 def attrition_per_month(history: pd.DataFrame, as_of: date, years: float = 2.0) -> float:

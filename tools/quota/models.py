@@ -29,7 +29,7 @@ class Adjustment(BaseModel):
         m = re.fullmatch(r"\s*(\w+)\s*=\s*([^:]+?)\s*:\s*([+-]?\d+(?:\.\d+)?)\s*%?\s*", text)
         if not m:
             raise ValueError(f"adjustment {text!r} is not DIM=VALUE:+X% (e.g. region=EMEA:+10%)")
-        return cls(dim=m[1].lower(), value=m[2], pct=float(m[3]))  # type: ignore[arg-type]
+        return cls(dim=m[1].lower(), value=m[2], pct=float(m[3]))
 
 
 class Tier(BaseModel):
@@ -106,4 +106,4 @@ class QuotaInput(BaseModel):
 
 
 class QuotaResult(ToolResult):
-    tool: str = "quota"
+    tool: str = "quota_simulate"

@@ -46,7 +46,7 @@ class CompPlan:
         return cls(
             variable_share=float(row["variable_share"]),
             threshold=float(row.get("threshold") or 0.0),
-            decelerator=float(row.get("decelerator") if row.get("decelerator") is not None else 1.0),
+            decelerator=float(row["decelerator"]) if row.get("decelerator") is not None else 1.0,
             accelerators=tuple((float(t["from"]), float(t["multiplier"])) for t in tiers),
             cap=None if row.get("cap") is None else float(row["cap"]),
             name=str(row.get("name") or row.get("plan_id") or "plan"),

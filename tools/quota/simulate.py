@@ -15,6 +15,11 @@ the tests check the mean and coefficient of variation against the closed forms.
 A rep who leaves books nothing after leaving (uniform booking within the period).
 Every quota set passed in is evaluated on the same draws (common random numbers), so the
 difference between a baseline and a what-if is the plan's, not the dice's.
+
+When the forecast gives the distribution of the selection's total (its outlook), the trials are
+quantile-matched to it (`match_totals`): trial t's bookings still to come are scaled so that the
+t-th smallest total becomes the outlook's quantile of the same rank. Reps keep the split and the
+correlation of this model; the total is the forecast's, so both tools quote one P50.
 """
 
 from __future__ import annotations
@@ -53,8 +58,8 @@ P90_SAMPLE = 5_000
 PayoutFn = Callable[[np.ndarray], np.ndarray]  # attainment [trials, reps] -> payout [trials, reps]
 
 
-def draw(inp: SimulationInput, rng: np.random.Generator, trials: int) -> np.ndarray:
-    """Bookings [trials, reps] for one chunk of trials."""
+def draw(inp: SimulationInput, rng: np.random.Generator, trials: int, scale: np.ndarray | None = None) -> np.ndarray:
+    """Bookings [trials, reps] for one chunk of trials (`scale`: per trial, on what is still to come)."""
     n = len(inp.expected)
     sigma = np.asarray(inp.sigma, dtype=np.float64)
     market = np.exp(inp.sigma_market * rng.standard_normal(trials) - inp.sigma_market**2 / 2)
@@ -63,9 +68,29 @@ def draw(inp: SimulationInput, rng: np.random.Generator, trials: int) -> np.ndar
     if inp.attrition_per_month > 0:
         leave = rng.exponential(1.0 / inp.attrition_per_month, size=(trials, n))
         out *= np.minimum(leave / inp.months, 1.0)
+    if scale is not None:
+        out *= scale[:, None]
     if inp.booked is not None:
         out += inp.booked
     return out
+
+
+def totals(inp: SimulationInput, *, trials: int, seed: int, chunk: int = 1_000) -> np.ndarray:
+    """[trials] total bookings, on the very draws `run` makes with the same seed and chunk."""
+    rng = np.random.default_rng(seed)
+    return np.concatenate([draw(inp, rng, min(chunk, trials - s)).sum(axis=1) for s in range(0, trials, chunk)])
+
+
+def match_totals(totals: np.ndarray, target: np.ndarray, booked: float) -> np.ndarray:
+    """Per-trial scale on the bookings still to come that gives the totals `target`'s distribution."""
+    order = np.argsort(totals, kind="stable")
+    ranks = np.empty(len(totals))
+    ranks[order] = (np.arange(len(totals)) + 0.5) / len(totals)
+    wanted = np.quantile(np.asarray(target, dtype=float), ranks)
+    rest = totals - booked
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(rest > 0, np.maximum(wanted - booked, 0.0) / rest, 1.0)
+    return scale
 
 
 def run(
@@ -76,8 +101,10 @@ def run(
     trials: int,
     seed: int,
     chunk: int = 1_000,
+    scale: np.ndarray | None = None,
 ) -> dict[str, Summary]:
-    """Summaries of every quota set on the same `trials` draws (seeded)."""
+    """Summaries of every quota set on the same `trials` draws (seeded); `scale` [trials] from
+    `match_totals` fits the totals to a given distribution."""
     if trials < 1:
         raise ValueError("trials must be at least 1")
     n = len(inp.expected)
@@ -96,7 +123,7 @@ def run(
     kept: list[np.ndarray] = []  # up to P90_SAMPLE trials, for per-rep percentiles
     for start in range(0, trials, chunk):
         stop = min(start + chunk, trials)
-        bookings = draw(inp, rng, stop - start)
+        bookings = draw(inp, rng, stop - start, None if scale is None else scale[start:stop])
         if start < P90_SAMPLE:
             kept.append(bookings[: P90_SAMPLE - start])
         total = bookings.sum(axis=1)
@@ -129,8 +156,3 @@ def run(
             p90_bookings=p90,
         )
     return out
-
-
-def lognormal_sigma(cv: np.ndarray | float) -> np.ndarray:
-    """Log-sd of a lognormal with the given coefficient of variation."""
-    return np.sqrt(np.log1p(np.square(cv)))

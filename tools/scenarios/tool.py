@@ -11,10 +11,10 @@ from typing import Any
 
 from tools.contract import DataWarning
 from tools.scenarios.models import ScenariosInput, ScenariosResult
-from tools.scope import Scope
 from warehouse.connection import Warehouse
 from warehouse.errors import PermissionDeniedError
 from warehouse.fingerprint import fingerprint
+from warehouse.identity import Scope
 from warehouse.scenarios import Scenario, get_scenario, list_scenarios, scenario_changes
 
 CHANGES_SHOWN = 20

@@ -1,47 +1,35 @@
 """The territory tool's SQL: active AEs with their home location, accounts with geography,
-value, open and late-stage pipeline. Every query applies the caller's scope and filters."""
+value, open and late-stage pipeline. Every query applies the caller's selection."""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 import pandas as pd
 
-from tools.scope import Scope
+from tools.core.selection import Selection
 from warehouse.connection import ReadCursor
 
 LATE_STAGE_PROBABILITY = 0.6  # Proposal and later in the standard stages
 
 
-def _filters(filters: dict[str, list[str]], alias: str) -> tuple[str, list[Any]]:
-    parts, values = ["TRUE"], []
-    for dim, vals in filters.items():
-        parts.append(f"{alias}.{dim} IN ({', '.join('?' for _ in vals)})")
-        values += vals
-    return " AND ".join(parts), values
-
-
-def active_reps(
-    cur: ReadCursor, scope: Scope, filters: dict[str, list[str]], today: date, cross_segment: bool
-) -> pd.DataFrame:
-    sql, params = scope.predicate("reps", "r")
-    f_sql, f_params = _filters({k: v for k, v in filters.items() if not (cross_segment and k == "segment")}, "r")
+def active_reps(cur: ReadCursor, sel: Selection, today: date, cross_segment: bool) -> pd.DataFrame:
+    """AEs in seat today; across segments, every AE of the selected regions."""
+    where, params = (sel.without("segment") if cross_segment else sel).where("reps", "r")
     return cur.query_df(
         f"""
         SELECT r.rep_id, r.name, r.region, r.segment, r.territory_id, r.hire_date, r.ramp_months,
                g.lat AS home_lat, g.lon AS home_lon
         FROM reps r LEFT JOIN geos g ON g.country = coalesce(r.home_country, 'US') AND g.zip = r.home_zip
-        WHERE r.role = 'AE' AND (r.end_date IS NULL OR r.end_date > ?) AND {sql} AND {f_sql}
+        WHERE r.role = 'AE' AND (r.end_date IS NULL OR r.end_date > ?) AND {where}
         ORDER BY r.rep_id
         """,
-        [today, *params, *f_params],
+        [today, *params],
     )
 
 
-def accounts(cur: ReadCursor, scope: Scope, filters: dict[str, list[str]], today: date) -> pd.DataFrame:
-    sql, params = scope.predicate("accounts", "a")
-    f_sql, f_params = _filters(filters, "a")
+def accounts(cur: ReadCursor, sel: Selection, today: date) -> pd.DataFrame:
+    where, params = sel.where("accounts", "a")
     return cur.query_df(
         f"""
         WITH pipe AS (
@@ -62,8 +50,8 @@ def accounts(cur: ReadCursor, scope: Scope, filters: dict[str, list[str]], today
         LEFT JOIN geos g ON g.country = a.country AND g.zip = a.zip
         LEFT JOIN pipe p ON p.account_id = a.account_id
         LEFT JOIN segments s ON s.name = a.segment
-        WHERE {sql} AND {f_sql}
+        WHERE {where}
         ORDER BY a.account_id
         """,
-        [today, *params, *f_params],
+        [today, *params],
     )

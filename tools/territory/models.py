@@ -20,7 +20,7 @@ class TerritoryInput(BaseModel):
 
     filters: dict[str, list[str]] = Field(default_factory=dict, description="region and/or segment to rebalance.")
     balance_on: list[Metric] = Field(
-        default_factory=lambda: ["potential"], description="Metrics every rep must be within the band on."
+        default_factory=lambda: list[Metric](["potential"]), description="Metrics every rep must be within the band on."
     )
     band: float = Field(0.05, gt=0, le=1, description="Allowed deviation from each rep's target, e.g. 0.05 for +-5%.")
     max_disruption: float | None = Field(
@@ -66,4 +66,4 @@ class TerritoryInput(BaseModel):
 
 
 class TerritoryResult(ToolResult):
-    tool: str = "territory"
+    tool: str = "territory_rebalance"

@@ -274,7 +274,7 @@ def generate(size: cfg.Size | cfg.DemoSize, seed: int, as_of: date) -> DemoData:
     meta = {
         "fiscal_year_start_month": str(cfg.FISCAL_YEAR_START_MONTH),
         "as_of": as_of.isoformat(),
-        "demo_size": size,
+        "demo_size": str(size),
         "demo_seed": str(seed),
         "generator": GENERATOR_VERSION,
         "demo_planted": json.dumps(asdict(planted)),

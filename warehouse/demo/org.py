@@ -74,7 +74,7 @@ def build_org(rng: np.random.Generator, size: cfg.DemoSize, sim_start: date, as_
     n_seats = len(seats)
 
     # Managers: one per AES_PER_MANAGER seats of a region and segment, hired well before history.
-    managers = []
+    managers: list[tuple[str, str]] = []
     manager_of_seat = np.empty(n_seats, dtype=np.int64)
     for (region, segment), group in seats.groupby(["region", "segment"], sort=False):
         n_mgr = max(1, int(np.ceil(len(group) / AES_PER_MANAGER)))
@@ -86,7 +86,7 @@ def build_org(rng: np.random.Generator, size: cfg.DemoSize, sim_start: date, as_
 
     # AE tenures per seat.
     hazard_per_month = -np.log(1 - cfg.ANNUAL_ATTRITION) / 12.0
-    tenure_rows = []  # seat, hire_date, end_date or None, start_month, end_month
+    tenure_rows: list[tuple[int, date, date | None]] = []  # seat, hire date, end date (None: still in seat)
     vacancies = []  # seat, departed rep tenure index, planned start date
     for seat in range(n_seats):
         created = seats.at[seat, "created_month"]
@@ -139,7 +139,7 @@ def build_org(rng: np.random.Generator, size: cfg.DemoSize, sim_start: date, as_
             }
         )
     ramp_months = np.empty(n_ae, dtype=np.int64)
-    for t, (seat, hire, end) in enumerate(tenure_rows):
+    for t, (seat, hire, left) in enumerate(tenure_rows):
         i = n_mgr + t
         region, segment = seats.at[seat, "region"], seats.at[seat, "segment"]
         ramp_months[t] = cfg.SEGMENT_RAMP_MONTHS[segment] + int(rng.integers(-1, 2))
@@ -155,7 +155,7 @@ def build_org(rng: np.random.Generator, size: cfg.DemoSize, sim_start: date, as_
                 "territory_id": seats.at[seat, "territory_id"],
                 "manager_id": rep_ids[int(seats.at[seat, "manager"])],
                 "hire_date": hire,
-                "end_date": end,
+                "end_date": left,
                 "ote": round(ote, -3),
                 "ramp_months": int(ramp_months[t]),
             }
@@ -171,9 +171,9 @@ def build_org(rng: np.random.Generator, size: cfg.DemoSize, sim_start: date, as_
         if created[seat] > 0:
             occupant[seat, : created[seat]] = -2
     month_index = np.arange(months)
-    for t, (seat, hire, end) in enumerate(tenure_rows):
+    for t, (seat, hire, left) in enumerate(tenure_rows):
         start_m = (hire.year - sim_start.year) * 12 + hire.month - sim_start.month
-        end_m = months if end is None else ((end.year - sim_start.year) * 12 + end.month - sim_start.month)
+        end_m = months if left is None else ((left.year - sim_start.year) * 12 + left.month - sim_start.month)
         lo, hi = max(start_m, 0), min(end_m, months)
         if hi <= lo:
             continue
@@ -190,7 +190,7 @@ def build_org(rng: np.random.Generator, size: cfg.DemoSize, sim_start: date, as_
     )
 
     # Headcount plan: backfills for vacant seats and growth seats planned for the next months.
-    req_rows = []
+    req_rows: list[tuple[str, str, str, str | None, date, str | None]] = []
     for seat, tenure_index, planned in vacancies:
         departed = rep_ids[n_mgr + tenure_index]
         region, segment = seats.at[seat, "region"], seats.at[seat, "segment"]

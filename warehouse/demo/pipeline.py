@@ -304,7 +304,7 @@ def build_pipeline(
     lost_reason = np.where(
         closed & ~won,
         rng.choice(np.array(cfg.LOST_REASONS, dtype=object), n, p=cfg.LOST_REASON_P),
-        None,
+        np.array(None, dtype=object),
     )
     products = np.asarray(cfg.PRODUCTS, dtype=object)[product]
     opportunities = pd.DataFrame(

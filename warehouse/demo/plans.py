@@ -42,7 +42,7 @@ def build_targets(
     company = actual.groupby(level=0).sum().reindex(range(len(quarters)), fill_value=0.0)
     complete = company.to_numpy().reshape(-1, 4)[: current_fy - first_fy]
     shape = (complete / complete.sum(axis=1, keepdims=True)).mean(axis=0)
-    rows = []
+    rows: list[dict[str, object]] = []
     for region in cfg.REGIONS:
         for segment in cfg.SEGMENTS:
             by_q = np.array([actual.get((i, region, segment), 0.0) for i in range(len(quarters))], float)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -235,7 +236,7 @@ class TableLoader:
             names = [n for n in frame[col.name].dropna().unique().tolist() if n != "All" or not col.allow_all]
             missing = self.coercer.members.missing(col.dimension, names)
             if missing:
-                start = self.cur.execute(f"SELECT coalesce(max(sort_order), -1) + 1 FROM {col.dimension}").fetchone()[0]
+                start = self._scalar(f"SELECT coalesce(max(sort_order), -1) + 1 FROM {col.dimension}")
                 self.cur.executemany(
                     f"INSERT INTO {col.dimension} (name, sort_order) VALUES (?, ?)",
                     [(name, start + i) for i, name in enumerate(missing)],
@@ -245,6 +246,11 @@ class TableLoader:
         if spec.name in DIMENSION_TABLES:
             self.coercer.members.add(spec.name, frame["name"].tolist())
 
+    def _scalar(self, sql: str) -> Any:
+        row = self.cur.execute(sql).fetchone()
+        assert row is not None  # an aggregate always returns a row
+        return row[0]
+
     def _upsert(self, spec: TableSpec, frame: pd.DataFrame) -> tuple[int, int]:
         columns = [c.name for c in spec.columns if c.name in frame]
         source = frame[columns]
@@ -252,9 +258,7 @@ class TableLoader:
         self.cur.register("_import_source", source)
         try:
             join = " AND ".join(f"t.{k} = s.{k}" for k in key)
-            existing = self.cur.execute(
-                f"SELECT count(*) FROM _import_source s JOIN {spec.name} t ON {join}"
-            ).fetchone()[0]
+            existing = self._scalar(f"SELECT count(*) FROM _import_source s JOIN {spec.name} t ON {join}")
             cols = ", ".join(columns)
             updates = [c for c in columns if c not in key]
             action = "DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in updates) if updates else "DO NOTHING"

@@ -99,7 +99,7 @@ def _rename(raw: RawFile, kind: str) -> tuple[pd.DataFrame, np.ndarray, list[tup
         rows.append(chunk.rows)
         ragged.extend(chunk.ragged)
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=raw.columns)
-    renamed = {}
+    renamed: dict[str, str] = {}
     for column in frame.columns:
         target = mapping.get(column.strip().lower())
         if target and target not in renamed.values():

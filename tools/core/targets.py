@@ -1,17 +1,22 @@
-"""Targets for every series of a hierarchy and every forecast period.
+"""Targets for any slice and period: every tool's target figure comes from here.
 
 Targets may be stored by year, quarter or month; a forecast period gets the pro-rated share of
 every target row overlapping it (a month gets a third of its quarter). Region/segment series
 use company targets at the finest level stored (region x segment, then region, segment, all);
-rep series use the reps' quotas; product series have no target.
+rep series use the reps' quotas; product series have no target. Targets are read with the
+caller's scope only (`load_targets`); the request's filters pick the rows in `node_targets`,
+so a scoped caller and an admin filtered to the same slice get the same target.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
-from tools.forecast.hierarchy import Hierarchy
+from tools.core.hierarchy import Hierarchy, build_hierarchy
+from tools.core.selection import Selection
 from warehouse.calendar import FiscalCalendar, Period
 from warehouse.errors import InputError
 
@@ -56,8 +61,14 @@ def node_targets(
             constraints[dim] = constraints.get(dim, {value}) & {value}
         if "product" in constraints:
             continue
-        if "rep" in constraints:
-            mask = quotas["rep_id"].isin(constraints["rep"]).to_numpy()
+        if "rep" in constraints or "manager" in constraints:
+            # Company targets are not split by rep or team: those slices are measured against
+            # their quotas (the loaded quotas are already limited to the selection's team).
+            mask = (
+                quotas["rep_id"].isin(constraints["rep"]).to_numpy()
+                if "rep" in constraints
+                else np.ones(len(quotas), dtype=bool)
+            )
             for k in range(len(periods)):
                 out[i, k] = float((quotas["amount"].to_numpy() * q_weights[k] * mask).sum()) if mask.any() else np.nan
             continue
@@ -77,3 +88,38 @@ def node_targets(
                 out[i] = [f if c else np.nan for f, c in zip(found, covered, strict=True)]
                 break
     return out
+
+
+def load_targets(cur: Any, selection: Selection) -> pd.DataFrame:
+    """Target rows (period, region, segment, amount) the caller's scope may see."""
+    sql, params = Selection(selection.scope).where("targets", "t")
+    return cur.query_df(
+        f"SELECT period, region, segment, amount FROM targets t WHERE {sql} ORDER BY period, region, segment", params
+    )
+
+
+def load_quotas(cur: Any, selection: Selection, periods: list[str] | None = None) -> pd.DataFrame:
+    """Quota rows (rep_id, period, amount, region, segment of the rep) of the selection."""
+    sql, params = selection.where("quotas", "q")
+    named = ""
+    if periods is not None:
+        if not periods:
+            return pd.DataFrame(columns=["rep_id", "period", "amount", "region", "segment"])
+        named = f" AND q.period IN ({', '.join('?' for _ in periods)})"
+        params = [*params, *periods]
+    return cur.query_df(
+        f"""SELECT q.rep_id, q.period, q.amount, r.region, r.segment FROM quotas q LEFT JOIN reps r USING (rep_id)
+            WHERE {sql}{named} ORDER BY q.rep_id, q.period""",
+        params,
+    )
+
+
+def slice_target(
+    calendar: FiscalCalendar, period: Period, constraints: dict[str, list[str]], targets: pd.DataFrame
+) -> float | None:
+    """The target of one slice (region/segment constraints) for one period, or None when none is set."""
+    value = node_targets(build_hierarchy([], [()]), constraints, [period], calendar, targets, _NO_QUOTAS)[0, 0]
+    return None if np.isnan(value) else float(value)
+
+
+_NO_QUOTAS = pd.DataFrame(columns=["rep_id", "period", "amount"])

@@ -6,6 +6,7 @@ maps the bottom series to every series, so `S @ bottom` is coherent by construct
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,7 +60,7 @@ def node_id(keys: tuple[tuple[str, str], ...]) -> str:
     return TOTAL if not keys else "|".join(f"{d}={v}" for d, v in keys)
 
 
-def build_hierarchy(dims: list[str], bottom_keys: list[tuple[str, ...]]) -> Hierarchy:
+def build_hierarchy(dims: Sequence[str], bottom_keys: Sequence[tuple[str, ...]]) -> Hierarchy:
     """Hierarchy over the given bottom combinations (each a tuple of values for `dims`)."""
     bottom_keys = sorted(set(bottom_keys))
     levels: list[list[tuple[tuple[str, str], ...]]] = [[()]]
