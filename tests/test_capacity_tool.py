@@ -312,7 +312,10 @@ def test_scenarios(demo_copy: Warehouse, fy28) -> None:  # type: ignore[no-untyp
         if key in seats:
             assert g["target"] == pytest.approx(500_000 * seats[key]) and g["target_source"] == "quota plan flat-quotas"
         else:
-            assert g["target"] == pytest.approx(base[(g["region"], g["segment"])]) and g["target_source"] == "targets table"
+            assert (
+                g["target"] == pytest.approx(base[(g["region"], g["segment"])])
+                and g["target_source"] == "targets table"
+            )
             assert key in " ".join(quota.metrics["scenario"]["ignored"])
     assert quota.metrics["scenario"]["used"] and "flat-quotas" in quota.metrics["target_source"]
     assert any(w.code == "scenario" for w in quota.warnings) == (len(seats) < len(quota.tables["groups"]))

@@ -85,9 +85,9 @@ def test_what_if_moves_the_forecast_the_right_way(demo: Warehouse) -> None:
         horizon = p50.loc[baseline.index]
         assert horizon["baseline"].tolist() == pytest.approx(baseline["p50"].tolist(), abs=0.01)
         assert horizon["what_if"].tolist() == pytest.approx(_rows(result).set_index("period")["p50"].tolist(), abs=0.01)
-        assert result.metrics["what_if_inputs"] and result.metrics["baseline"]["total_first_period"]["p50"] == pytest.approx(
-            baseline.loc[result.metrics["first_period"], "p50"], abs=0.01
-        )
+        assert result.metrics["what_if_inputs"] and result.metrics["baseline"]["total_first_period"][
+            "p50"
+        ] == pytest.approx(baseline.loc[result.metrics["first_period"], "p50"], abs=0.01)
 
 
 def test_time_series_add_up_on_bookings_only_data(empty: Warehouse) -> None:
@@ -195,7 +195,9 @@ def test_big_warehouses_train_on_a_deal_sample_but_keep_the_whole_pipeline(
         dates = [date(2025, 6, 1), date(2025, 9, 1), AS_OF]
         cells = loader.opportunity_counts(cur, sel)
         full = loader.snapshots(cur, sel, dates, label_before=AS_OF)
-        part = loader.snapshots(cur, sel, dates, label_before=AS_OF, sample_every=dict.fromkeys(cells, 3), keep_all_on=AS_OF)
+        part = loader.snapshots(
+            cur, sel, dates, label_before=AS_OF, sample_every=dict.fromkeys(cells, 3), keep_all_on=AS_OF
+        )
     on_as_of = pd.Timestamp(AS_OF)
     assert (
         part[part["snapshot"] == on_as_of]["opp_id"].tolist() == full[full["snapshot"] == on_as_of]["opp_id"].tolist()

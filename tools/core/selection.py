@@ -144,9 +144,11 @@ class Selection:
         return Selection(self.scope, {d: v for d, v in self.filters.items() if d not in dims})
 
     def describe(self) -> str:
-        """'region EMEA, segment SMB' for the filters, else the scope ('all data', 'region EMEA')."""
-        shown = ", ".join(f"{d} {'/'.join(v)}" for d, v in self.filters.items())
-        return shown or self.scope.describe()
+        """'region EMEA, segment SMB', 'the team of manager R-00001', 'all data': the rows covered,
+        worded the same whether a scope or a filter limits them."""
+        words = {"manager": "the team of manager", "rep": "rep"}
+        shown = ", ".join(f"{words.get(d, d)} {'/'.join(v)}" for d, v in self.constraints.items())
+        return shown or "all data"
 
     def key(self) -> tuple[Any, ...]:
         """Hashable identity for caches."""

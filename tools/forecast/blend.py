@@ -68,8 +68,9 @@ def ts_draws(
     """[trials, nodes, periods]: normal draws with each series' 80% interval, from its own stream."""
     sigma = np.maximum(ts_hi - ts_lo, 0.0) / (2 * Z80)
     keys = list(range(len(ts_mean))) if keys is None else keys
+    # Drawn period by period ([periods, trials]), so a period's draws do not depend on how many follow.
     noise = np.stack(
-        [np.random.default_rng([seed, key]).standard_normal((trials, ts_mean.shape[1])) for key in keys], axis=1
+        [np.random.default_rng([seed, key]).standard_normal((ts_mean.shape[1], trials)).T for key in keys], axis=1
     )
     return ts_mean[None] + sigma[None] * noise
 

@@ -78,8 +78,9 @@ def simulate(
     cumulative = np.cumsum(slip)
     cumulative[-1] = 1.0
     samples = np.zeros((trials, groups, periods))
-    # Only deals that can land inside the horizon matter.
-    live = np.flatnonzero((p_win > 0) & (planned < periods))
+    # Every deal that can win is drawn, wherever it lands: a deal's draws (and so every period's
+    # figures) do not depend on how many periods were asked for.
+    live = np.flatnonzero(p_win > 0)
     a, pl, g = amount[live], planned[live], group[live]
     p = p_win[live].astype(np.float32)
     n_live = len(live)

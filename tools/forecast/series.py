@@ -25,6 +25,9 @@ from tools.forecast.cells import Atoms, Request, series_key, shares
 from tools.forecast.timeseries import forecast_series
 
 MIN_SCORED_PERIODS = 6
+# Steps ahead each backtest origin scores, by season length: fixed, so the models chosen (and the
+# figures) for next quarter are the same whether 1 or 8 quarters were asked for.
+BACKTEST_STEPS = {4: 4, 12: 6}
 
 
 @dataclass
@@ -84,6 +87,7 @@ def run_rate(
         horizon=horizon,
         method=method,
         pools=[sorted(p) for p in pools],
+        backtest_horizon=BACKTEST_STEPS.get(season),
     )
     share = shares(history, atoms, window=season, eligible=eligible)
     cell_mean = np.maximum(ts.mean[cell_row], 0.0)

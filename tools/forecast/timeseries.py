@@ -330,12 +330,15 @@ def forecast_series(
     max_windows: int = 6,
     want_fitted: bool = False,
     pools: list[list[int]] | None = None,
+    backtest_horizon: int | None = None,
 ) -> TsForecast:
     """Forecast each row of `values` ([series, periods], oldest first) `horizon` steps ahead.
 
     `pools[i]` lists the series whose backtests calibrate series i's intervals when its own are
     too few (default: every series given); a forecast that must not depend on which other
-    series it was computed with passes pools of related series only."""
+    series it was computed with passes pools of related series only. `backtest_horizon` fixes
+    how many steps each backtest origin scores (default: the horizon), so model weights and
+    interval widths do not change with how far ahead a caller asked."""
     from statsforecast import StatsForecast
     from statsforecast.models import Naive
 
@@ -348,7 +351,7 @@ def forecast_series(
     df = _frame(values.astype(float), ids)
 
     min_train = max(2 * m, LOW_HISTORY if periods >= LOW_HISTORY else 2)
-    h_cv = max(1, min(horizon, periods - min_train))
+    h_cv = max(1, min(backtest_horizon or horizon, periods - min_train))
     windows = max(0, min(max_windows, periods - min_train - h_cv + 1))
     first_train = periods - h_cv - windows + 1
     scales = {sid: mase_scale(values[i, :first_train], m if m > 1 else season_length) for i, sid in enumerate(ids)}

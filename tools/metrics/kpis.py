@@ -141,7 +141,18 @@ def coverage(w: Window) -> pd.DataFrame:
                 "to_build": c.to_build,
             }
         )
-    return pd.DataFrame(out)
+    columns = [
+        *by,
+        "pipeline",
+        "booked",
+        "target",
+        "remaining_target",
+        "value",
+        "win_rate",
+        "required_coverage",
+        "to_build",
+    ]
+    return pd.DataFrame(out, columns=columns)
 
 
 # Totals over a KPI's rows.

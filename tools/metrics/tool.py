@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from tools.core import format as fmt
 from tools.core.context import PlanContext
@@ -54,6 +55,8 @@ def run_metrics(warehouse: Warehouse, params: MetricsInput, *, scope: Scope | No
         frame = spec.rows(window)
         fp = fingerprint(cur, [*spec.tables, "meta"])
     total = spec.total(frame) if len(frame) else None
+    if "value" not in frame:  # no rows at all (an empty warehouse)
+        frame = frame.assign(value=pd.Series(dtype=float))
     if params.below is not None:
         frame = frame[frame["value"] < params.below]
     if params.above is not None:
