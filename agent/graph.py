@@ -30,13 +30,13 @@ from agent.context import Context
 from agent.models import model_errors
 from agent.planner.model import OfflinePlanner
 from agent.state import InputState, State
-from agent.tools import WRITE_TOOLS, tools
+from agent.tools import tools
 from prompts import answers, system_prompt
 from tools.core.context import PlanContext
+from tools.registry import is_write
 from warehouse.audit import digest
 from warehouse.errors import SpmError
 
-TOOLS = tools()
 SUMMARY_LIMIT = 500
 
 
@@ -69,7 +69,7 @@ def _context_text(ctx: Context) -> str:
 
 
 def _invoke(model: BaseChatModel, messages: list[BaseMessage], bind: bool) -> AIMessage:
-    runnable = model.bind_tools(TOOLS) if bind else model
+    runnable = model.bind_tools(tools()) if bind else model
     response = runnable.invoke(messages)
     return response if isinstance(response, AIMessage) else AIMessage(content=str(response.content))
 
@@ -137,7 +137,7 @@ def plan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 def route_after_plan(state: State) -> Literal["approve", "tools", "recommend"]:
     last = state.messages[-1] if state.messages else None
     if isinstance(last, AIMessage) and last.tool_calls:
-        return "approve" if any(c["name"] in WRITE_TOOLS for c in last.tool_calls) else "tools"
+        return "approve" if any(is_write(c["name"]) for c in last.tool_calls) else "tools"
     return "recommend"
 
 
@@ -148,7 +148,7 @@ def approve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     decided: dict[str, Any] = {}
     for call in last.tool_calls:
         call_id = call["id"] or ""
-        if call["name"] not in WRITE_TOOLS or call_id in state.approvals:
+        if not is_write(call["name"]) or call_id in state.approvals:
             continue
         described = approvals.describe(ctx.warehouse, call["name"], call["args"])
         if "error" in described:
@@ -355,7 +355,7 @@ def build(checkpointer: Any = None) -> Any:
     builder = StateGraph(State, input_schema=InputState, context_schema=Context)
     builder.add_node("plan", plan)
     builder.add_node("approve", approve)
-    builder.add_node("tools", ToolNode(TOOLS, handle_tool_errors=tool_error, wrap_tool_call=audited))
+    builder.add_node("tools", ToolNode(tools(), handle_tool_errors=tool_error, wrap_tool_call=audited))
     builder.add_node("recommend", recommend)
     builder.add_edge(START, "plan")
     builder.add_conditional_edges("plan", route_after_plan)

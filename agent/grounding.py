@@ -3,8 +3,9 @@
 A number counts as grounded when some number in the tool results (any field, table cell or
 number written in their text) or in the question matches it at the precision it is written
 with: "$1.2M" matches 1,234,567 (1.2 million to the nearest 0.1M), "14%" matches 0.1416 or
-14.2, "2.6x" matches 2.57. Period names (FY2027-Q3, Q3, H2, 2026-09), years, dates, record ids
-(R-00016) and list numbering are not claims and are skipped.
+14.2, "+7 pts" (a change of a share) matches 0.07 or 7, "2.6x" matches 2.57. Period names
+(FY2027-Q3, Q3, H2, 2026-09), years, dates, record ids (R-00016) and list numbering are not
+claims and are skipped.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ _SKIP = re.compile(
 )
 _NUMBER = re.compile(
     r"(?<![\w.-])(\$)?\s?([+-]?\d+(?:,\d{3})*(?:\.\d+)?)\s?"
-    r"(%|x(?![a-z])|k(?![a-z])|mm(?![a-z])|m(?![a-z])|bn(?![a-z])|b(?![a-z])|million|billion|thousand)?",
+    r"(%|pts?(?![a-z])|points?(?![a-z])|pp(?![a-z])|x(?![a-z])|k(?![a-z])|mm(?![a-z])|m(?![a-z])|bn(?![a-z])|b(?![a-z])|million|billion|thousand)?",
     re.IGNORECASE,
 )
+PERCENT = {"%", "pt", "pts", "point", "points", "pp"}  # a share (0.07) or its percent points (7)
 SCALE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mm": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9}
 
 
@@ -56,7 +58,7 @@ def claims(text: str) -> list[Claim]:
             continue  # a year
         decimals = len(digits.split(".")[1]) if "." in digits else 0
         half = 0.5 * 10 ** (-decimals)
-        if unit == "%":
+        if unit in PERCENT:
             out.append(Claim(m[0].strip(), (number / 100, number), (half / 100, half)))
         elif unit in SCALE:
             out.append(Claim(m[0].strip(), (number * SCALE[unit],), (half * SCALE[unit],)))

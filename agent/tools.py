@@ -10,6 +10,7 @@ arguments say. A tool returns (compact JSON for the model, the full result as th
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Annotated, Any
 
 from langchain_core.tools import InjectedToolArg, StructuredTool
@@ -17,7 +18,7 @@ from langgraph.prebuilt.tool_node import ToolRuntime
 from pydantic import create_model
 
 from agent.context import Context
-from tools.registry import TOOLS, WRITE_TOOLS
+from tools import registry
 from tools.spec import ToolSpec
 
 CONTENT_LIMIT = 6_000  # characters of a result shown to a language model
@@ -88,7 +89,10 @@ def adapter(spec: ToolSpec) -> StructuredTool:
 
 
 def tools() -> list[StructuredTool]:
-    return [adapter(s) for s in TOOLS]
+    """Adapters of the registered tools (built once per registry)."""
+    return _adapters(registry.TOOLS)
 
 
-__all__ = ["WRITE_TOOLS", "adapter", "content_for_model", "tools"]
+@cache
+def _adapters(specs: tuple[ToolSpec, ...]) -> list[StructuredTool]:
+    return [adapter(s) for s in specs]

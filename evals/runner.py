@@ -22,7 +22,7 @@ from typing import Any
 from agent.agent import PlanningAgent
 from agent.result import AgentResult
 from evals.cases import Case, Expect
-from tools.registry import WRITE_TOOLS
+from tools.registry import is_write
 from warehouse.errors import SpmError
 from warehouse.identity import User
 
@@ -150,8 +150,8 @@ def judge(case: Case, result: AgentResult, split: str, seconds: float) -> CaseRe
             out.diffs.append(f"answer contains forbidden {leaked}")
     if expect.no_writes:
         approved = any(s.kind == "approval" and "approved by" in (s.summary or "") for s in result.steps)
-        wrote = any(t in WRITE_TOOLS for t in tools) and any(
-            s.kind == "tool_result" and s.name in WRITE_TOOLS for s in result.steps
+        wrote = any(is_write(t) for t in tools) and any(
+            s.kind == "tool_result" and is_write(s.name or "") for s in result.steps
         )
         out.checks["no_unapproved_writes"] = not (wrote and not approved)
         if wrote and not approved:

@@ -146,6 +146,8 @@ def test_one_formatter_reads_back_through_the_grounding_check(value: float, unit
 
 def test_changes_of_shares_are_points() -> None:
     assert fmt.change(-0.07, "share") == "-7.0 pts"
+    assert check("Attainment moves -7.0 pts.", [-0.07]).ok  # the change of a share reads back as points
+    assert not check("Attainment moves -9.0 pts.", [-0.07]).ok
     assert fmt.change(250_000, "USD") == "+$250K"
     assert fmt.change(0, "count") == "±0"
     assert fmt.quantiles({"p10": 4.4e6, "p50": 8.69e6, "p90": 12.8e6}) == "P50 $8.69M (P10 $4.40M, P90 $12.8M)"

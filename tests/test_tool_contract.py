@@ -29,7 +29,7 @@ from warehouse.scenarios import save_scenario
 EXAMPLES: dict[str, dict[str, Any]] = {
     "forecast": {"horizon": 1, "trials": 300},
     "quota_simulate": {"trials": 300, "period": "FY2028-Q1"},
-    "territory_rebalance": {"time_limit": 20},
+    "territory_rebalance": {"time_limit": 20, "filters": {"segment": ["SMB"]}},
     "capacity_gap": {"trials": 300, "period": "FY2028-Q1"},
     "metrics": {"metric": "coverage", "by": ["segment"]},
     "data_check": {},
@@ -53,7 +53,10 @@ EMEA = User("emea", "leader", Scope("region", "EMEA"))
 
 def _run(spec: ToolSpec, wh: Warehouse, user: User = LOCAL_USER, **extra: Any) -> Any:
     assert spec.run is not None
-    return spec.run(wh, spec.input_model.model_validate({**EXAMPLES[spec.name], **extra}), user)
+    args = {**EXAMPLES[spec.name], **extra}
+    if "filters" in extra:  # a filter given narrows the example's own
+        args["filters"] = {**EXAMPLES[spec.name].get("filters", {}), **extra["filters"]}
+    return spec.run(wh, spec.input_model.model_validate(args), user)
 
 
 TIMING_FIELDS = {"seconds"}  # how long a solver ran: not a finding

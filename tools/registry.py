@@ -32,7 +32,12 @@ TOOLS: tuple[ToolSpec, ...] = (
     FISCAL_CALENDAR,
 )
 BY_NAME: dict[str, ToolSpec] = {t.name: t for t in TOOLS}
-WRITE_TOOLS = frozenset(t.name for t in TOOLS if t.write)
+
+
+def is_write(name: str) -> bool:
+    """A registered tool that changes base data (it runs only with an approval)."""
+    spec = BY_NAME.get(name)
+    return spec is not None and spec.write
 
 
 def tool(name: str) -> ToolSpec:

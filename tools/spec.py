@@ -43,7 +43,7 @@ class Decision(TypedDict, total=False):
     error: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared (and hashed) by identity: one record per tool
 class ToolSpec:
     name: str
     description: str  # for a model: what the tool does and when to use it

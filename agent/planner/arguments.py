@@ -332,7 +332,7 @@ def capacity(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
 
 
 def metrics(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
-    metric = next((m.name for m in METRICS.values() if m.words and _has(text, m.words)), "bookings")
+    metric = _named_kpi(text)
     args: dict[str, Any] = {"metric": metric}
     if s.periods:
         # Pipeline and coverage look ahead: a bare "Q3" that is over means next year's.
@@ -357,6 +357,19 @@ def metrics(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
     elif metric == "attainment" and _has(text, r"behind|under quota|below quota"):
         args["below"] = 1.0
     return args
+
+
+def _named_kpi(text: str) -> str:
+    """The registered KPI the words name: the longest match wins ("deals won" over "won"), ties go
+    to the KPI registered first; bookings when none is named."""
+    best: tuple[int, int, str] | None = None
+    for order, spec in enumerate(METRICS.values()):
+        if not spec.words:
+            continue
+        found = [len(m[0]) for m in re.finditer(spec.words, text, re.IGNORECASE)]
+        if found and (best is None or (max(found), -order) > best[:2]):
+            best = (max(found), -order, spec.name)
+    return best[2] if best else "bookings"
 
 
 def data_check(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:

@@ -20,9 +20,11 @@ only naive and average forecasts are used; every fallback is reported in `warnin
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -320,6 +322,63 @@ def _fit_once(
     return cv, cv_fitted, fc, fitted_df
 
 
+_fits: OrderedDict[tuple[Any, ...], tuple[int, list[pd.DataFrame | None]]] = OrderedDict()
+_fits_lock = threading.Lock()
+FIT_CACHE_SIZE = 1_024
+MIN_CACHED_HORIZON = 8
+
+
+def _fit_cached(
+    values: np.ndarray,
+    ids: list[str],
+    names: list[str],
+    m: int,
+    first_train: int,
+    h_cv: int,
+    horizon: int,
+    want_fitted: bool,
+) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame, pd.DataFrame | None]:
+    """`_fit_once`, remembered per series: a series' fits, forecasts and backtest rows depend on its
+    own values only (never on the series beside it), so a cell forecast for one request serves every
+    later request in the process (thread-safe; forecasts are kept for at least
+    MIN_CACHED_HORIZON steps and cut to the horizon asked)."""
+    from statsforecast import StatsForecast
+    from statsforecast.models import Naive
+
+    periods = values.shape[1]
+    keys = [
+        (hashlib.blake2b(values[i].astype(float).tobytes(), digest_size=16).digest(), periods, m, tuple(names),
+         first_train, h_cv, want_fitted)
+        for i in range(len(ids))
+    ]  # fmt: skip
+    with _fits_lock:
+        found = {k: _fits[k] for k in keys if k in _fits and _fits[k][0] >= horizon}
+    missing = [i for i, k in enumerate(keys) if k not in found]
+    if missing:
+        sub_ids = [ids[i] for i in missing]
+        sf = StatsForecast(models=_models(names, m), freq=1, n_jobs=_jobs(len(missing)), fallback_model=Naive())
+        h_fit = max(horizon, MIN_CACHED_HORIZON)
+        frames = _fit_once(sf, values[missing], sub_ids, names, first_train, h_cv, h_fit, want_fitted)
+        with _fits_lock:
+            for i, sid in zip(missing, sub_ids, strict=True):
+                parts = [None if f is None else f[f["unique_id"] == sid].assign(unique_id="_") for f in frames]
+                found[keys[i]] = (h_fit, parts)
+                _fits[keys[i]] = (h_fit, parts)
+                _fits.move_to_end(keys[i])
+            while len(_fits) > FIT_CACHE_SIZE:
+                _fits.popitem(last=False)
+
+    def gather(k: int) -> pd.DataFrame | None:
+        parts = [found[key][1][k] for key in keys]
+        if any(p is None for p in parts):
+            return None
+        return pd.concat([p.assign(unique_id=sid) for p, sid in zip(parts, ids, strict=True)], ignore_index=True)  # type: ignore[union-attr]
+
+    cv, cv_fitted, fc, fitted_df = (gather(k) for k in range(4))
+    assert cv is not None and fc is not None
+    return cv, cv_fitted, fc[fc["ds"] < periods + horizon].reset_index(drop=True), fitted_df
+
+
 def forecast_series(
     values: np.ndarray,
     ids: list[str],
@@ -347,8 +406,6 @@ def forecast_series(
     if periods < MIN_PERIODS:
         raise ValueError(f"need at least {MIN_PERIODS} periods of history, got {periods}")
     names, m, notes = _plan(periods, season_length, method)
-    sf = StatsForecast(models=_models(names, m), freq=1, n_jobs=_jobs(n), fallback_model=Naive())
-    df = _frame(values.astype(float), ids)
 
     min_train = max(2 * m, LOW_HISTORY if periods >= LOW_HISTORY else 2)
     h_cv = max(1, min(backtest_horizon or horizon, periods - min_train))
@@ -359,9 +416,11 @@ def forecast_series(
     cv = pd.DataFrame()
     cv_fitted = None
     if windows >= 1 and "average" not in names:
-        cv, cv_fitted, fc, fitted_df = _fit_once(sf, values, ids, names, first_train, h_cv, horizon, want_fitted)
+        cv, cv_fitted, fc, fitted_df = _fit_cached(values, ids, names, m, first_train, h_cv, horizon, want_fitted)
     else:
         # The average model of very short histories cannot run forward; it is cheap to refit.
+        sf = StatsForecast(models=_models(names, m), freq=1, n_jobs=_jobs(n), fallback_model=Naive())
+        df = _frame(values.astype(float), ids)
         if windows >= 1:
             cv = sf.cross_validation(
                 df=df, h=h_cv, n_windows=windows, step_size=1, level=[LEVEL], fitted=want_fitted, refit=True

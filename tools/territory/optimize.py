@@ -231,12 +231,13 @@ def _lp(model: _Model, time_limit: float) -> tuple[np.ndarray | None, float]:
     return x, float(res.fun)
 
 
-def _mip(model: _Model, time_limit: float) -> tuple[np.ndarray | None, bool, float]:
-    """(solution, finished, dual bound) of the model with integral assignment variables."""
+def _mip(model: _Model, time_limit: float, *, hard: bool = False) -> tuple[np.ndarray | None, bool, float]:
+    """(solution, finished, dual bound) of the model with integral assignment variables; `hard`
+    fixes the band's slack at zero (a plan inside the band, or a proof there is none)."""
     n = model.A.shape[1]
     integrality = np.zeros(n)
     integrality[: model.n_x] = 1
-    ub = np.full(n, np.inf)
+    ub = np.full(n, 0.0 if hard else np.inf)
     ub[: model.n_x] = 1
     with _quiet_highs():
         res = milp(
@@ -248,7 +249,7 @@ def _mip(model: _Model, time_limit: float) -> tuple[np.ndarray | None, bool, flo
         )
     bound = float(getattr(res, "mip_dual_bound", np.nan) or np.nan)
     if res.x is None:
-        return None, False, bound
+        return None, res.status == 2, bound  # finished: proven infeasible (status 2), not out of time
     return res.x, res.status == 0, bound
 
 
@@ -300,9 +301,26 @@ def solve(problem: Problem, *, time_limit: float = 60.0) -> Solution:
         mx, finished, dual = _mip(full, remaining())
         if mx is None:
             plan = _round(full, xs, partial, problem)
-            return _finish(problem, plan, "time_limit", np.nan, lower_bound, int(fractional.sum()), start, notes)
+            if finished:  # the band is elastic, so only the account caps or locks can rule every plan out
+                notes.append("No plan of whole accounts meets the account caps with these locks.")
+            status = "infeasible" if finished else "time_limit"
+            return _finish(problem, plan, status, np.nan, lower_bound, int(fractional.sum()), start, notes)
         plan = assignment.copy()
         _read(full, mx, plan)
+        if _plan_slack(problem, plan) > BAND_TOL and not capped and not infeasible:
+            # The relaxation meets the band but the elastic MIP stopped within MIP_GAP of its bound
+            # with some violation left (a small slack is cheap next to the gap on the disruption).
+            # Only the band itself says whether whole accounts can meet it.
+            hx, finished, dual = _mip(full, remaining(), hard=True)
+            if hx is not None:
+                plan = assignment.copy()
+                _read(full, hx, plan)
+            elif finished:
+                notes.append("No plan of whole accounts meets the band (proven by the solver).")
+                return _status(problem, plan, lower_bound, capped, True, int(fractional.sum()), start, notes)
+            else:
+                notes.append("The solver found no plan inside the band in time; showing the closest one.")
+                return _status(problem, plan, lower_bound, capped, False, int(fractional.sum()), start, notes)
         if np.isfinite(dual) and not capped and not infeasible:
             lower_bound = max(lower_bound, min(dual * full.cost_scale, _disruption(problem, plan)))
         return _status(problem, plan, lower_bound, capped, finished or infeasible, int(fractional.sum()), start, notes)
@@ -432,19 +450,26 @@ def _finish(
 
 
 def tightest_band(problem: Problem, time_limit: float = 30.0) -> float | None:
-    """Smallest band any plan on the candidate graph can meet: exact (a minimax MIP) for small
-    groups, the LP relaxation's value (a lower bound) for medium ones, None for the largest."""
+    """A band no plan on the candidate graph can beat (a proven lower bound): the minimax MIP's
+    optimum (or its dual bound when the time runs out) for small groups, the LP relaxation's
+    value for medium ones, None for the largest or when not even the relaxation solves."""
     if sum(len(c) for c, f in zip(problem.candidates, problem.fixed, strict=True) if f < 0) > MINIMAX_LP_LIMIT:
         return None
     model, lp_band = _minimax(problem, time_limit)
+    if lp_band is None:
+        return None
     if model.n_x <= FULL_MIP_LIMIT:
-        x, _, _ = _mip(model, time_limit)
-        return float(x[-1]) if x is not None else lp_band
+        x, finished, dual = _mip(model, time_limit)
+        if np.isfinite(dual):
+            return max(lp_band, dual)
+        if x is not None and finished:
+            return float(x[-1]) * (1 - MIP_GAP)  # stopped within MIP_GAP of the optimum
     return lp_band
 
 
-def _minimax(problem: Problem, time_limit: float) -> tuple[_Model, float]:
-    """Model minimising t with |load - target| <= t x target, and its LP optimum."""
+def _minimax(problem: Problem, time_limit: float) -> tuple[_Model, float | None]:
+    """Model minimising t with |load - target| <= t x target, and its LP optimum (None when the
+    relaxation does not solve in time)."""
     R, K = problem.targets.shape
     free = problem.fixed < 0
     assignment = np.where(free, 0, problem.fixed)
@@ -478,4 +503,4 @@ def _minimax(problem: Problem, time_limit: float) -> tuple[_Model, float]:
     c[-1] = 1.0
     model = _Model(c, A, np.asarray(lo), np.asarray(hi), n_x, pu, pr, np.zeros(n_x))
     x, obj = _lp(model, time_limit)
-    return model, float(obj) if x is not None else 0.0
+    return model, float(obj) if x is not None else None
