@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 from bench.report import table, write_section
+from warehouse.connection import Warehouse
 
 KEY = "bench-key-not-secret"
 
 
-def _timed(fn, repeat: int = 3) -> float:  # type: ignore[no-untyped-def]
+def _timed(fn: Callable[[], object], repeat: int = 3) -> float:
     best = float("inf")
     for _ in range(repeat):
         start = time.perf_counter()
@@ -49,7 +52,7 @@ def run() -> None:
             blob = path.read_bytes()
             leaked = sum(name.encode() in blob for name in names)
 
-            def summary(wh=wh) -> None:  # type: ignore[no-untyped-def]
+            def summary(wh: Warehouse = wh) -> None:
                 with wh.reader() as cur:
                     summarize(cur, date(2026, 11, 29), wh.calendar())
 
@@ -59,8 +62,8 @@ def run() -> None:
                     f"{build:.1f} s",
                     f"{path.stat().st_size / 1e6:.0f} MB",
                     f"{_timed(summary) * 1000:.0f} ms",
-                    f"{_timed(lambda wh=wh: run_metrics(wh, metrics)) * 1000:.0f} ms",
-                    f"{_timed(lambda wh=wh: run_forecast(wh, ForecastInput(by=['region'], trials=2000)), 1):.1f} s",
+                    f"{_timed(partial(run_metrics, wh, metrics)) * 1000:.0f} ms",
+                    f"{_timed(partial(run_forecast, wh, ForecastInput(by=['region'], trials=2000)), 1):.1f} s",
                     f"{leaked} of {len(names)}",
                 ]
             )

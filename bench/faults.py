@@ -65,7 +65,12 @@ def run() -> None:
             rows.append([name, f"{result.status}: {check(result)}; {chain}", f"{took:.1f} s"])
 
         fell_back = lambda r: "offline planner answered" if "unavailable" in r.answer else "NO FALLBACK"  # noqa: E731
-        drill("model times out (twice)", [lambda b: (time.sleep(3), completion(content="late"))[1]] * 4, fell_back)
+
+        def late(body: Any) -> Any:
+            time.sleep(3)
+            return completion(content="late")
+
+        drill("model times out (twice)", [late] * 4, fell_back)
         drill("model returns garbage (not JSON)", [lambda b: b"{garbage"] * 4, fell_back)
         drill("model returns HTTP 503", [503] * 4, fell_back)
         drill(
@@ -116,7 +121,10 @@ def run() -> None:
         holder.wait()
 
         # A run killed while it waits on the model: the audit keeps it as incomplete, data stay usable.
-        hang = lambda b: (time.sleep(60), completion(content="never"))[1]  # noqa: E731
+        def hang(body: Any) -> Any:
+            time.sleep(60)
+            return completion(content="never")
+
         with stub.OpenAIStub([hang], default=hang) as server:
             env = {
                 "SPM_WAREHOUSE": str(path),
@@ -140,7 +148,7 @@ def run() -> None:
         with wh.reader() as cur:
             run_id, status = cur.execute(
                 "SELECT run_id, status FROM audit_runs ORDER BY started_at DESC LIMIT 1"
-            ).fetchone()
+            ).fetchone() or ("", "")
             intact = audit.verify(cur, run_id).ok
         after = agent.ask(QUESTION)
         rows.append(

@@ -52,7 +52,7 @@ def _public() -> list[Series]:
 def demo_series(seed: int = 7, dim: str = "region", total: bool = True) -> list[list[Series]]:
     """Monthly and quarterly bookings of a medium demo company, in total and by `dim`: one
     group of series per grain, forecast together as the forecast tool does."""
-    from warehouse.calendar import FiscalCalendar
+    from warehouse.calendar import FiscalCalendar, Grain
     from warehouse.create import create_warehouse
 
     column = {"region": "region", "segment": "segment"}[dim]
@@ -63,7 +63,8 @@ def demo_series(seed: int = 7, dim: str = "region", total: bool = True) -> list[
         with wh.reader() as cur:
             rows = cur.execute(f"SELECT date, {column}, amount FROM bookings WHERE date < '2026-11-01'").fetchall()
     label = "demo medium" if seed == 7 else f"demo medium seed {seed}"
-    for grain, m, h in (("month", 12, 6), ("quarter", 4, 4)):
+    grains: tuple[tuple[Grain, int, int], ...] = (("month", 12, 6), ("quarter", 4, 4))
+    for grain, m, h in grains:
         periods = cal.periods(min(r[0] for r in rows), date(2026, 11, 1), grain)
         periods = [p for p in periods if p.end <= date(2026, 11, 1)]
         index = {p.name: i for i, p in enumerate(periods)}

@@ -27,7 +27,7 @@ def run() -> None:
         create_warehouse(path, demo="medium", seed=7, as_of=date(2026, 11, 29))
         csv = Path(tmp) / "opportunities.csv"
         con = duckdb.connect(str(path), read_only=True)
-        n = con.execute("SELECT count(*) FROM opportunities").fetchone()[0]
+        (n,) = con.execute("SELECT count(*) FROM opportunities").fetchone() or (0,)
         con.execute(
             f"""COPY (
                 SELECT 'X-' || lpad(CAST(i AS VARCHAR), 8, '0') AS opp_id, o.account_id, o.name,

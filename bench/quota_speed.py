@@ -29,27 +29,27 @@ def _reference(expected: np.ndarray, sigma: np.ndarray, s_m: float, hazard: floa
 
 
 def run() -> None:
-    from tools.quota import tool
+    from tools.quota import plan, setup
+    from tools.quota.load import load
     from tools.quota.models import QuotaInput
     from tools.quota.simulate import run as simulate
+    from tools.quota.tool import run_quota
     from warehouse.create import create_warehouse
+    from warehouse.identity import Scope
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         wh = create_warehouse(Path(tmp) / "large.duckdb", demo="large", seed=7, as_of=date(2026, 11, 29))
         params = QuotaInput(trials=TRIALS)
-        data = tool.load(wh, params, tool.Scope.everything())
+        data = load(wh, params, Scope.everything())
         people = data.people.iloc[:REPS].reset_index(drop=True)
-        setup, _, _ = tool._setup(data, people, data.accounts)
-        quotas = (
-            tool._allocate(data, params, setup, people, tool._target(data, params), params.over_assign)
-            * REPS
-            / len(data.people)
-        )
+        built, _, _ = setup.build(data, people, data.accounts)
+        quotas = plan.quotas(data, params, built, people, plan.target(data, params), params.over_assign)
+        quotas = quotas * REPS / len(data.people)
         start = time.perf_counter()
-        simulate(setup.sim, {"plan": quotas}, {"plan": tool._payout_fn(setup, quotas)}, trials=TRIALS, seed=0)
+        simulate(built.sim, {"plan": quotas}, {"plan": setup.payout_fn(built)}, trials=TRIALS, seed=0)
         ours = time.perf_counter() - start
-        sim = setup.sim
+        sim = built.sim
         ref = _reference(sim.expected, sim.sigma, sim.sigma_market, sim.attrition_per_month, sim.months, 0)
         rows.append(
             [
@@ -60,7 +60,7 @@ def run() -> None:
             ]
         )
         start = time.perf_counter()
-        result = tool.run_quota(wh, params)
+        result = run_quota(wh, params)
         whole = time.perf_counter() - start
         people_count = f"{result.metrics['reps']:,} reps + {result.metrics['open_requisitions']} reqs"
         rows.append([f"whole quota tool on the large demo ({people_count}), incl. solver", f"{whole:.2f} s", "-", "-"])

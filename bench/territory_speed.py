@@ -7,11 +7,12 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from bench.report import table, write_section
 
 
-def _row(label: str, result, seconds: float) -> list[object]:  # type: ignore[no-untyped-def]
+def _row(label: str, result: Any, seconds: float) -> list[object]:
     m = result.metrics
     groups = result.tables["groups"]
     met = sum(1 for g in groups if g["status"] in ("optimal", "feasible"))

@@ -137,6 +137,7 @@ def test_filters_resolve_names_and_refuse_outside_the_scope(demo: Warehouse) -> 
         (41.4, "days", "41 days"),
         (1234, "count", "1,234"),
         (5, "points", "+5.0 pts"),
+        (0.2961, "index", "0.30"),
     ],
 )
 def test_one_formatter_reads_back_through_the_grounding_check(value: float, unit: str, text: str) -> None:
@@ -150,6 +151,7 @@ def test_changes_of_shares_are_points() -> None:
     assert not check("Attainment moves -9.0 pts.", [-0.07]).ok
     assert fmt.change(250_000, "USD") == "+$250K"
     assert fmt.change(0, "count") == "±0"
+    assert fmt.change(-0.013, "index") == "-0.01"
     assert fmt.quantiles({"p10": 4.4e6, "p50": 8.69e6, "p90": 12.8e6}) == "P50 $8.69M (P10 $4.40M, P90 $12.8M)"
 
 
@@ -183,3 +185,24 @@ def test_the_what_if_shape() -> None:
         },
     ]
     assert comparison_lines(rows)[1] == "P50 share at quota EMEA: 50% -> 45% (-5.0 pts)"
+
+
+def test_lru_keeps_the_most_recently_used_and_remembers_none() -> None:
+    from tools.core.lru import Lru
+
+    cache: Lru[int | None] = Lru(2)
+    made: list[str] = []
+
+    def make(key: str, value: int | None) -> int | None:
+        made.append(key)
+        return value
+
+    assert cache.get_or_make("a", lambda: make("a", 1)) == 1
+    assert cache.get_or_make("b", lambda: make("b", None)) is None
+    assert cache.get_or_make("b", lambda: make("b", 2)) is None  # a remembered None is not recomputed
+    assert cache.get("a") == 1  # "a" becomes the most recent, so "b" is the one evicted
+    cache.put("c", 3)
+    assert cache.get("b") is None and cache.get("a") == 1 and cache.get("c") == 3 and len(cache) == 2
+    assert made == ["a", "b"]
+    cache.clear()
+    assert len(cache) == 0

@@ -6,9 +6,11 @@ the agent, `spm <tool> --json` and Python callers.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from tools.core.format import Unit
 
 
 class Quantiles(BaseModel):
@@ -23,7 +25,7 @@ class Impact(BaseModel):
     metric: str = Field(description="What changes, e.g. 'P50 bookings FY2028-Q1'.")
     before: float | None = None
     after: float | None = None
-    unit: Literal["USD", "%", "x", "count", "points", "months"] = "USD"
+    unit: Unit = "USD"  # how `before` and `after` read (tools.core.format)
 
 
 class Recommendation(BaseModel):

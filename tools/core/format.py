@@ -7,7 +7,8 @@ money to three significant digits ($8.69M, $12.8M, $850K, $920), shares and perc
 points from 10% up and one decimal below (55%, 9.8%), multiples to two decimals (2.63x).
 
 Units: `USD`; `share` (a fraction, 0.55 = 55%); `%` (a number already in percent, 55 = 55%);
-`points` (percentage points); `x` (a multiple); `count`; `days`; `months`; `text`.
+`points` (percentage points); `x` (a multiple); `index` (a 0-1 statistic such as a Gini
+coefficient or a coefficient of variation, two decimals); `count`; `days`; `months`; `text`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import math
 from collections.abc import Mapping
 from typing import Any, Literal
 
-Unit = Literal["USD", "share", "%", "points", "x", "count", "days", "months", "text"]
+Unit = Literal["USD", "share", "%", "points", "x", "index", "count", "days", "months", "text"]
 MISSING = "-"
 
 
@@ -89,6 +90,8 @@ def value(v: Any, unit: str) -> str:
         return f"{v:+.1f} pts"
     if unit == "x":
         return multiple(v)
+    if unit == "index":
+        return f"{v:.2f}"
     if unit == "days":
         return f"{v:,.0f} days"
     if unit == "months":
@@ -138,6 +141,7 @@ COMMON_UNITS: dict[str, Unit] = {
     **dict.fromkeys(("coverage", "required_coverage"), "x"),
     **dict.fromkeys(("win_rate", "p_win", "share", "wape", "bias", "coverage_80"), "share"),
     **dict.fromkeys(("deals", "reps", "accounts", "moves", "hires", "count"), "count"),
+    **dict.fromkeys(("gini", "cv", "cv_before", "cv_after"), "index"),
     **dict.fromkeys(
         ("period", "region", "segment", "product", "rep", "rep_id", "name", "manager", "level", "series", "model",
          "stage", "kind", "metric", "status", "group"),

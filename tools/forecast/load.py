@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from tools.core.context import PlanContext
+from tools.core.lru import Lru
 from tools.core.scenario import ScenarioUse, load_scenario
 from tools.core.selection import Selection, resolve_filters
 from tools.core.targets import load_quotas, load_targets
@@ -20,7 +21,16 @@ from warehouse.errors import InputError
 from warehouse.fingerprint import fingerprint
 from warehouse.identity import Scope
 
-TRAINING_DEALS_PER_CELL = 10_000  # above this many deals, a cell's win model trains on a 1-in-N deal sample
+TRAINING_DEALS_PER_CELL = 4_000  # above this many deals, a cell's win model trains on a 1-in-N deal sample
+
+# The monthly snapshots (the slowest read: every deal's state at every month start) of a data
+# fingerprint, selection and as-of date: a planning session asks forecast, quota and capacity
+# about the same data many times, and none of them changes the frames it is given.
+_snapshots: Lru[pd.DataFrame] = Lru(8)
+
+
+def clear_cache() -> None:
+    _snapshots.clear()
 
 
 @dataclass
@@ -69,6 +79,7 @@ def load(warehouse: Warehouse, params: ForecastInput, scope: Scope) -> Loaded:
                 "Import bookings history (spm data import bookings.csv) or widen the filters.",
             )
         counts = loader.opportunity_counts(cur, sel)
+        data_fp = fingerprint(cur, loader.fingerprint_tables(False))
         pipeline = training = closed = pd.DataFrame()
         notes: list[str] = []
         every = {cell: max(1, n // TRAINING_DEALS_PER_CELL) for cell, n in counts.items()}
@@ -79,7 +90,13 @@ def load(warehouse: Warehouse, params: ForecastInput, scope: Scope) -> Loaded:
                 # A cell's win model learns from at most MAX_TRAIN_ROWS snapshots, so on big
                 # warehouses its training months keep whole histories of a 1-in-N sample of its
                 # deals; the as-of date keeps every open deal.
-                frames = loader.snapshots(cur, sel, dates, label_before=as_of, sample_every=every, keep_all_on=as_of)
+                key = (data_fp, sel.key(), tuple(dates), tuple(sorted(every.items())))
+                frames = _snapshots.get_or_make(
+                    key,
+                    lambda: loader.snapshots(
+                        cur, sel, dates, label_before=as_of, sample_every=every, keep_all_on=as_of
+                    ),
+                )
                 today = (frames["snapshot"] == pd.Timestamp(as_of)).to_numpy()
                 pipeline = frames[today].reset_index(drop=True)
                 training = frames[~today].reset_index(drop=True)
@@ -114,7 +131,7 @@ def load(warehouse: Warehouse, params: ForecastInput, scope: Scope) -> Loaded:
             territories = [c for c in scenario.changes if c.table == "accounts" and c.column == "territory_id"]
             if territories:
                 use.ignored.append(f"{len(territories)} territory assignments (a forecast does not depend on them)")
-        fp = fingerprint(cur, loader.fingerprint_tables(use is not None))
+        fp = data_fp if use is None else fingerprint(cur, loader.fingerprint_tables(True))
     return Loaded(
         ctx=ctx,
         selection=sel,

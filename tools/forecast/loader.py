@@ -76,11 +76,25 @@ def opportunity_counts(cur: ReadCursor, sel: Selection) -> dict[tuple[str, str],
 
 
 _SNAPSHOT_SQL = """
-WITH h AS (
+WITH every AS (
+    SELECT * FROM (VALUES {every}) AS t(region, segment, n)
+), kept AS (
+    -- The deals the snapshots can show (the 1-in-N sample of each cell, and every deal open on
+    -- the keep date), so the history windows below run over their changes only.
+    SELECT o.opp_id, o.account_id, o.created_date, o.owner_rep_id, o.product, o.type, o.is_closed,
+           o.is_won, o.close_date AS final_close, a.region, a.segment, r.hire_date,
+           hash(o.opp_id) % coalesce(e.n, 1) = 0 AS sampled
+    FROM opportunities o
+    LEFT JOIN accounts a ON a.account_id = o.account_id
+    LEFT JOIN reps r ON r.rep_id = o.owner_rep_id
+    LEFT JOIN every e ON e.region = coalesce(a.region, '{none}') AND e.segment = coalesce(a.segment, '{none}')
+    WHERE {where} AND (hash(o.opp_id) % coalesce(e.n, 1) = 0 {keep_open})
+), h AS (
     SELECT opp_id, seq, changed_date, stage, amount, close_date, forecast_category,
            coalesce(close_date > lag(close_date) OVER w, false) AS pushed,
            CASE WHEN stage IS DISTINCT FROM lag(stage) OVER w THEN changed_date END AS stage_start
-    FROM opportunity_history WINDOW w AS (PARTITION BY opp_id ORDER BY seq)
+    FROM opportunity_history WHERE opp_id IN (SELECT opp_id FROM kept)
+    WINDOW w AS (PARTITION BY opp_id ORDER BY seq)
 ), h2 AS (
     SELECT *, sum(pushed::INT) OVER w AS pushes, max(stage_start) OVER w AS in_stage_since
     FROM h WINDOW w AS (PARTITION BY opp_id ORDER BY seq ROWS UNBOUNDED PRECEDING)
@@ -88,17 +102,11 @@ WITH h AS (
     -- The last change of each day: several changes on one date would make the ASOF join's pick
     -- (and so the deal's stage and amount) depend on the query plan.
     SELECT * FROM h2 QUALIFY row_number() OVER (PARTITION BY opp_id, changed_date ORDER BY seq DESC) = 1
-), every AS (
-    SELECT * FROM (VALUES {every}) AS t(region, segment, n)
 ), live AS (
-    SELECT s.d, o.opp_id, o.account_id, o.created_date, o.owner_rep_id, o.product, o.type, o.is_closed,
-           o.is_won, o.close_date AS final_close, a.region, a.segment, r.hire_date
+    SELECT s.d, k.*
     FROM (SELECT unnest(?::DATE[]) AS d) s
-    JOIN opportunities o ON o.created_date <= s.d AND (NOT o.is_closed OR o.close_date > s.d)
-    LEFT JOIN accounts a ON a.account_id = o.account_id
-    LEFT JOIN reps r ON r.rep_id = o.owner_rep_id
-    LEFT JOIN every e ON e.region = coalesce(a.region, '{none}') AND e.segment = coalesce(a.segment, '{none}')
-    WHERE {where} AND ({keep} hash(o.opp_id) % coalesce(e.n, 1) = 0)
+    JOIN kept k ON k.created_date <= s.d AND (NOT k.is_closed OR k.final_close > s.d)
+    WHERE {keep} k.sampled
 )
 SELECT l.d AS snapshot, l.opp_id, l.account_id, l.region, l.segment, l.product, l.type, l.owner_rep_id,
        h2.stage, h2.amount, h2.close_date, h2.forecast_category, h2.pushes AS push_count,
@@ -146,8 +154,14 @@ def snapshots(
     every = [(r, s, int(n)) for (r, s), n in (sample_every or {}).items() if n > 1] or [(NONE, NONE, 1)]
     values = ", ".join("(?, ?, ?)" for _ in every)
     keep = f"s.d = DATE '{keep_all_on.isoformat()}' OR" if keep_all_on is not None else ""
-    sql = _SNAPSHOT_SQL.format(every=values, none=NONE, where=where, keep=keep)
-    frame = cur.query_df(sql, [v for row in every for v in row] + [list(dates), *params, label_before])
+    keep_open = (
+        f"OR (o.created_date <= DATE '{keep_all_on.isoformat()}' "
+        f"AND (NOT o.is_closed OR o.close_date > DATE '{keep_all_on.isoformat()}'))"
+        if keep_all_on is not None
+        else ""
+    )
+    sql = _SNAPSHOT_SQL.format(every=values, none=NONE, where=where, keep=keep, keep_open=keep_open)
+    frame = cur.query_df(sql, [v for row in every for v in row] + [*params, list(dates), label_before])
     return _finish(frame)
 
 

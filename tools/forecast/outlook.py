@@ -10,14 +10,13 @@ fingerprint, as-of date, selection and period (thread-safe).
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from tools.core import format as fmt
+from tools.core.lru import Lru
 from tools.core.selection import Selection
 from tools.forecast import warm_imports
 from tools.forecast.load import load
@@ -28,8 +27,11 @@ from warehouse.connection import Warehouse
 from warehouse.errors import InputError
 
 MAX_QUARTERS = 24
-_cache: OrderedDict[tuple[Any, ...], Outlook | None] = OrderedDict()
-_lock = threading.Lock()
+_cache: Lru[Outlook | None] = Lru(32)
+
+
+def clear_cache() -> None:
+    _cache.clear()
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,16 +77,7 @@ def outlook(warehouse: Warehouse, selection: Selection, period: Period, as_of: A
     except InputError:
         return None
     key = (data.fingerprint, data.ctx.as_of, selection.key(), period.name, data.ctx.calendar.start_month)
-    with _lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
-    result = _compute(data, params, period, selection)
-    with _lock:
-        _cache[key] = result
-        while len(_cache) > 32:
-            _cache.popitem(last=False)
-    return result
+    return _cache.get_or_make(key, lambda: _compute(data, params, period, selection))
 
 
 def _compute(data: Any, params: ForecastInput, period: Period, selection: Selection) -> Outlook | None:

@@ -12,10 +12,9 @@ seed), so a filtered forecast after a full one trains nothing.
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -23,6 +22,7 @@ import pandas as pd
 
 from tools.contract import DataWarning
 from tools.core import format as fmt
+from tools.core.lru import Lru
 from tools.forecast.cells import Atoms
 from tools.forecast.models import WhatIf
 from tools.forecast.pipeline_mc import landing_probabilities, simulate, slip_distribution
@@ -35,13 +35,11 @@ STALE_DAYS = 120
 MIN_SLIP_WINS = 30
 CACHE_SIZE = 64
 
-_cache: OrderedDict[tuple[Any, ...], WinModelReport] = OrderedDict()
-_cache_lock = threading.Lock()  # batch and Slack workers forecast on threads
+_cache: Lru[WinModelReport] = Lru(CACHE_SIZE)
 
 
 def clear_cache() -> None:
-    with _cache_lock:
-        _cache.clear()
+    _cache.clear()
 
 
 def cell_key(cell: tuple[str, str]) -> int:
@@ -123,19 +121,6 @@ def _shift_slip(slip: np.ndarray, points: float) -> np.ndarray:
     return out
 
 
-def _cached_report(key: tuple[Any, ...], train: Any) -> WinModelReport:
-    with _cache_lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
-    report = train()
-    with _cache_lock:
-        _cache[key] = report
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
-    return report
-
-
 def score(
     *,
     open_deals: pd.DataFrame,
@@ -148,8 +133,11 @@ def score(
     as_of: Any,
     seed: int,
     cache_key: tuple[Any, ...],
+    sample_every: dict[tuple[str, str], int] | None = None,
 ) -> Pipeline:
-    """Win probabilities, planned periods and slip for the open deals, each cell on its own data."""
+    """Win probabilities, planned periods and slip for the open deals, each cell on its own data.
+    A cell's win model is cached under `cache_key`, the cell, its deal sample (`sample_every`: a
+    model trained on 1 in N deals is not the model of all of them) and the seed."""
     warnings: list[DataWarning] = []
     deals = open_deals.reset_index(drop=True)
     cells_index = {c: i for i, c in enumerate(atoms.cells)}
@@ -174,9 +162,10 @@ def score(
         rows = training[train_cell == c] if len(training) else training
         if mine.any() or len(rows):
             sample = rows if len(rows) else deals[mine].iloc[0:0].assign(labelled=False)
-            report = _cached_report(
-                (*cache_key, cell, seed),
-                lambda sample=sample: train_win_model(
+            report = _cache.get_or_make(
+                (*cache_key, cell, (sample_every or {}).get(cell, 1), seed),
+                partial(
+                    train_win_model,
                     sample,
                     stage_defaults,
                     holdout_start=holdout_end - pd.Timedelta(days=182),

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from tools.forecast.models import ForecastResult
+from tools.forecast.recommend import ALL_DATA
 from warehouse.errors import InputError
 
 MAX_PANELS = 6
@@ -27,7 +28,7 @@ def _series(result: ForecastResult) -> list[tuple[str, pd.DataFrame, pd.DataFram
     keys = history[dims].drop_duplicates().to_dict("records") if dims else [{}]
     keys.sort(key=lambda k: sum(v != "All" for v in k.values()))
     for key in keys[:MAX_PANELS]:
-        name = " ".join(v for v in key.values() if v != "All") or "Total"
+        name = " ".join(v for v in key.values() if v != "All") or ALL_DATA
         h, f = history, forecast
         for d, v in key.items():
             h, f = h[h[d] == v], f[f[d] == v]

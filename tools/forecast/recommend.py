@@ -27,6 +27,9 @@ MAX_RECOMMENDATIONS = 8
 DEALS_SHOWN = 5
 
 
+ALL_DATA = "Total"  # the top series' name when nothing narrows it
+
+
 def _name(group: dict[str, str], row: dict[str, Any], top: str) -> str:
     parts = [row.get("name") or v if d == "rep" else v for d, v in group.items() if v != "All"]
     return " ".join(str(p) for p in parts) if parts else top
@@ -51,6 +54,7 @@ def recommendations(
         node_id = "|".join(f"{d}={v}" for d, v in group.items() if v != "All") or "total"
         gap = target - p50
         name, period = _name(group, row, top), row["period"]
+        where = f"in {name}" if name != ALL_DATA else "across the business"
         acc = accuracy.get(node_id)
         confidence = float(np.clip(1 - acc.wape, 0.3, 0.9)) if acc is not None and np.isfinite(acc.wape) else 0.5
         commits = _commits(deals, group, periods[period])
@@ -69,15 +73,15 @@ def recommendations(
         headline = f"{name}: {period} P50 is {fmt.money(gap)} ({gap / target:.0%}) under its {fmt.money(target)} target"
         rationale = headline + (": " + "; ".join(details) if details else "") + "."
         if to_build:
-            action = f"Build {fmt.money(to_build)} more {period} pipeline in {name}, or lower its target."
+            action = f"Build {fmt.money(to_build)} more {period} pipeline {where}, or lower the target."
             impact = Impact(metric=f"pipeline coverage {period} {name}", before=coverage, after=required, unit="x")
         elif commit_sum > 0:
-            action = f"Inspect the {len(commits)} commit deals in {name} closing in {period}" + (
+            action = f"Inspect the {len(commits)} commit deals {where} closing in {period}" + (
                 f", starting with the {pushed} that slipped more than once." if pushed else "."
             )
             impact = Impact(metric=f"P50 bookings {period} {name}", before=p50, after=target, unit="USD")
         else:
-            action = f"Close the {fmt.money(gap)} gap in {name} for {period}: no commit deals cover it yet."
+            action = f"Close the {fmt.money(gap)} gap {where} for {period}: no commit deals cover it yet."
             impact = Impact(metric=f"P50 bookings {period} {name}", before=p50, after=target, unit="USD")
         group_out = {d: v for d, v in group.items() if v != "All"}
         recs.append(

@@ -21,7 +21,7 @@ from tools.core.hierarchy import TOTAL
 from tools.core.targets import node_targets
 from tools.forecast.cells import UNASSIGNED
 from tools.forecast.models import ForecastResult
-from tools.forecast.recommend import recommendations
+from tools.forecast.recommend import ALL_DATA, recommendations
 from tools.forecast.win_model import pooled
 
 if TYPE_CHECKING:
@@ -238,7 +238,7 @@ def _attach_what_if(
 def _top_label(f: Forecast) -> str:
     """What the top series stands for: the filters, else the scope ("Total" for all data)."""
     sel = f.data.selection
-    return sel.describe() if sel.filters or sel.scope.kind != "all" else "Total"
+    return sel.describe() if sel.filters or sel.scope.kind != "all" else ALL_DATA
 
 
 def _summary(

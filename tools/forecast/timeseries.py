@@ -24,7 +24,6 @@ import hashlib
 import os
 import threading
 import warnings
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tools.core.lru import Lru
 from tools.forecast.backtest import mase_scale
 from tools.forecast.blend import Z80
 
@@ -322,10 +322,14 @@ def _fit_once(
     return cv, cv_fitted, fc, fitted_df
 
 
-_fits: OrderedDict[tuple[Any, ...], tuple[int, list[pd.DataFrame | None]]] = OrderedDict()
-_fits_lock = threading.Lock()
 FIT_CACHE_SIZE = 1_024
+_fits: Lru[tuple[int, list[pd.DataFrame | None]]] = Lru(FIT_CACHE_SIZE)
 MIN_CACHED_HORIZON = 8
+
+
+def clear_cache() -> None:
+    """Forget every remembered fit (benchmarks time a cold start with it)."""
+    _fits.clear()
 
 
 def _fit_cached(
@@ -351,22 +355,17 @@ def _fit_cached(
          first_train, h_cv, want_fitted)
         for i in range(len(ids))
     ]  # fmt: skip
-    with _fits_lock:
-        found = {k: _fits[k] for k in keys if k in _fits and _fits[k][0] >= horizon}
+    found = {k: hit for k in keys if (hit := _fits.get(k)) is not None and hit[0] >= horizon}
     missing = [i for i, k in enumerate(keys) if k not in found]
     if missing:
         sub_ids = [ids[i] for i in missing]
         sf = StatsForecast(models=_models(names, m), freq=1, n_jobs=_jobs(len(missing)), fallback_model=Naive())
         h_fit = max(horizon, MIN_CACHED_HORIZON)
         frames = _fit_once(sf, values[missing], sub_ids, names, first_train, h_cv, h_fit, want_fitted)
-        with _fits_lock:
-            for i, sid in zip(missing, sub_ids, strict=True):
-                parts = [None if f is None else f[f["unique_id"] == sid].assign(unique_id="_") for f in frames]
-                found[keys[i]] = (h_fit, parts)
-                _fits[keys[i]] = (h_fit, parts)
-                _fits.move_to_end(keys[i])
-            while len(_fits) > FIT_CACHE_SIZE:
-                _fits.popitem(last=False)
+        for i, sid in zip(missing, sub_ids, strict=True):
+            parts = [None if f is None else f[f["unique_id"] == sid].assign(unique_id="_") for f in frames]
+            found[keys[i]] = (h_fit, parts)
+            _fits.put(keys[i], found[keys[i]])
 
     def gather(k: int) -> pd.DataFrame | None:
         parts = [found[key][1][k] for key in keys]

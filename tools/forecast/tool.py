@@ -116,6 +116,7 @@ def compute(data: Loaded, params: ForecastInput, *, keep_samples: bool = False) 
             as_of=data.ctx.as_of,
             seed=params.seed,
             cache_key=data.data_key(),
+            sample_every=data.deal_sample,
         )
     if pipe is None:
         baseline = _time_series_only(rr, req, booked, tl)

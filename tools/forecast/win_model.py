@@ -39,7 +39,7 @@ NUMERIC = (
 )
 MIN_ROWS = 500
 MIN_WINS = 50
-MAX_TRAIN_ROWS = 40_000
+MAX_TRAIN_ROWS = 10_000  # per fit: more rows did not change the pooled holdout Brier (0.1128 at 10k-40k, medium demo)
 
 
 @dataclass

@@ -22,7 +22,7 @@ FIGURES = (
     Figure("p_bookings_at_or_above_target", "chance bookings reach the target", "share"),
     Figure("payout.p50", "P50 payout", "USD"),
     Figure("cost_of_sales.p50", "P50 cost of sales", "share"),
-    Figure("fairness.gini_quota_to_potential", "Gini of quota to potential", "count"),
+    Figure("fairness.gini_quota_to_potential", "Gini of quota to potential", "index"),
 )
 
 

@@ -52,8 +52,9 @@ def blockers(groups: list[Group], params: TerritoryInput) -> list[Blocker]:
         for k, metric in enumerate(params.balance_on):
             average = p.targets[:, k].mean()
             big = np.flatnonzero(p.loads[:, k] > 2 * params.band * average)
-            for u in big[np.argsort(-p.loads[big, k])][:BIG_UNITS_SHOWN]:
-                share = float(p.loads[u, k] / average)
+            if len(big):
+                shares = sorted((float(p.loads[u, k] / average) for u in big), reverse=True)
+                held = _held(shares, params.unit)
                 fix = (
                     f"Widen the band in {label}"
                     if params.unit == "account"
@@ -63,10 +64,9 @@ def blockers(groups: list[Group], params: TerritoryInput) -> list[Blocker]:
                     Blocker(
                         "big_unit",
                         label,
-                        f"one {params.unit} holds {share:.0%} of an average rep's {metric}, wider than the band.",
-                        f"{fix}: one {params.unit} holds {share:.0%} of an average rep's {metric}, more than a "
-                        f"+-{params.band:.0%} band can absorb.",
-                        share=share,
+                        f"{held} of an average rep's {metric}, wider than the band.",
+                        f"{fix}: {held} of an average rep's {metric}, more than a +-{params.band:.0%} band can absorb.",
+                        share=shares[0],
                     )
                 )
             base = np.zeros(p.reps)
@@ -96,3 +96,16 @@ def blockers(groups: list[Group], params: TerritoryInput) -> list[Blocker]:
                 )
             )
     return out
+
+
+def _held(shares: list[float], unit: str) -> str:
+    """'one account holds 26%', '2 accounts hold 26% and 23%', '5 accounts hold 26%, 23%, 22% and more'."""
+    if len(shares) == 1:
+        return f"one {unit} holds {shares[0]:.0%}"
+    shown = [f"{v:.0%}" for v in shares[:BIG_UNITS_SHOWN]]
+    listed = (
+        ", ".join(shown[:-1]) + " and " + shown[-1]
+        if len(shares) <= BIG_UNITS_SHOWN
+        else ", ".join(shown) + " and more"
+    )
+    return f"{len(shares)} {unit}s hold {listed}"
