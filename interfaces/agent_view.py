@@ -11,7 +11,6 @@ from typing import Any
 
 from agent.result import AgentResult
 from tools.core import format as fmt
-from tools.registry import BY_NAME
 
 TOOL_TABLE_ROWS = 6
 TOOL_TABLE_COLUMNS = 6
@@ -47,6 +46,8 @@ def tool_table(tool_result: dict[str, Any]) -> tuple[str, list[str], list[dict[s
     """The headline table of a tool result (its spec's first non-empty headline table, else its
     first table), cut to a glanceable size: (title, columns, rows)."""
     tables = tool_result.get("tables") or {}
+    from tools.registry import BY_NAME  # here, not on top: `spm --help` must not import every tool
+
     spec = BY_NAME.get(str(tool_result.get("tool")))
     preferred = [n for n in (spec.headline_tables if spec else ()) if tables.get(n)]
     for name in preferred + list(tables):
@@ -58,7 +59,11 @@ def tool_table(tool_result: dict[str, Any]) -> tuple[str, list[str], list[dict[s
             groups = [c for c in rows[0] if c not in (*COMPARISON_COLUMNS, "unit")]
             columns = [*groups, *COMPARISON_COLUMNS]
         else:
-            columns = [c for c in rows[0] if not isinstance(rows[0][c], dict | list)][:TOOL_TABLE_COLUMNS]
+            flat = [c for c in rows[0] if not isinstance(rows[0][c], dict | list)]
+            if "value" in flat:  # a KPI's own figure comes right after the labels, never cut off
+                labels = [c for c in flat if isinstance(rows[0][c], str)]
+                flat = [*labels, "value", *(c for c in flat if c not in labels and c != "value")]
+            columns = flat[:TOOL_TABLE_COLUMNS]
         title = f"{spec.heading if spec else tool_result.get('tool', 'result')}: {name.replace('_', ' ')}"
         return title, columns, rows[:TOOL_TABLE_ROWS]
     return None
@@ -70,7 +75,7 @@ def render_result(result: AgentResult, *, trail: bool = True, tables: bool = Fal
     from rich.table import Table
 
     from interfaces.output import err, out
-    from interfaces.render import table
+    from interfaces.render import result_units, table
 
     answer = result.answer or "(no answer)"
     if out().is_terminal:
@@ -83,7 +88,14 @@ def render_result(result: AgentResult, *, trail: bool = True, tables: bool = Fal
             found = tool_table(tool_result)
             if found:
                 title, columns, rows = found
-                table(title, rows, columns, limit=TOOL_TABLE_ROWS, tool=tool_result.get("tool"))
+                table(
+                    title,
+                    rows,
+                    columns,
+                    limit=TOOL_TABLE_ROWS,
+                    tool=tool_result.get("tool"),
+                    units=result_units(tool_result),
+                )
     if result.recommendations:
         t = Table(title="Recommendations", title_justify="left")
         for column in ("#", "action", "impact", "confidence"):

@@ -142,12 +142,12 @@ class ChatSession:
             print(f"{step.seq:>3}. {step.kind:<14} {step.name or '':<22}{took}  {(step.summary or '')[:110]}")
 
     def _tool_output(self, result: dict[str, Any]) -> None:
-        from interfaces.render import table
+        from interfaces.render import result_units, table
 
         print(result["summary"])
         for name, rows in result.get("tables", {}).items():
             if rows:
-                table(name.capitalize(), rows, list(rows[0]), tool=result.get("tool"))
+                table(name.capitalize(), rows, list(rows[0]), tool=result.get("tool"), units=result_units(result))
 
     def scenarios(self, _: list[str]) -> None:
         self._tool_output(self.agent.call_tool("scenarios", {"action": "list"}, user=self.user))

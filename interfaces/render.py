@@ -26,8 +26,24 @@ def _spec(tool: str | None) -> ToolSpec | None:
     return BY_NAME.get(tool or "")
 
 
-def cell(column: str, value: Any, *, tool: str | None = None, row: dict[str, Any] | None = None) -> str:
-    """One table cell as text: in its column's unit (the row's own unit for what-if comparisons)."""
+def result_units(tool_result: dict[str, Any] | ToolResult) -> dict[str, str]:
+    """Columns whose unit the result itself states: a KPI's `value` column reads in the KPI's unit
+    (`metrics.unit`: a coverage of 9.90 is 9.90x, a win rate of 0.2 is 20%), not as money."""
+    metrics = tool_result.metrics if isinstance(tool_result, ToolResult) else tool_result.get("metrics") or {}
+    unit = metrics.get("unit") if isinstance(metrics, dict) else None
+    return {"value": unit} if isinstance(unit, str) and unit in fmt.UNITS else {}
+
+
+def cell(
+    column: str,
+    value: Any,
+    *,
+    tool: str | None = None,
+    row: dict[str, Any] | None = None,
+    units: dict[str, str] | None = None,
+) -> str:
+    """One table cell as text: in its column's unit (the row's own unit for what-if comparisons,
+    `units` for columns whose unit the result states, see `result_units`)."""
     if value is None or (isinstance(value, float) and value != value):
         return fmt.MISSING
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -36,25 +52,31 @@ def cell(column: str, value: Any, *, tool: str | None = None, row: dict[str, Any
         row_unit = str(row["unit"])
         return fmt.change(value, row_unit) if column == "change" else fmt.value(value, row_unit)
     spec = _spec(tool)
-    unit = spec.unit(column) if spec is not None else fmt.COMMON_UNITS.get(column)
+    unit = (units or {}).get(column) or (spec.unit(column) if spec is not None else fmt.COMMON_UNITS.get(column))
     if unit is not None and unit != "text":
         return fmt.value(value, unit)
     return f"{value:,.2f}" if isinstance(value, float) and not value.is_integer() else f"{value:,}"
 
 
 def table(
-    title: str, rows: list[dict[str, Any]], columns: Sequence[str], limit: int = 40, *, tool: str | None = None
+    title: str,
+    rows: list[dict[str, Any]],
+    columns: Sequence[str],
+    limit: int = 40,
+    *,
+    tool: str | None = None,
+    units: dict[str, str] | None = None,
 ) -> None:
     if not rows:
         return
     t = Table(title=title, title_justify="left")
     spec = _spec(tool)
     for c in columns:
-        unit = spec.unit(c) if spec is not None else fmt.COMMON_UNITS.get(c)
+        unit = (units or {}).get(c) or (spec.unit(c) if spec is not None else fmt.COMMON_UNITS.get(c))
         text = unit == "text" or (unit is None and isinstance(rows[0].get(c), str))
         t.add_column(c, justify="left" if text else "right", no_wrap=True)
     for row in rows[:limit]:
-        t.add_row(*(cell(c, row.get(c), tool=tool, row=row) for c in columns))
+        t.add_row(*(cell(c, row.get(c), tool=tool, row=row, units=units) for c in columns))
     out().print(t)
     if len(rows) > limit:
         out().print(f"[dim]... {len(rows) - limit} more rows (use --json for all)[/]")

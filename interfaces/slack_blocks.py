@@ -38,14 +38,16 @@ def to_mrkdwn(markdown: str) -> str:
 
 
 def _table_text(tool_result: dict[str, Any]) -> str | None:
-    from interfaces.render import cell
+    from interfaces.render import cell, result_units
 
     found = tool_table(tool_result)
     if not found:
         return None
     title, columns, rows = found
-    tool = tool_result.get("tool")
-    cells = [[str(c) for c in columns]] + [[cell(c, row.get(c), tool=tool, row=row) for c in columns] for row in rows]
+    tool, units = tool_result.get("tool"), result_units(tool_result)
+    cells = [[str(c) for c in columns]] + [
+        [cell(c, row.get(c), tool=tool, row=row, units=units) for c in columns] for row in rows
+    ]
     widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
     lines = ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
     return f"*{title}*\n```" + _cut("\n".join(lines), SECTION_LIMIT - len(title) - 12) + "```"

@@ -42,6 +42,18 @@ def test_version_and_help() -> None:
         assert spm(*sub, "--help").exit_code == 0
 
 
+def test_the_cli_starts_without_loading_the_tools() -> None:
+    """`spm --help` and `spm --version` answer in a fraction of a second: the command tree
+    imports no tool, no pandas, no DuckDB (they load with the command that needs them)."""
+    code = (
+        "import sys; import interfaces.cli; "
+        "heavy = [m for m in ('pandas', 'duckdb', 'numpy', 'tools.registry', 'sklearn') if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""
+
+
 def test_init_refuses_to_overwrite_and_validates(tmp_path: Path) -> None:
     path = str(tmp_path / "w.duckdb")
     first = spm("-w", path, "data", "init", "--fiscal-start", "4", "--json")

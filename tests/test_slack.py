@@ -4,6 +4,7 @@ demo, and a local mock of the Slack Web API recording what the bot posts."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import threading
 import time
@@ -24,6 +25,7 @@ from interfaces.compose import checkpointer
 from interfaces.slack_app import SlackBot, build_app, serve_http
 from interfaces.slack_blocks import APPROVE_ACTION, REJECT_ACTION, result_blocks
 from interfaces.slack_cli import identifier
+from tools.core import format as fmt
 from warehouse.connection import Warehouse
 
 SECRET = "test-signing-secret"
@@ -304,3 +306,24 @@ def test_direct_messages_are_answered_and_bot_messages_ignored(bot: Bot) -> None
     bot.event(own, "Ev012")
     time.sleep(1.0)
     assert not [p for p in bot.stub.posted() if p.get("thread_ts") == "1700000008.000200"]
+
+
+def test_a_kpi_table_shows_the_kpi_in_its_own_unit(bot: Bot) -> None:
+    """A coverage of 9.90 reads 9.90x, a win rate 0.36 reads 36%: never as dollars, never cut off."""
+    from agent.result import AgentResult
+    from tools.metrics.models import MetricsInput
+    from tools.metrics.tool import run_metrics
+
+    for metric, pattern in (("coverage", r"\d+\.\d{2}x"), ("win_rate", r"\d+(\.\d)?%")):
+        kpi = run_metrics(bot.agent.warehouse, MetricsInput(metric=metric, by=["region"]))
+        result = AgentResult(run_id="r1", thread_id="t1", status="ok", answer="a", model="offline",
+                             tool_results=[kpi.model_dump(mode="json")])  # fmt: skip
+        blocks, _ = result_blocks(result, "q")
+        text = next(b["text"]["text"] for b in blocks if b["type"] == "section" and "```" in b["text"]["text"])
+        lines = text.split("```")[1].splitlines()
+        header = lines[0].split()
+        column = header.index("value")
+        for line, row in zip(lines[1:], kpi.tables["values"], strict=True):
+            shown = line.split()[column]
+            assert re.fullmatch(pattern, shown), (metric, line)
+            assert shown == fmt.value(row["value"], kpi.metrics["unit"])

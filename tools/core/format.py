@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 Unit = Literal["USD", "share", "%", "points", "x", "index", "count", "days", "months", "text"]
+UNITS: frozenset[str] = frozenset(get_args(Unit))
 MISSING = "-"
 
 
