@@ -63,7 +63,8 @@ def run() -> None:
         f"First run fits every region x segment cell's series and trains its win model (on the snapshots of up to "
         f"{TRAINING_DEALS_PER_CELL:,} deals per cell, here at most 1 in {sample}; the pipeline Monte Carlo uses every "
         "open deal); a "
-        "repeated run reuses both (win models cached per data fingerprint, as-of and cell; fits per series). "
+        "repeated run reuses them (snapshots and win models cached per data fingerprint, as-of and cell; fits "
+        "per series). "
         "`spm` process = a fresh CLI process, imports included (the model libraries import while the "
         "warehouse loads). Target: under 10 s.\n\n"
     )

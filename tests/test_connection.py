@@ -160,3 +160,29 @@ def test_file_is_released_after_use(empty: Warehouse) -> None:
     code = f"import duckdb; duckdb.connect({str(empty.path)!r}).close(); print('ok')"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_a_remembered_fingerprint_changes_with_every_write(empty: Warehouse) -> None:
+    """Fingerprints are remembered per file version (hashing big tables takes seconds), so a write
+    by this process or by another one must give the next reader a new fingerprint."""
+    from warehouse.fingerprint import fingerprint
+
+    def current() -> str:
+        with empty.reader() as cur:
+            return fingerprint(cur, ["regions"])
+
+    first = current()
+    assert current() == first  # unchanged data, the same fingerprint (remembered or not)
+    with empty.writer() as cur:
+        cur.execute("INSERT INTO regions VALUES ('EMEA', 0)")
+    second = current()
+    assert second != first
+    code = (
+        f"import duckdb; c = duckdb.connect({str(empty.path)!r}); c.execute(\"INSERT INTO regions VALUES ('NA', 1)\")"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    third = current()
+    assert third not in (first, second)
+    with empty.writer() as cur:  # inside a write transaction nothing is remembered: always hashed
+        cur.execute("DELETE FROM regions WHERE name = 'NA'")
+        assert fingerprint(cur, ["regions"]) == second

@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from interfaces.cli import app
 from tools.capacity.models import CapacityInput
 from tools.capacity.tool import run_capacity
+from tools.core.format import money
 from tools.core.selection import Selection
 from tools.forecast.models import ForecastInput
 from tools.forecast.outlook import outlook
@@ -227,3 +228,19 @@ def test_the_cli_and_the_agent_give_the_same_forecast(demo_path: Path) -> None:
     agent = PlanningAgent(Warehouse(demo_path).with_writes(), ModelSettings(provider="offline"), InMemorySaver())
     called = agent.call_tool("forecast", {"filters": {"region": ["EMEA"]}, "horizon": 1, "trials": 500})
     assert called["tables"] == cli["tables"] and called["metrics"] == cli["metrics"]
+
+
+def test_a_bookings_answer_says_how_many_deals_and_a_forecast_names_every_period(demo: Warehouse) -> None:
+    """ "How many deals did we win in Q3?" is answered by the bookings KPI: its summary carries the
+    count behind the total; a forecast over several quarters names each one, not only the first."""
+    booked = run_metrics(demo, MetricsInput(metric="bookings", period="FY2027-Q3", by=["region"]))
+    q3 = demo.calendar().parse("FY2027-Q3")
+    with demo.reader() as cur:
+        won = cur.scalar("SELECT count(*) FROM bookings WHERE date >= ? AND date < ?", [q3.start, q3.end])
+    assert booked.metrics["deals"] == won == sum(r["deals"] for r in booked.tables["values"])
+    assert f"from {won:,} deals" in booked.summary
+    three = run_forecast(demo, ForecastInput(horizon=3, trials=TRIALS))
+    totals = [r for r in three.tables["forecast"] if r["level"] == "total"]
+    assert len(totals) == 3
+    for r in totals:
+        assert r["period"] in three.summary and money(r["p50"]) in three.summary

@@ -56,9 +56,14 @@ _BASE_CONFIG: dict[str, Any] = {
 class ReadCursor:
     """A cursor restricted to read statements (SELECT, EXPLAIN, PRAGMA)."""
 
-    def __init__(self, cursor: duckdb.DuckDBPyConnection, *, check: bool) -> None:
+    def __init__(
+        self, cursor: duckdb.DuckDBPyConnection, *, check: bool, version: tuple[Any, ...] | None = None
+    ) -> None:
         self._cursor = cursor
         self._check = check
+        # Which state of the file this cursor reads (see Warehouse.version): equal versions hold
+        # equal data, so a fingerprint computed once serves every reader of that version.
+        self.version = version
 
     def execute(self, sql: str, params: Any = None) -> ReadCursor:
         if self._check:
@@ -108,6 +113,7 @@ class _Registry:
         self.lock = threading.Condition()
         self.instances: dict[str, _Instance] = {}
         self.write_locks: dict[str, threading.RLock] = {}
+        self.commits: dict[str, int] = {}  # file -> writes committed through this process
 
     def write_lock(self, key: str) -> threading.RLock:
         with self.lock:
@@ -146,6 +152,13 @@ def _open_duckdb(path: Path, *, writable: bool, timeout: float, key: str | None)
             connection.execute("SET enable_external_access = false")
             connection.execute("SET lock_configuration = true")
             return connection
+
+
+def _stat(path: Path) -> Any:
+    try:
+        return path.stat()
+    except FileNotFoundError:
+        return None
 
 
 def _cursor(instance: _Instance) -> duckdb.DuckDBPyConnection:
@@ -299,7 +312,7 @@ class Warehouse:
         try:
             cursor = _cursor(instance)
             try:
-                yield ReadCursor(cursor, check=instance.writable)
+                yield ReadCursor(cursor, check=instance.writable, version=self._version())
             finally:
                 cursor.close()
         finally:
@@ -322,10 +335,24 @@ class Warehouse:
                         cursor.rollback()
                         raise
                     cursor.commit()
+                    with _REGISTRY.lock:
+                        _REGISTRY.commits[self._key] = _REGISTRY.commits.get(self._key, 0) + 1
                 finally:
                     cursor.close()
             finally:
                 self._release(instance)
+
+    def _version(self) -> tuple[Any, ...] | None:
+        """The state of the file as a cheap key: the writes this process committed to it, and the
+        size and modification time of the file and its write-ahead log (a commit by any process
+        changes one of them; no other process can write while this one holds the file open)."""
+        try:
+            files = [self.path, self.path.with_name(self.path.name + ".wal")]
+            stats = tuple((st.st_size, st.st_mtime_ns) for f in files if (st := _stat(f)) is not None)
+        except OSError:
+            return None
+        with _REGISTRY.lock:
+            return (self._key, _REGISTRY.commits.get(self._key, 0), stats)
 
     # --- metadata -----------------------------------------------------------------------
 

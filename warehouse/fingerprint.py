@@ -8,6 +8,7 @@ call compares fingerprints to tell "the data changed" from "the code changed".
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -37,12 +38,33 @@ FINGERPRINT_TABLES = frozenset(
 )
 
 
+# Fingerprints of a file version (a read cursor's `version`): hashing ten million history rows
+# takes seconds, and a planning session fingerprints the same unchanged tables on every call.
+_MEMO_SIZE = 256
+_memo: dict[tuple[Any, ...], str] = {}
+_memo_lock = threading.Lock()
+
+
 def fingerprint(cur: Any, tables: Iterable[str]) -> str:
     """`sha256:` + 16 hex digits over the named tables' row counts and content hashes."""
+    names = tuple(sorted(set(tables)))
+    unknown = [t for t in names if t not in FINGERPRINT_TABLES]
+    if unknown:
+        raise ValueError(f"cannot fingerprint unknown table {unknown[0]!r}")
+    version = getattr(cur, "version", None)  # None inside a write transaction: always hashed
+    key = (version, names)
+    if version is not None:
+        with _memo_lock:
+            if key in _memo:
+                return _memo[key]
     digest = hashlib.sha256()
-    for table in sorted(set(tables)):
-        if table not in FINGERPRINT_TABLES:
-            raise ValueError(f"cannot fingerprint unknown table {table!r}")
+    for table in names:
         count, total = cur.execute(f"SELECT count(*), sum(hash(t)) FROM {table} t").fetchone()
         digest.update(f"{table}:{count}:{total}".encode())
-    return "sha256:" + digest.hexdigest()[:16]
+    result = "sha256:" + digest.hexdigest()[:16]
+    if version is not None:
+        with _memo_lock:
+            if len(_memo) >= _MEMO_SIZE:
+                _memo.clear()
+            _memo[key] = result
+    return result

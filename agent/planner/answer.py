@@ -49,9 +49,13 @@ def _metric_rows(result: dict[str, Any]) -> list[str]:
 
 def _scenario_rows(result: dict[str, Any]) -> list[str]:
     rows = result.get("tables", {}).get("scenarios", [])
-    lines = [f"- {row.get('name')} ({row.get('kind', '')}, {row.get('status', '')})" for row in rows[: ROWS_SHOWN * 2]]
+    # The most recent first: the one just saved is the one a user looks for in a long list.
+    recent = sorted(rows, key=lambda row: str(row.get("created_at") or ""), reverse=True)
+    lines = [
+        f"- {row.get('name')} ({row.get('kind', '')}, {row.get('status', '')})" for row in recent[: ROWS_SHOWN * 2]
+    ]
     if len(rows) > ROWS_SHOWN * 2:
-        lines.append(f"- ... ({len(rows)} scenarios in all)")
+        lines.append(f"- ... ({len(rows)} scenarios in all, the {ROWS_SHOWN * 2} most recent shown)")
     return lines
 
 

@@ -16,15 +16,17 @@ from typing import Any
 import numpy as np
 
 from tools.core import format as fmt
+from tools.core.context import PlanContext
 from tools.core.lru import Lru
 from tools.core.selection import Selection
-from tools.forecast import warm_imports
+from tools.forecast import loader, warm_imports
 from tools.forecast.load import load
 from tools.forecast.models import ForecastInput
 from tools.forecast.tool import compute
 from warehouse.calendar import Period
 from warehouse.connection import Warehouse
 from warehouse.errors import InputError
+from warehouse.fingerprint import fingerprint
 
 MAX_QUARTERS = 24
 _cache: Lru[Outlook | None] = Lru(32)
@@ -71,13 +73,19 @@ def outlook(warehouse: Warehouse, selection: Selection, period: Period, as_of: A
     params = ForecastInput(
         horizon=1, grain="quarter" if period.grain != "month" else "month", filters=filters, as_of=as_of
     )
-    warm_imports.start()
-    try:
-        data = load(warehouse, params, selection.scope)
-    except InputError:
-        return None
-    key = (data.fingerprint, data.ctx.as_of, selection.key(), period.name, data.ctx.calendar.start_month)
-    return _cache.get_or_make(key, lambda: _compute(data, params, period, selection))
+    with warehouse.reader() as cur:  # the key first: a remembered outlook reads nothing else
+        ctx = PlanContext.read(cur, as_of)
+        data_fp = fingerprint(cur, loader.fingerprint_tables(False))
+
+    def make() -> Outlook | None:
+        warm_imports.start()
+        try:
+            data = load(warehouse, params, selection.scope)
+        except InputError:
+            return None
+        return _compute(data, params, period, selection)
+
+    return _cache.get_or_make((data_fp, ctx.as_of, selection.key(), period.name, ctx.calendar.start_month), make)
 
 
 def _compute(data: Any, params: ForecastInput, period: Period, selection: Selection) -> Outlook | None:

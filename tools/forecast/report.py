@@ -241,6 +241,9 @@ def _top_label(f: Forecast) -> str:
     return sel.describe() if sel.filters or sel.scope.kind != "all" else ALL_DATA
 
 
+LATER_PERIODS_SHOWN = 7  # periods after the first named in the summary sentence
+
+
 def _summary(
     f: Forecast, rows: list[dict[str, Any]], current_rows: list[dict[str, Any]], metrics: dict[str, Any], top: str
 ) -> str:
@@ -252,6 +255,12 @@ def _summary(
         side = "short" if gap > 0 else "ahead"
         text += (
             f" vs target {fmt.money(head['target'])}: {fmt.money(abs(gap))} ({abs(gap) / head['target']:.0%}) {side}"
+        )
+    later = [r for r in rows if r["level"] == TOTAL and r["period"] != period]
+    if later:  # every period asked for, not only the first
+        shown = ", ".join(f"{r['period']} P50 {fmt.money(r['p50'])}" for r in later[:LATER_PERIODS_SHOWN])
+        text += f"; then {shown}" + (
+            f" and {len(later) - LATER_PERIODS_SHOWN} more" if len(later) > LATER_PERIODS_SHOWN else ""
         )
     if "what_if" in metrics:
         before = metrics["baseline"]["total_first_period"]["p50"]

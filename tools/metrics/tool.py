@@ -55,6 +55,7 @@ def run_metrics(warehouse: Warehouse, params: MetricsInput, *, scope: Scope | No
         frame = spec.rows(window)
         fp = fingerprint(cur, [*spec.tables, "meta"])
     total = spec.total(frame) if len(frame) else None
+    deals = int(frame["deals"].sum()) if "deals" in frame and len(frame) else None  # behind the total
     if "value" not in frame:  # no rows at all (an empty warehouse)
         frame = frame.assign(value=pd.Series(dtype=float))
     if params.below is not None:
@@ -65,7 +66,7 @@ def run_metrics(warehouse: Warehouse, params: MetricsInput, *, scope: Scope | No
     frame = frame.sort_values("value", ascending=ascending, na_position="last").head(params.limit)
     rows = [{k: _clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
     return MetricsResult(
-        summary=_summary(params, period.name, sel, rows, total, spec.unit),
+        summary=_summary(params, period.name, sel, rows, total, spec.unit, deals),
         metrics={
             "metric": params.metric,
             "period": period.name,
@@ -74,6 +75,7 @@ def run_metrics(warehouse: Warehouse, params: MetricsInput, *, scope: Scope | No
             "as_of": as_of.isoformat(),
             "unit": spec.unit,
             "total": None if total is None else round(total, 6),
+            **({"deals": deals} if deals is not None else {}),
             "rows": len(rows),
             "filters": {d: list(v) for d, v in sel.filters.items()},
             "by": list(params.by),
@@ -86,12 +88,20 @@ def run_metrics(warehouse: Warehouse, params: MetricsInput, *, scope: Scope | No
 
 
 def _summary(
-    params: MetricsInput, period: str, sel: Selection, rows: list[dict[str, Any]], total: float | None, unit: str
+    params: MetricsInput,
+    period: str,
+    sel: Selection,
+    rows: list[dict[str, Any]],
+    total: float | None,
+    unit: str,
+    deals: int | None = None,
 ) -> str:
     label = params.metric.replace("_", " ")
     text = (
         f"{label.capitalize()} in {period} ({sel.describe()}): {fmt.value(total, unit) if total is not None else 'n/a'}"
     )
+    if deals is not None:
+        text += f" from {fmt.count(deals)} deal{'s' if deals != 1 else ''}"
     if params.by:
         text += f"; {len(rows)} {'/'.join(params.by)} row{'s' if len(rows) != 1 else ''}"
         if params.below is not None:
