@@ -244,3 +244,15 @@ def test_a_bookings_answer_says_how_many_deals_and_a_forecast_names_every_period
     assert len(totals) == 3
     for r in totals:
         assert r["period"] in three.summary and money(r["p50"]) in three.summary
+
+
+def test_a_reps_range_stays_inside_its_regions(demo: Warehouse) -> None:
+    """A sparse rep series' own model once gave a P90 of $5.8 x 10^17 (on a $2.1M region): a part
+    of a cell spreads no wider than its share of the cell's range, in every period."""
+    result = run_forecast(demo, ForecastInput(by=["rep"], filters={"region": ["EMEA"]}, horizon=2, trials=TRIALS))
+    for table in ("current_period", "forecast"):
+        rows = result.tables[table]
+        for period in {r["period"] for r in rows}:
+            total = next(r for r in rows if r["period"] == period and r["level"] == "total")
+            for r in (r for r in rows if r["period"] == period and r["level"] == "rep"):
+                assert r["p10"] <= r["p50"] <= r["p90"] <= total["p90"], (table, r["rep"], r["p90"], total["p90"])

@@ -46,6 +46,14 @@ class RunRate:
     warnings: list[str] = field(default_factory=list)
 
 
+def _parts_of_cells(atoms: Atoms, req: Request) -> np.ndarray:
+    """[nodes] the series holds part of a cell (not only whole cells)."""
+    cells = atoms.cell_matrix()
+    held = req.members @ cells.T  # [nodes, cells]: atoms of each cell in the series
+    whole = cells.sum(axis=1)[None, :]
+    return ((held > 0) & (held < whole)).any(axis=1)
+
+
 def _scoreable(values: np.ndarray) -> bool:
     busy = int((np.abs(values) > 0).sum())
     return busy >= MIN_SCORED_PERIODS and busy * 2 >= len(values)
@@ -94,8 +102,19 @@ def run_rate(
     atom_mean = share[:, -1, None] * cell_mean[atoms.cell_of]
     mean = req.members @ atom_mean
     own_mean, own_lo, own_hi = ts.mean[node_row], ts.lo[node_row], ts.hi[node_row]
-    lo = np.maximum(mean - np.maximum(own_mean - own_lo, 0.0), 0.0)
-    hi = np.maximum(mean + np.maximum(own_hi - own_mean, 0.0), mean)
+    down, up = np.maximum(own_mean - own_lo, 0.0), np.maximum(own_hi - own_mean, 0.0)
+    # A part of a cell (a rep, a product) can spread no wider than its share of its cells' ranges
+    # (the bound for parts that move together): a sparse rep series' own model can otherwise
+    # return an unbounded interval, and a P90 of $10^17.
+    partial = _parts_of_cells(atoms, req)
+    if partial.any():
+        cell_down = np.maximum(ts.mean[cell_row] - ts.lo[cell_row], 0.0)[atoms.cell_of]
+        cell_up = np.maximum(ts.hi[cell_row] - ts.mean[cell_row], 0.0)[atoms.cell_of]
+        weight = share[:, -1, None]
+        down[partial] = np.minimum(down, req.members @ (weight * cell_down))[partial]
+        up[partial] = np.minimum(up, req.members @ (weight * cell_up))[partial]
+    lo = np.maximum(mean - down, 0.0)
+    hi = np.maximum(mean + up, mean)
 
     sparse = [not _scoreable(node_hist[i]) for i in range(len(node_hist))]
     scored, windows = _backtest(ts, cell_row, node_row, share, atoms, req, node_hist, sparse)
