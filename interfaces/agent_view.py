@@ -45,9 +45,9 @@ def status_line(result: AgentResult) -> str:
 def tool_table(tool_result: dict[str, Any]) -> tuple[str, list[str], list[dict[str, Any]]] | None:
     """The headline table of a tool result (its spec's first non-empty headline table, else its
     first table), cut to a glanceable size: (title, columns, rows)."""
-    tables = tool_result.get("tables") or {}
     from tools.registry import BY_NAME  # here, not on top: `spm --help` must not import every tool
 
+    tables = tool_result.get("tables") or {}
     spec = BY_NAME.get(str(tool_result.get("tool")))
     preferred = [n for n in (spec.headline_tables if spec else ()) if tables.get(n)]
     for name in preferred + list(tables):

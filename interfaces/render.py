@@ -26,6 +26,13 @@ def _spec(tool: str | None) -> ToolSpec | None:
     return BY_NAME.get(tool or "")
 
 
+def _unit(column: str, spec: ToolSpec | None, units: dict[str, str] | None) -> str | None:
+    """How a column reads: as the result states (`units`), else as its tool's spec says."""
+    if units and column in units:
+        return units[column]
+    return spec.unit(column) if spec is not None else fmt.COMMON_UNITS.get(column)
+
+
 def result_units(tool_result: dict[str, Any] | ToolResult) -> dict[str, str]:
     """Columns whose unit the result itself states: a KPI's `value` column reads in the KPI's unit
     (`metrics.unit`: a coverage of 9.90 is 9.90x, a win rate of 0.2 is 20%), not as money."""
@@ -51,8 +58,7 @@ def cell(
     if row is not None and "unit" in row and column in (*COMPARISON_VALUES, "change"):
         row_unit = str(row["unit"])
         return fmt.change(value, row_unit) if column == "change" else fmt.value(value, row_unit)
-    spec = _spec(tool)
-    unit = (units or {}).get(column) or (spec.unit(column) if spec is not None else fmt.COMMON_UNITS.get(column))
+    unit = _unit(column, _spec(tool), units)
     if unit is not None and unit != "text":
         return fmt.value(value, unit)
     return f"{value:,.2f}" if isinstance(value, float) and not value.is_integer() else f"{value:,}"
@@ -72,7 +78,7 @@ def table(
     t = Table(title=title, title_justify="left")
     spec = _spec(tool)
     for c in columns:
-        unit = (units or {}).get(c) or (spec.unit(c) if spec is not None else fmt.COMMON_UNITS.get(c))
+        unit = _unit(c, spec, units)
         text = unit == "text" or (unit is None and isinstance(rows[0].get(c), str))
         t.add_column(c, justify="left" if text else "right", no_wrap=True)
     for row in rows[:limit]:

@@ -61,7 +61,7 @@ class ReadCursor:
     ) -> None:
         self._cursor = cursor
         self._check = check
-        # Which state of the file this cursor reads (see Warehouse.version): equal versions hold
+        # Which state of the file this cursor reads (Warehouse._version): equal versions hold
         # equal data, so a fingerprint computed once serves every reader of that version.
         self.version = version
 
