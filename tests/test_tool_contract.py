@@ -32,6 +32,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "territory_rebalance": {"time_limit": 20, "filters": {"segment": ["SMB"]}},
     "capacity_gap": {"trials": 300, "period": "FY2028-Q1"},
     "metrics": {"metric": "coverage", "by": ["segment"]},
+    "explain_variance": {"period": "FY2027-Q3"},
     "data_check": {},
     "scenarios": {"action": "list"},
 }
@@ -41,6 +42,7 @@ FILTERS: dict[str, str | None] = {
     "territory_rebalance": "filters",
     "capacity_gap": "filters",
     "metrics": "filters",
+    "explain_variance": "filters",
     "data_check": None,
     "scenarios": None,
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 from tools.calendar.spec import SPEC as FISCAL_CALENDAR
 from tools.capacity.spec import SPEC as CAPACITY
 from tools.data_check.spec import SPEC as DATA_CHECK
+from tools.explain.spec import SPEC as EXPLAIN_VARIANCE
 from tools.forecast.spec import SPEC as FORECAST
 from tools.metrics.spec import SPEC as METRICS
 from tools.quota.spec import SPEC as QUOTA
@@ -26,6 +27,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     TERRITORY,
     CAPACITY,
     METRICS,
+    EXPLAIN_VARIANCE,
     DATA_CHECK,
     SCENARIOS,
     APPLY_SCENARIO,
