@@ -9,12 +9,15 @@ PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check --no-input
 
 setup: $(STAMP)
 
-# Re-installs only when pyproject.toml changes, so repeated runs are fast and silent.
+# Re-installs only when pyproject.toml changes, so repeated runs are fast and silent. pip is
+# quiet, so say what the first (long) run does: two minutes of silence look like a hang.
 $(STAMP): pyproject.toml
+	@echo "Installing spm-agent and its dependencies into $(VENV) (about 2 minutes on a first run)..."
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(PIP) install -e '.[dev]' 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
-	@$(BIN)/spm --version >/dev/null
+	@$(BIN)/spm --version >/dev/null || { echo "Installing failed: see pip's messages above." >&2; exit 1; }
 	@touch $(STAMP)
+	@echo "Done."
 
 demo: setup
 	@$(BIN)/spm demo

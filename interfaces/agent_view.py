@@ -1,11 +1,13 @@
 """How an agent result looks to a person: answer, recommendations with impact, tool tables, trail.
 
 The text helpers are pure (Slack and batch use them too); `render_result` prints with rich:
-Markdown in a terminal, the Markdown source as plain text when piped.
+Markdown in a terminal, plain text (Markdown markers removed) when piped. Recommendations print
+once, in the table: the answer's own list of them is left out of the terminal view.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
@@ -15,6 +17,11 @@ from tools.core import format as fmt
 TOOL_TABLE_ROWS = 6
 TOOL_TABLE_COLUMNS = 6
 COMPARISON_COLUMNS = ("metric", "baseline", "what_if", "change")
+RECOMMENDATIONS_SHOWN = 12
+_BOLD = re.compile(r"\*\*(.+?)\*\*|__(.+?)__")
+_CODE = re.compile(r"`([^`]+)`")
+_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+_HEADING = re.compile(r"^#{1,6}\s+")
 
 
 def impact_text(rec: dict[str, Any]) -> str:
@@ -40,6 +47,63 @@ def status_line(result: AgentResult) -> str:
         else "NOT grounded: " + ", ".join(result.grounding.get("ungrounded", []))
     )
     return f"run {result.run_id} · thread {result.thread_id} · {result.status} · {result.model} · {grounded}"
+
+
+def _aligned(table: list[str]) -> list[str]:
+    """A Markdown pipe table with its columns padded to one width, so it reads in a pipe or a file
+    (and stays a Markdown table)."""
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in table]
+    body = [r for i, r in enumerate(rows) if not (i == 1 and all(set(c) <= set("-: ") for c in r))]
+    widths = [max(len(r[i]) if i < len(r) else 0 for r in body) for i in range(max(map(len, body)))]
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells + [""] * len(widths), widths, strict=False)) + " |"
+
+    return [line(body[0]), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, body[1:])]
+
+
+def plain_text(markdown: str) -> str:
+    """Markdown as plain text for pipes and files: `**Forecast**` -> `Forecast`, `` `run-1` `` ->
+    `run-1`, `[a](url)` -> `a (url)`, no `#` before headings, tables aligned; `- ` bullets stay."""
+    lines: list[str] = []
+    table: list[str] = []
+    for raw in [*markdown.splitlines(), ""]:
+        if raw.lstrip().startswith("|") and raw.rstrip().endswith("|") and len(raw.strip()) > 1:
+            table.append(raw)
+            continue
+        if table:
+            lines += _aligned(table) if len(table) > 1 else table
+            table = []
+        line = _HEADING.sub("", raw)
+        line = _BOLD.sub(lambda m: m[1] or m[2], line)
+        line = _CODE.sub(r"\1", line)
+        lines.append(_LINK.sub(r"\1 (\2)", line))
+    return "\n".join(lines[:-1])
+
+
+def without_listed_recommendations(answer: str, actions: list[str]) -> str:
+    """The answer without the items of its "What to do:" list that are among `actions` (they are
+    shown in the recommendations table instead), so no recommendation prints twice; the list
+    goes altogether when every item is in the table."""
+    from prompts import answers
+
+    intro = str(answers().get("recommendation_intro", "What to do:")).strip()
+    lines = answer.splitlines()
+    stripped = [line.strip() for line in lines]
+    if intro not in stripped:
+        return answer
+    start = stripped.index(intro)
+    end = start + 1
+    while end < len(lines) and lines[end].startswith("- "):
+        end += 1
+    kept = [line for line in lines[start + 1 : end] if line[2:].strip() not in actions]
+    if kept:
+        return "\n".join([*lines[: start + 1], *kept, *lines[end:]])
+    if end < len(lines) and not lines[end].strip():
+        end += 1  # the blank line that separated the list from what follows
+    elif start > 0 and not lines[start - 1].strip():
+        start -= 1
+    return "\n".join(lines[:start] + lines[end:]).strip()
 
 
 def tool_table(tool_result: dict[str, Any]) -> tuple[str, list[str], list[dict[str, Any]]] | None:
@@ -72,16 +136,19 @@ def tool_table(tool_result: dict[str, Any]) -> tuple[str, list[str], list[dict[s
 def render_result(result: AgentResult, *, trail: bool = True, tables: bool = False) -> None:
     """Print a result: answer, recommendations (impact, confidence), optional tool tables, trail."""
     from rich.markdown import Markdown
+    from rich.markup import escape
     from rich.table import Table
 
     from interfaces.output import err, out
     from interfaces.render import result_units, table
 
-    answer = result.answer or "(no answer)"
+    shown = result.recommendations[:RECOMMENDATIONS_SHOWN]
+    answer = without_listed_recommendations(result.answer, [str(r.get("action", "")) for r in shown])
+    answer = answer or "(no answer)"
     if out().is_terminal:
         out().print(Markdown(answer))
-    else:  # piped: the Markdown source is the plain text; rich would pad every line to the width
-        sys.stdout.write(answer + "\n")
+    else:  # piped: plain text; rich would pad every line to the width
+        sys.stdout.write(plain_text(answer) + "\n")
         sys.stdout.flush()
     if tables:
         for tool_result in result.tool_results:
@@ -96,13 +163,21 @@ def render_result(result: AgentResult, *, trail: bool = True, tables: bool = Fal
                     tool=tool_result.get("tool"),
                     units=result_units(tool_result),
                 )
-    if result.recommendations:
+    if shown:
         t = Table(title="Recommendations", title_justify="left")
         for column in ("#", "action", "impact", "confidence"):
             t.add_column(column, overflow="fold")
-        for i, rec in enumerate(result.recommendations[:8], start=1):
-            t.add_row(str(i), rec.get("action", ""), impact_text(rec), f"{rec.get('confidence', 0):.0%}")
+        for i, rec in enumerate(shown, start=1):
+            t.add_row(
+                str(i),
+                escape(str(rec.get("action", ""))),
+                escape(impact_text(rec)),
+                f"{rec.get('confidence', 0):.0%}",
+            )
         out().print(t)
+        more = len(result.recommendations) - len(shown)
+        if more > 0:
+            out().print(f"[dim]... {more} more recommendations (use --json for all)[/]")
     if trail:
-        err().print(f"[dim]{status_line(result)}[/]", markup=True, highlight=False)
-        err().print(f"[dim]{trail_line(result)}[/]")
+        err().print(f"[dim]{escape(status_line(result))}[/]", markup=True, highlight=False)
+        err().print(f"[dim]{escape(trail_line(result))}[/]")

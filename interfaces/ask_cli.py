@@ -5,12 +5,28 @@ from __future__ import annotations
 import typer
 
 from interfaces.agent_view import render_result
-from interfaces.common import handles_errors, open_warehouse, settings
+from interfaces.common import handles_errors, open_warehouse, settings, warehouse_path
+
+
+def _no_warehouse(ctx: typer.Context) -> None:
+    """Right after `make demo` the default warehouse does not exist but the tour's does: say the
+    exact command that asks the demo company instead of only how to create a warehouse."""
+    from warehouse.errors import NotFoundError
+
+    path, demo = warehouse_path(ctx), settings().demo_warehouse
+    if path.is_file() or not demo.is_file() or path.resolve() == demo.resolve():
+        return
+    raise NotFoundError(
+        f"No warehouse at {path}; the demo tour (`spm demo`, `make demo`) built its company at {demo}.",
+        f'Ask the demo company: spm -w {demo} ask "..." (or export SPM_WAREHOUSE={demo}); '
+        "or build the default warehouse with `spm data init --demo`.",
+    )
 
 
 def agent_for(ctx: typer.Context):
     from interfaces.compose import build_agent
 
+    _no_warehouse(ctx)
     wh = open_warehouse(ctx, writable=True)
     with wh.reader():  # a missing or unreadable warehouse fails here, once, not once per question
         pass

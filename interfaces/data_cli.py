@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import time
 from enum import StrEnum
 from pathlib import Path
@@ -20,6 +21,7 @@ from interfaces.common import (
 )
 
 if TYPE_CHECKING:
+    from agent.result import AgentResult
     from warehouse.checks import Finding
     from warehouse.connection import Warehouse
     from warehouse.importers import ImportReport
@@ -500,10 +502,94 @@ def demo(
     out().print()
     _render_findings(findings, day, examples=1)
     out().print()
-    _ask_questions(wh)
+    exe = _spm_executable()
+    spm = exe if _is_default_warehouse(path) else f"{exe} -w {shlex.quote(str(path))}"
+    _ask_questions(wh, spm)
     out().print()
-    out().print(f'Explore it: [bold]export SPM_WAREHOUSE={path}[/] then `spm ask "..."`, `spm data check --json`.')
-    out().print("Tools directly: `spm forecast`, `spm quota simulate`, `spm territory rebalance`, `spm capacity gap`.")
+    _print_next_commands(exe, spm, path)
+
+
+def _spm_executable() -> str:
+    """`spm` as this shell can type it: `.venv/bin/spm` when `spm` on PATH is not this one (right
+    after `make demo`, before the venv is activated)."""
+    import os
+    import shutil
+    import sys
+
+    me = Path(sys.argv[0])
+    if me.name != "spm":  # python -m, tests: the installed name is the one to tell
+        return "spm"
+    found = shutil.which("spm")
+    if found and Path(found).resolve() == me.resolve():
+        return "spm"
+    absolute = Path(os.path.abspath(me))
+    try:
+        return shlex.quote(str(absolute.relative_to(Path.cwd())))
+    except ValueError:
+        return shlex.quote(str(absolute))
+
+
+def _is_default_warehouse(path: Path) -> bool:
+    return settings().warehouse.resolve() == path.resolve()
+
+
+def _print_next_commands(exe: str, spm: str, path: Path) -> None:
+    """The tour's last lines: commands that run as printed, on the warehouse the tour built."""
+    from rich.markup import escape
+
+    from interfaces.output import out
+
+    out().print(f"[bold]Next[/]: the demo company is in {escape(str(path))}; copy any of these:")
+    for command in (
+        'ask "What if we raise EMEA quotas 10%?"',
+        "forecast --by region,segment",
+        "territory rebalance --filter region=NA --band 10% --lock strategic",
+        "capacity gap",
+        "chat --user cro",
+    ):
+        out().print(f"  {spm} {command}", markup=False, soft_wrap=True)  # one line, to copy
+    if exe != "spm" or not _is_default_warehouse(path):
+        out().print(
+            f"The README's examples type `spm` on SPM_WAREHOUSE (default {settings().warehouse}, which the "
+            "tour leaves alone); to run them as printed on the demo company:",
+            markup=False,
+        )
+        if exe != "spm":
+            out().print(f"  source {shlex.quote(str(Path(exe).parent / 'activate'))}", markup=False, soft_wrap=True)
+        if not _is_default_warehouse(path):
+            out().print(f"  export SPM_WAREHOUSE={shlex.quote(str(path))}", markup=False, soft_wrap=True)
+
+
+def tour_notes(result: AgentResult, explained: set[str]) -> list[str]:
+    """A plain sentence for the figures a new user meets in the tour without a word of context:
+    a backtest MASE above 1 and an infeasible territory plan (each explained once per tour)."""
+    notes = []
+    for tool_result in result.tool_results:
+        metrics = tool_result.get("metrics") or {}
+        tool = tool_result.get("tool")
+        backtest = metrics.get("backtest") or {}
+        mase = backtest.get("mase")
+        if tool == "forecast" and isinstance(mase, int | float) and mase > 1 and "mase" not in explained:
+            explained.add("mase")
+            held = backtest.get("coverage_80")
+            held_text = f" (it held {held:.0%} of the actuals there)" if isinstance(held, int | float) else ""
+            notes.append(
+                f"MASE {mase:.2f} is above 1: on the backtest this forecast missed by more than a seasonal "
+                "naive forecast (each quarter = the same quarter a year earlier) would have, so trust its "
+                f"P10-P90 range{held_text} more than its P50 point."
+            )
+        if tool == "territory_rebalance" and metrics.get("status") == "infeasible" and "infeasible" not in explained:
+            explained.add("infeasible")
+            band = metrics.get("band")
+            band_text = f"within +-{band:.0%}" if isinstance(band, int | float) else "within the band"
+            locked = metrics.get("locked_accounts")
+            locks = f"the {locked:,} locked accounts" if isinstance(locked, int) and locked else "the locks"
+            notes.append(
+                f"Status infeasible: no plan keeps every rep {band_text} with {locks} and caps given, so the "
+                "plan shown (and the one to apply) is the least imbalanced one; to meet the band, widen it "
+                "(--band) or unlock accounts."
+            )
+    return notes
 
 
 TOUR_QUESTIONS = (
@@ -517,22 +603,36 @@ TOUR_QUESTIONS = (
 )
 
 
-def _ask_questions(wh: Warehouse) -> None:
+def _ask_questions(wh: Warehouse, spm: str) -> None:
     """The tour's planning questions, asked to the agent (offline unless a model is configured)."""
+    from rich.markup import escape
+
     from interfaces.agent_view import render_result
     from interfaces.compose import build_agent
     from interfaces.output import err, out
 
     agent = build_agent(settings(), warehouse=wh.with_writes())
     last = None
+    explained: set[str] = set()
     for question in TOUR_QUESTIONS:
-        out().rule(f"[bold]spm ask[/] {question!r}")
+        out().rule(f"[bold]spm ask[/] {escape(repr(question))}")
         with err().status("Thinking..."):
             last = agent.ask(question, interface="cli")
         render_result(last, trail=True)
+        for note in tour_notes(last, explained):
+            out().print(f"[bold]Note:[/] {escape(note)}")
     if last is not None:
         out().rule(f"[bold]spm audit show[/] {last.run_id} (the last question's trail)")
         for step in last.steps:
             took = f" {step.duration_ms:,.0f} ms" if step.duration_ms else ""
-            out().print(f"{step.seq:>3}. {step.kind:<14} {step.name or '':<22}{took}  {(step.summary or '')[:110]}")
-        out().print("Verify the whole trail with `spm audit verify`; replay a run with `spm audit replay RUN_ID`.")
+            out().print(
+                f"{step.seq:>3}. {step.kind:<14} {step.name or '':<22}{took}  {step.summary or ''}",
+                markup=False,
+                no_wrap=True,
+                overflow="ellipsis",
+            )
+        out().print(
+            f"Verify the whole trail with `{spm} audit verify`; replay a run with `{spm} audit replay RUN_ID`.",
+            markup=False,
+            soft_wrap=True,
+        )

@@ -15,6 +15,7 @@ from agent import grounding
 from agent.agent import PlanningAgent
 from agent.models import ModelSettings
 from agent.replay import replay
+from interfaces.agent_view import RECOMMENDATIONS_SHOWN
 from interfaces.cli import app
 from interfaces.compose import checkpointer
 from warehouse import audit
@@ -294,6 +295,71 @@ def test_cli_ask_json_and_audit_commands(agent: PlanningAgent, tmp_path: Path, m
     empty = runner.invoke(app, ["-w", path, "ask"])
     assert empty.exit_code == 3
     get_settings.cache_clear()
+
+
+def _ask_cli(path: str, *args: str, env: dict[str, str | None] | None = None):  # type: ignore[no-untyped-def]
+    from interfaces.output import out
+    from interfaces.settings import get_settings
+
+    get_settings.cache_clear()
+    out.cache_clear()  # the console decides "terminal or pipe" when it is made
+    try:
+        return CliRunner().invoke(app, ["-w", path, "ask", *args], env=env)
+    finally:
+        out.cache_clear()
+        get_settings.cache_clear()
+
+
+def test_cli_ask_is_plain_text_when_piped_and_lists_each_recommendation_once(agent: PlanningAgent) -> None:
+    question = "Forecast next quarter and tell me how many reps to hire"
+    piped = _ask_cli(str(agent.warehouse.path), question, env={"COLUMNS": "400"})  # no wrapped table cells
+    assert piped.exit_code == 0, piped.stderr
+    assert "**" not in piped.stdout and "Forecast (" in piped.stdout  # `**Forecast**` as plain text
+    data = json.loads(_ask_cli(str(agent.warehouse.path), question, "--json").stdout)
+    assert "**Forecast**" in data["answer"] and "What to do:" in data["answer"]  # --json keeps the Markdown
+    assert "Recommendations" in piped.stdout
+    after = data["answer"].split("What to do:\n", 1)[1]
+    listed = [line[2:] for line in after.split("\n\n", 1)[0].splitlines()]
+    assert listed and all(piped.stdout.count(action) == 1 for action in listed), listed  # not twice
+    for rec in data["recommendations"][:RECOMMENDATIONS_SHOWN]:
+        assert piped.stdout.count(rec["action"]) == 1, rec["action"]
+
+
+def test_cli_ask_renders_markdown_on_a_terminal(agent: PlanningAgent) -> None:
+    shown = _ask_cli(
+        str(agent.warehouse.path),
+        "Forecast next quarter's bookings by region",
+        env={"FORCE_COLOR": "1", "NO_COLOR": None},
+    )
+    assert shown.exit_code == 0, shown.stderr
+    assert "**" not in shown.stdout and "\x1b[1mForecast\x1b[0m" in shown.stdout  # bold, not asterisks
+
+
+def test_cli_ask_without_a_warehouse_names_the_demo_command(tmp_path: Path, demo_path: Path) -> None:
+    missing = str(tmp_path / "warehouse.duckdb")
+    result = _ask_cli(missing, "Forecast next quarter", env={"SPM_DEMO_WAREHOUSE": str(demo_path)})
+    assert result.exit_code == 4 and "Traceback" not in result.stderr
+    assert f"spm -w {demo_path} ask" in " ".join(result.stderr.split()) and "spm data init --demo" in result.stderr
+    assert not Path(missing).exists()  # nothing is written anywhere else
+
+
+def test_plain_text_and_the_answer_without_its_recommendation_list() -> None:
+    from interfaces.agent_view import plain_text, without_listed_recommendations
+
+    answer = (
+        "**Forecast** (by region): P50 `$1M`.\n\n| region | P50 |\n|---|---|\n| EMEA | $1.2M |\n\n"
+        "What to do:\n- Do a.\n- Do b.\n\n1 data warning(s) affect these numbers: x"
+    )
+    assert plain_text(answer).splitlines()[:5] == [
+        "Forecast (by region): P50 $1M.",
+        "",
+        "| region | P50   |",
+        "|--------|-------|",
+        "| EMEA   | $1.2M |",
+    ]
+    assert "What to do:" not in without_listed_recommendations(answer, ["Do a.", "Do b.", "Do c."])
+    assert without_listed_recommendations(answer, ["Do a."]) == answer.replace("- Do a.\n", "")  # b stays
+    assert without_listed_recommendations("no list here", ["Do a."]) == "no list here"
 
 
 def test_users_resolve_from_the_warehouse(agent: PlanningAgent) -> None:

@@ -172,6 +172,14 @@ def test_demo_builds_once_and_tours(tmp_path: Path, demo_path: Path) -> None:
     assert "Built the demo company" in result.stderr
     assert "Data checks" in result.stdout and "Bookings by fiscal year" in result.stdout
     assert "spm audit show" in result.stdout
+    # Every command the tour ends with runs on the demo warehouse as printed (not the default one).
+    shown = [line.strip() for line in result.stdout.splitlines() if line.startswith("  spm ")]
+    assert shown and all(line.startswith(f"spm -w {target} ") for line in shown), shown
+    assert f"  export SPM_WAREHOUSE={target}\n" in result.stdout
+    assert spm(*shown[0].split()[1:3], "data", "summary").exit_code == 0
+    # The figures a new user cannot read unaided are explained where they appear.
+    assert "MASE" in result.stdout and "seasonal naive" in result.stdout
+    assert "Status infeasible: no plan keeps every rep within +-10%" in " ".join(result.stdout.split())
     again = spm("demo", env=env)
     assert again.exit_code == 0 and "Built" not in again.stderr
     # Not rebuilt: the first tour's audited agent runs are still there next to the second's.
@@ -179,6 +187,28 @@ def test_demo_builds_once_and_tours(tmp_path: Path, demo_path: Path) -> None:
     runs = con.execute("SELECT count(*) FROM audit_runs").fetchone()[0]
     con.close()
     assert runs == 2 * len(TOUR_QUESTIONS)
+
+
+def test_tour_notes_explain_mase_above_one_and_an_infeasible_plan_once() -> None:
+    from agent.result import AgentResult
+    from interfaces.data_cli import tour_notes
+
+    def result(*tool_results: dict) -> AgentResult:  # type: ignore[type-arg]
+        return AgentResult(
+            run_id="r", thread_id="t", status="ok", answer="", model="m", tool_results=list(tool_results)
+        )
+
+    forecast = {"tool": "forecast", "metrics": {"backtest": {"mase": 1.79, "coverage_80": 0.81}}}
+    territory = {"tool": "territory_rebalance", "metrics": {"status": "infeasible", "band": 0.1, "locked_accounts": 29}}
+    explained: set[str] = set()
+    notes = tour_notes(result(forecast, territory), explained)
+    assert len(notes) == 2
+    assert notes[0].startswith("MASE 1.79 is above 1") and "range (it held 81% of the actuals there)" in notes[0]
+    assert "within +-10% with the 29 locked accounts" in notes[1] and "--band" in notes[1]
+    assert tour_notes(result(forecast, territory), explained) == []  # once per tour
+    good = {"tool": "forecast", "metrics": {"backtest": {"mase": 0.8}}}
+    feasible = {"tool": "territory_rebalance", "metrics": {"status": "optimal", "band": 0.1}}
+    assert tour_notes(result(good, feasible), set()) == []
 
 
 def test_no_traceback_for_internal_errors_without_debug(tmp_path: Path) -> None:
