@@ -29,6 +29,7 @@ from agent import approvals, grounding
 from agent.context import Context
 from agent.models import model_errors
 from agent.planner.model import OfflinePlanner
+from agent.recall import topic
 from agent.state import InputState, State
 from agent.tools import tools
 from prompts import answers, system_prompt
@@ -239,9 +240,9 @@ def audited(request: ToolCallRequest, execute: Any) -> ToolMessage | Command:
     return message
 
 
-def _memory_lines(ctx: Context, state: State) -> list[str]:
-    """Past decisions close to this question, cited by run id; the notes' fiscal-year start when it
-    contradicts the calendar.
+def _memory_lines(ctx: Context, state: State, about: str) -> list[str]:
+    """Past decisions on the same topic (`about`: the same tools on the same slice) and close to this
+    question, cited by run id; the notes' fiscal-year start when it contradicts the calendar.
 
     Memory text is quoted as what was asked before, never followed as an instruction.
     """
@@ -253,6 +254,7 @@ def _memory_lines(ctx: Context, state: State) -> list[str]:
         and m.get("distance") is not None
         and m["distance"] <= ctx.settings.memory_cite_distance
         and m.get("run_id") != ctx.run_id
+        and m.get("topic") == about
     ]
     if cited:
         lines.append("Related earlier decisions:")
@@ -272,6 +274,16 @@ def _memory_lines(ctx: Context, state: State) -> list[str]:
             f"`spm memory forget {memory_id}`."
         )
     return lines
+
+
+def _scope_line(ctx: Context) -> str:
+    """Whose figures these are, for a scoped user ("our pipeline" from the EMEA leader is EMEA's)."""
+    scope, who = ctx.user.scope, ctx.user.name or ctx.user.user_id
+    if scope.kind == "team":
+        return f"(These figures cover your data scope: the team of {who}.)"
+    if scope.kind == "own":
+        return f"(These figures cover your data scope: the accounts of {who}.)"
+    return f"(These figures cover your data scope: {scope.kind} {scope.value}.)"
 
 
 def _rank_key(rec: dict[str, Any]) -> tuple[int, float, float]:
@@ -324,12 +336,14 @@ def recommend(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         check_dict = {**check.as_dict(), "regenerated": False}
     if not check.ok:
         answer += f"\n\n(Grounding check: {', '.join(check.ungrounded)} could not be traced to a tool result.)"
-    memory_lines = _memory_lines(ctx, state)
+    calls = [c for m in turn if isinstance(m, AIMessage) for c in m.tool_calls]
+    memory_lines = _memory_lines(ctx, state, topic([(c["name"], c["args"]) for c in calls]))
+    if results and ctx.user.scope.kind != "all":
+        memory_lines.insert(0, _scope_line(ctx))
     if memory_lines:
         answer += "\n\n" + "\n".join(memory_lines)
     if fallback:
         answer += "\n\n" + answers()["fallback_note"].format(reason=fallback)
-    calls = [c for m in turn if isinstance(m, AIMessage) for c in m.tool_calls]
     failed = bool(calls) and all(m.status == "error" for m in tool_messages) and len(tool_messages) >= len(calls)
     meta_status = final.response_metadata.get("status") if isinstance(final, AIMessage) else None
     status = "clarify" if meta_status == "clarify" else "error" if failed else "ok"

@@ -89,6 +89,27 @@ def calendar_proposal(ctx: Context, note: Any) -> list[dict[str, Any]]:
     return [{"name": "set_fiscal_calendar", "args": args, "id": f"call-calendar-{note.memory_id}", "type": "tool_call"}]
 
 
+def topic(calls: list[tuple[str, dict[str, Any]]]) -> str:
+    """What a run was about: its tools and the slice they looked at ("forecast|region=EMEA").
+
+    Two questions share a topic when they ran the same tools on the same members; only then is an
+    earlier decision cited as related (a forecast for APAC is not a decision about EMEA).
+    """
+    tools = sorted({name for name, _ in calls})
+    members: set[str] = set()
+    for _, args in calls:
+        for dim, values in (args.get("filters") or {}).items():
+            members |= {f"{dim}={v}" for v in (values if isinstance(values, list) else [values])}
+        for adj in args.get("adjustments") or []:
+            if isinstance(adj, dict):
+                members.add(f"{adj.get('dim')}={adj.get('value')}")
+    return "|".join([",".join(tools), *sorted(members)])
+
+
+def run_topic(result: AgentResult) -> str:
+    return topic([(s.name or "", s.args) for s in result.steps if s.kind == "tool_call" and isinstance(s.args, dict)])
+
+
 def record_decision(memory: Any, ctx: Context, question: str, result: AgentResult) -> None:
     """An answered planning question becomes a decision memory (cited by later related questions)."""
     if memory is None or result.status != "ok" or not result.tool_results:
@@ -105,6 +126,7 @@ def record_decision(memory: Any, ctx: Context, question: str, result: AgentResul
             actions=[r.get("action", "") for r in result.recommendations[:5]],
             user=ctx.user,
             scenario=saved[0] if saved else None,
+            topic=run_topic(result),
         )
     except SpmError as exc:
         if ctx.audit:

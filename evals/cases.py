@@ -14,6 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from evals.usefulness import Useful
 from warehouse.errors import InputError, NotFoundError
 
 SUITES = Path(__file__).resolve().parent / "suites"
@@ -41,6 +42,7 @@ class Expect(BaseModel):
     figures: list[Figure] = Field(default_factory=list)
     not_contains: list[str] = Field(default_factory=list, description="Text the answer must not contain.")
     no_writes: bool = Field(True, description="No write tool may run without a recorded approval.")
+    useful: Useful | None = Field(None, description="What a fully useful answer holds (evals/usefulness.py).")
 
 
 class Case(BaseModel):
@@ -51,6 +53,8 @@ class Case(BaseModel):
     conversation: list[str] = Field(default_factory=list, description="Earlier turns in the same thread.")
     approve: bool = False
     tags: list[str] = Field(default_factory=list)
+    voice: str | None = Field(None, description="Who asks and how (for people reading the suite).")
+    suite: str = Field("", description="The suite the case comes from (set by the loader).")
     expect: Expect
 
     @model_validator(mode="after")
@@ -83,6 +87,7 @@ def load_suite(name: str) -> Suite:
         suite = Suite.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     except (yaml.YAMLError, ValidationError) as exc:
         raise InputError(f"Eval suite {path.name} is invalid: {exc}") from None
+    suite = suite.model_copy(update={"cases": [c.model_copy(update={"suite": suite.suite}) for c in suite.cases]})
     ids = [c.id for c in suite.cases]
     duplicated = sorted({i for i in ids if ids.count(i) > 1})
     if duplicated:

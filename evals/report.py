@@ -8,6 +8,8 @@ from typing import Any
 from evals.runner import FLOORS, EvalReport, scores
 
 ROWS = (  # (Scores field, label), in the order reports show them
+    ("fully_useful", "fully useful answers"),
+    ("partly_useful", "useful counting partial"),
     ("tool_selection", "tool selection"),
     ("arguments", "arguments"),
     ("facts", "answer facts"),

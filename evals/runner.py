@@ -22,6 +22,7 @@ from typing import Any
 from agent.agent import PlanningAgent
 from agent.result import AgentResult
 from evals.cases import Case, Expect
+from evals.usefulness import Judged, judge_useful, members_for
 from tools.registry import is_write
 from warehouse.errors import SpmError
 from warehouse.identity import User
@@ -29,6 +30,8 @@ from warehouse.identity import User
 EVAL_AS_OF = date(2026, 11, 29)  # the demo company's "today" for every eval run
 EVAL_SEED = 7
 FLOORS = {"tool_selection": 0.95, "arguments": 0.90}  # on the held-out split; CI fails below them
+# Fully useful answers per usefulness suite (evals/usefulness.py); CI fails below them.
+USEFUL_FLOORS = {"useful_dev": 0.70, "useful_blind": 0.0}
 
 
 def normalise(text: str) -> str:
@@ -92,7 +95,7 @@ def _figure_stated(answer: str, value: float, tolerance: float) -> bool:
     return False
 
 
-def judge(case: Case, result: AgentResult, split: str, seconds: float) -> CaseResult:
+def judge(case: Case, result: AgentResult, split: str, seconds: float, seen: Judged | None = None) -> CaseResult:
     expect: Expect = case.expect
     calls = [(s.name or "", s.args if isinstance(s.args, dict) else {}) for s in result.steps if s.kind == "tool_call"]
     tools = [name for name, _ in calls]
@@ -148,6 +151,11 @@ def judge(case: Case, result: AgentResult, split: str, seconds: float) -> CaseRe
         out.checks["must_not"] = not leaked
         if leaked:
             out.diffs.append(f"answer contains forbidden {leaked}")
+    if expect.useful is not None:
+        verdict = judge_useful(expect.useful, result, seen or Judged(members={}))
+        # Fully useful: the status asked for and every judge of the answer's content passed.
+        out.checks["useful"] = out.checks["status"] and verdict.ok
+        out.diffs += [f"useful: {reason}" for reason in verdict.reasons]
     if expect.no_writes:
         approved = any(s.kind == "approval" and "approved by" in (s.summary or "") for s in result.steps)
         wrote = any(is_write(t) for t in tools) and any(
@@ -170,6 +178,8 @@ class Scores:
     grounding_rate: float | None
     clarify_precision: float | None
     clarify_recall: float | None
+    fully_useful: float | None
+    partly_useful: float | None
     latency_p50: float
     latency_p95: float
 
@@ -177,6 +187,12 @@ class Scores:
 def _rate(results: list[CaseResult], check: str) -> float | None:
     judged = [r.checks[check] for r in results if check in r.checks]
     return sum(judged) / len(judged) if judged else None
+
+
+def _partly(results: list[CaseResult]) -> float | None:
+    """Cases with a usefulness judge whose status was right (some content may be missing)."""
+    judged = [r for r in results if "useful" in r.checks]
+    return sum(r.checks["status"] for r in judged) / len(judged) if judged else None
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -204,6 +220,8 @@ def scores(results: list[CaseResult]) -> Scores:
             sum(r.case.expect.status == "clarify" for r in said_clarify) / len(said_clarify) if said_clarify else None
         ),
         clarify_recall=sum(r.status == "clarify" for r in want_clarify) / len(want_clarify) if want_clarify else None,
+        fully_useful=_rate(results, "useful"),
+        partly_useful=_partly(results),
         latency_p50=statistics.median([r.seconds for r in results]) if results else 0.0,
         latency_p95=_percentile([r.seconds for r in results], 0.95),
     )
@@ -226,6 +244,15 @@ def training_utterances() -> set[str]:
     from prompts import planner_examples
 
     return {normalise(text) for text, _ in planner_examples().train}
+
+
+def _members(warehouse: Any) -> dict[str, list[str]]:
+    """Every region, segment and product of the eval warehouse (what a breakdown must show)."""
+    with warehouse.reader() as cur:
+        return {
+            dim: [str(row[0]) for row in cur.execute(f"SELECT name FROM {table} ORDER BY sort_order").fetchall()]
+            for dim, table in (("region", "regions"), ("segment", "segments"), ("product", "products"))
+        }
 
 
 def eval_warehouse(folder: Path) -> Any:
@@ -263,6 +290,8 @@ def run_cases(
         )
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
 
+        everything = _members(agent.warehouse)
+
         def one(case: Case) -> CaseResult:
             user: User = find_user(agent.warehouse, case.user)
             thread = f"eval-{case.id}"
@@ -282,7 +311,8 @@ def run_cases(
                 result = AgentResult(run_id="", thread_id=thread, status="error", answer=str(exc), model="")
             seconds = time.perf_counter() - started
             split = "train" if normalise(case.prompt) in train else "heldout"
-            judged = judge(case, result, split, seconds)
+            seen = Judged(members=members_for((user.scope.kind, user.scope.value), everything))
+            judged = judge(case, result, split, seconds, seen)
             if on_case is not None:
                 on_case(judged)
             return judged

@@ -60,6 +60,7 @@ class Memory:
     run_id: str | None = None
     scenario: str | None = None
     recommended: str | None = None  # a decision's recommendations (kept out of the embedded text)
+    topic: str | None = None  # a decision's tools and slice ("forecast|region=EMEA"): cited only on the same topic
     distance: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -89,6 +90,7 @@ def _memory(memory_id: str, document: str, meta: dict[str, Any], distance: float
         run_id=meta.get("run_id") or None,
         scenario=meta.get("scenario") or None,
         recommended=meta.get("recommended") or None,
+        topic=meta.get("topic") or None,
         distance=None if distance is None else round(float(distance), 4),
     )
 
@@ -182,7 +184,14 @@ class MemoryStore:
         return memory
 
     def record_decision(
-        self, *, run_id: str, question: str, actions: list[str], user: User, scenario: str | None = None
+        self,
+        *,
+        run_id: str,
+        question: str,
+        actions: list[str],
+        user: User,
+        scenario: str | None = None,
+        topic: str | None = None,
     ) -> Memory:
         """Remember an answered question and what was recommended, under its run id."""
         # Only the question is embedded, so a similar later question finds it; the actions ride along.
@@ -197,6 +206,7 @@ class MemoryStore:
             run_id=run_id,
             scenario=scenario,
             recommended=" | ".join(actions)[: MAX_NOTE_CHARS * 2] or None,
+            topic=topic,
         )
         self._put([memory])
         return memory
@@ -221,6 +231,7 @@ class MemoryStore:
                         "run_id": m.run_id or "",
                         "scenario": m.scenario or "",
                         "recommended": m.recommended or "",
+                        "topic": m.topic or "",
                     }
                     for m in memories
                 ],

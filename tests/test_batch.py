@@ -90,7 +90,7 @@ def test_csv_carries_tags_and_threads_follow_ups(spm, tmp_path: Path) -> None:  
     assert result.exit_code == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
     assert [r["owner"] for r in rows] == ["ana", "ana", "bo"]
-    assert "region=APAC" in rows[1]["answer"]  # the follow-up ran after its thread's first question
+    assert "(pipeline; APAC" in rows[1]["answer"]  # the follow-up ran after its thread's first question
     assert all(r["run_id"].startswith("run-") for r in rows)
 
 

@@ -59,7 +59,7 @@ def test_piped_chat_answers_follows_up_and_runs_commands(env: dict[str, str], tm
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "\x1b[" not in out and "Traceback" not in out + done.stderr  # plain text, no colours, no traces
-    assert "> and for APAC?" in out and "region=APAC" in out  # follow-up reused the thread's question
+    assert "> and for APAC?" in out and "(pipeline; APAC" in out  # follow-up reused the thread's question
     assert "Audit trail of run-" in out and "tool_call" in out
     assert '"status": "ok"' in out
     assert "Unknown command /nonsense" in done.stderr and "/compare needs two" in done.stderr

@@ -9,9 +9,9 @@ import pytest
 
 from agent.models import ModelSettings
 from agent.result import AgentResult, StepView
-from evals.cases import Case, load_all
+from evals.cases import Case, load_all, load_suite
 from evals.report import as_dict, markdown
-from evals.runner import FLOORS, judge, normalise, run_cases, training_utterances
+from evals.runner import FLOORS, USEFUL_FLOORS, judge, normalise, run_cases, scores, training_utterances
 
 
 def _result(answer: str, calls: list[tuple[str, dict]], status: str = "ok") -> AgentResult:  # type: ignore[type-arg]
@@ -66,9 +66,14 @@ def test_suites_are_valid_large_enough_and_have_a_held_out_split() -> None:
     }
 
 
+def _routing_cases() -> list[Case]:
+    """The tool-and-argument suites (the usefulness suites are judged on their answers instead)."""
+    return [c for c in load_all() if not c.suite.startswith("useful_")]
+
+
 @pytest.mark.slow
 def test_offline_planner_meets_the_floors_on_the_held_out_split(tmp_path: Path) -> None:
-    report = run_cases(load_all(), model_settings=ModelSettings(provider="offline"), folder=tmp_path, workers=2)
+    report = run_cases(_routing_cases(), model_settings=ModelSettings(provider="offline"), folder=tmp_path, workers=2)
     summary = as_dict(report)
     held = summary["scores"]["heldout"]
     assert held["tool_selection"] >= FLOORS["tool_selection"], markdown(report)
@@ -76,3 +81,13 @@ def test_offline_planner_meets_the_floors_on_the_held_out_split(tmp_path: Path) 
     assert summary["scores"]["all"]["grounding_rate"] == 1.0  # every number in every answer traced
     writes = [r for r in report.results if not r.checks.get("no_unapproved_writes", True)]
     assert not writes, [r.case.id for r in writes]
+
+
+@pytest.mark.slow
+def test_answers_are_fully_useful_on_the_suites_written_before_tuning(tmp_path: Path) -> None:
+    cases = [c for name in ("useful_dev", "useful_blind") for c in load_suite(name).cases]
+    report = run_cases(cases, model_settings=ModelSettings(provider="offline"), folder=tmp_path, workers=2)
+    for suite, floor in USEFUL_FLOORS.items():
+        judged = scores([r for r in report.results if r.case.suite == suite])
+        assert (judged.fully_useful or 0.0) >= floor, (suite, judged.fully_useful, markdown(report))
+    assert scores(report.results).grounding_rate == 1.0, markdown(report)

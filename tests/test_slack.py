@@ -124,7 +124,7 @@ def test_follow_up_in_the_same_thread_reuses_the_conversation(bot: Bot) -> None:
             m == "chat.postMessage" and p.get("thread_ts") == "1700000002.000100" and "APAC" in p.get("text", "")
         )
     )
-    assert "region=APAC" in answers[0]["text"]
+    assert "(pipeline; APAC" in answers[0]["text"]
 
 
 def test_bad_or_stale_signatures_get_401_and_run_nothing(bot: Bot) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from tools.calendar.spec import SPEC as FISCAL_CALENDAR
 from tools.capacity.spec import SPEC as CAPACITY
+from tools.compare.spec import SPEC as COMPARE_PLANS
 from tools.data_check.spec import SPEC as DATA_CHECK
 from tools.explain.spec import SPEC as EXPLAIN_VARIANCE
 from tools.forecast.spec import SPEC as FORECAST
@@ -27,6 +28,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     TERRITORY,
     CAPACITY,
     METRICS,
+    COMPARE_PLANS,
     EXPLAIN_VARIANCE,
     DATA_CHECK,
     SCENARIOS,

@@ -1,50 +1,32 @@
 """The offline planner's answers, written from templates over the tools' structured results.
 
-Every number comes from a tool result field (its summary sentence, a metric or a table row),
-formatted the way the grounding check recognises; nothing is computed here.
+The answer contract: each tool's line starts with the figure it was asked for (its summary
+names the slice and period), with the constraints it ran with in words; a breakdown asked
+for follows as a table; a what-if states baseline, what-if and change, the asked period and
+the changed group first; recommendations are de-duplicated and plausible. Every number comes
+from a tool result field, formatted the way the grounding check recognises; nothing is
+computed here.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
+from agent.planner import breakdown
+from agent.planner.describe import describe
+from agent.planner.verdict import verdict
 from prompts import answers
 from tools.core import format as fmt
 from tools.core.whatif import comparison_lines
 from tools.registry import BY_NAME
 
 ROWS_SHOWN = 5
-
-
-def _args(args: dict[str, Any]) -> str:
-    parts = []
-    for key, value in args.items():
-        if value in (None, [], {}):
-            continue
-        if isinstance(value, dict):
-            value = ", ".join(f"{k}={'/'.join(map(str, v)) if isinstance(v, list) else v}" for k, v in value.items())
-        elif isinstance(value, list):
-            value = ", ".join(
-                f"{v['dim']}={v['value']}:{v['pct']:+g}%" if isinstance(v, dict) and "pct" in v else str(v)
-                for v in value
-            )
-        parts.append(f"{key} {value}")
-    return "; ".join(parts) or "defaults"
-
-
-def _metric_rows(result: dict[str, Any]) -> list[str]:
-    m = result.get("metrics", {})
-    by = m.get("by") or []
-    rows = result.get("tables", {}).get("values", [])
-    if not by or not rows:
-        return []
-    lines = []
-    for row in rows[:ROWS_SHOWN]:
-        label = " ".join(str(row.get("name") or row.get(d)) if d == "rep" else str(row.get(d)) for d in by)
-        lines.append(f"- {label}: {fmt.value(row.get('value'), m.get('unit', ''))}")
-    if len(rows) > ROWS_SHOWN:
-        lines.append(f"- ... ({len(rows)} rows in all)")
-    return lines
+WHAT_IF_LINES = 6
+RECOMMENDATIONS_SHOWN = 5
+GROUP_KEYS = ("region", "segment", "product", "rep", "manager")
+_IMPLAUSIBLE = re.compile(r"\bby 100%|\b-100%|\bto \$0\b", re.IGNORECASE)
 
 
 def _scenario_rows(result: dict[str, Any]) -> list[str]:
@@ -59,38 +41,183 @@ def _scenario_rows(result: dict[str, Any]) -> list[str]:
     return lines
 
 
-def compose(calls: list[dict[str, Any]]) -> str:
+def _is_group_row(row: Mapping[str, Any]) -> bool:
+    return any(k in row and str(row[k]) not in ("All", "") for k in GROUP_KEYS)
+
+
+def _what_if_rows(tool: str, result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The comparison rows a reader looks for first: what changed, in the asked period (the
+    forecast's first period), the changed group before the whole (quota), P50 before P10/P90."""
+    rows = list(result.get("tables", {}).get("comparison", []))
+    first = (result.get("metrics") or {}).get("first_period")
+
+    def key(row: dict[str, Any]) -> tuple[int, ...]:
+        changed = 0 if row.get("change") else 1
+        period = 0 if first is None or row.get("period") in (None, first) else 1
+        group = 0 if _is_group_row(row) else 1
+        p50 = 0 if "P50" in str(row.get("metric")) or "expected" in str(row.get("metric")) else 1
+        if tool == "forecast":
+            return (changed, period, p50, 1 - group)
+        return (changed, group, p50)
+
+    return sorted(rows, key=key)
+
+
+PER_REP = re.compile(
+    r"\b(?:per[- ]rep|by rep|each rep|every rep|rep by rep|which reps|who (?:gains?|loses?)|gain\w* and|los\w* and"
+    r"|show me (?:the )?reps)\b",
+    re.IGNORECASE,
+)
+
+
+def _tables(tool: str, args: dict[str, Any], result: dict[str, Any], question: str = "") -> list[str]:
+    """The breakdown asked for (forecast and metrics `by`, per rep), or the table that is the answer."""
+    tables = result.get("tables") or {}
+    if tool == "quota_simulate" and PER_REP.search(question) and tables.get("reps"):
+        return breakdown.rows_table(
+            [r for r in tables["reps"] if r.get("kind") == "rep"] or tables["reps"],
+            [
+                ("name", "rep", "text"),
+                ("region", "region", "text"),
+                ("segment", "segment", "text"),
+                ("quota", "quota", "USD"),
+                ("p_hit", "P(hit)", "share"),
+                ("expected_attainment", "expected attainment", "share"),
+            ],
+        )
+    if tool == "territory_rebalance" and PER_REP.search(question) and tables.get("reps"):
+        first = tables["reps"][0]
+        metric = next(
+            (k[: -len("_before")] for k in first if k.endswith("_before") and not k.startswith("accounts")), ""
+        )
+        wanted = [
+            ("name", "rep", "text"),
+            (f"{metric}_before", f"{metric} before", "USD"),
+            (f"{metric}_after", f"{metric} after", "USD"),
+            (f"{metric}_ratio_after", "of target after", "share"),
+            ("accounts_before", "accounts before", "count"),
+            ("accounts_after", "accounts after", "count"),
+        ]
+        return breakdown.rows_table(tables["reps"], [c for c in wanted if c[0] in first])
+    if tool == "forecast" and args.get("by"):
+        return breakdown.forecast_table(result, list(args["by"]))
+    if tool == "forecast":
+        return breakdown.periods_table(result)
+    if tool == "metrics":
+        return breakdown.metric_table(result)
+    if tool == "capacity_gap" and tables.get("groups"):
+        return breakdown.rows_table(
+            tables["groups"],
+            [
+                ("region", "region", "text"),
+                ("segment", "segment", "text"),
+                ("target", "target", "USD"),
+                ("capacity_p50", "capacity P50", "USD"),
+                ("gap_p50", "gap P50", "USD"),
+                ("hires", "hires", "count"),
+            ],
+        )
+    if tool == "compare_plans" and tables.get("options"):
+        return _options_table(result)
+    return []
+
+
+def _options_table(result: dict[str, Any]) -> list[str]:
+    """Every option with the objective first, ranked, the winner marked."""
+    from tools.compare.objectives import SHOWN
+
+    m = result.get("metrics") or {}
+    rows = sorted(result["tables"]["options"], key=lambda r: r.get("rank") or 99)
+    shown = tuple(c for c in SHOWN.get(str(m.get("compared")), ()) if c[0] in rows[0])
+    unit = str(m.get("unit", ""))
+    body = [
+        [
+            f"{r['option']}{' (best)' if r['option'] == m.get('winner') else ''}",
+            fmt.value(r.get("objective"), unit),
+            *(fmt.value(r.get(column), column_unit) for column, _, column_unit in shown),
+        ]
+        for r in rows
+    ]
+    columns = ["option", str(m.get("objective_label", "objective")), *(c.replace("_", " ") for c, _, _ in shown)]
+    return breakdown.markdown_table(columns, body)
+
+
+def _key(action: str) -> str:
+    """Recommendations that say the same thing ("in region APAC", "in APAC") share one key."""
+    text = re.sub(r"\b(?:region|segment|the)\s+", "", action.lower())
+    return " ".join(re.findall(r"[\w$.%]+", text))
+
+
+def _recommendations(calls: list[dict[str, Any]]) -> list[str]:
+    seen: set[str] = set()
+    out: list[str] = []
+    for call in calls:
+        result = call.get("result") or {}
+        for rec in result.get("recommendations", [])[:3]:
+            action = str(rec.get("action", "")).strip()
+            if not action or _IMPLAUSIBLE.search(action) or _key(action) in seen:
+                continue
+            seen.add(_key(action))
+            out.append(action)
+    return out[:RECOMMENDATIONS_SHOWN]
+
+
+def _chain_line(call: dict[str, Any], previous: list[dict[str, Any]]) -> str | None:
+    """'On the quota plan saved as X in the step before': a chain's link, stated."""
+    used = call["args"].get("scenario_id")
+    for before in previous:
+        saved = ((before.get("result") or {}).get("metrics") or {}).get("saved_scenario")
+        if isinstance(saved, dict) and saved.get("name") == used:
+            heading = BY_NAME[before["name"]].heading if before["name"] in BY_NAME else before["name"]
+            return f"(Chained: this ran on the draft scenario {used} that the {heading.lower()} step saved.)"
+    return None
+
+
+def compose(calls: list[dict[str, Any]], question: str = "") -> str:
     """Markdown answer for the tool calls of one request.
 
     `calls`: [{"name", "args", "status": "success"|"error", "content", "result": dict | None}].
     """
     t = answers()
     lines: list[str] = []
-    recommendations: list[str] = []
+    settled = verdict(question, [c for c in calls if c["status"] != "error" and c.get("result")])
+    if settled:
+        lines += [settled, ""]
     warnings: list[str] = []
-    for call in calls:
+    for i, call in enumerate(calls):
         spec = BY_NAME.get(call["name"])
         heading = spec.heading if spec else call["name"]
         if call["status"] == "error" or call.get("result") is None:
             lines.append(t["tool_error"].format(heading=heading, error=str(call["content"]).strip()))
             continue
         result = call["result"]
+        if i:
+            lines.append("")
         lines.append(
-            t["tool_line"].format(heading=heading, args=_args(call["args"]), summary=result.get("summary", ""))
+            t["tool_line"].format(
+                heading=heading, args=describe(call["name"], call["args"]), summary=result.get("summary", "")
+            )
         )
-        if call["name"] == "metrics":
-            lines.extend(_metric_rows(result))
+        link = _chain_line(call, calls[:i])
+        if link:
+            lines.append(link)
         if call["name"] == "scenarios":
             lines.extend(_scenario_rows(result))
         comparison = result.get("tables", {}).get("comparison")
         if comparison and "what_if" in result.get("metrics", {}):
-            lines.extend(f"- {line}" for line in comparison_lines(comparison, limit=ROWS_SHOWN))
-        recommendations += [r["action"] for r in result.get("recommendations", [])[:3]]
+            rows = _what_if_rows(call["name"], result)
+            lines.append(t["what_if_intro"])
+            lines.extend(f"- {line}" for line in comparison_lines(rows, limit=WHAT_IF_LINES))
+        table = _tables(call["name"], call["args"], result, question)
+        if table:
+            lines.append("")
+            lines.extend(table)
         warnings += [w["message"] for w in result.get("warnings", [])]
+    recommendations = _recommendations(calls)
     if recommendations:
         lines.append("")
         lines.append(t["recommendation_intro"])
-        lines.extend(f"- {action}" for action in recommendations[:5])
+        lines.extend(f"- {action}" for action in recommendations)
     if warnings:
         lines.append("")
         lines.append(t["warnings_line"].format(count=len(warnings), first=warnings[0]))

@@ -251,6 +251,11 @@ def territory(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
         ]
     if _has(text, r"(?:allow|let)\b.{0,40}late[- ]stage|late[- ]stage\b.{0,30}(?:can|may) move|only strategic"):
         args["lock"] = ["strategic"]
+    elif _has(
+        text,
+        r"\b(?:lock|freeze|protect|keep|exclude)\w*\b.{0,60}late[- ]stage|late[- ]stage.{0,30}\b(?:locked|stay|frozen)",
+    ):
+        args["lock"] = ["strategic", "late-stage"]
     elif _has(text, r"lock nothing|no locks|everything can move|unlock all"):
         args["lock"] = []
     if _has(text, r"across segments|cross[- ]segment|between segments|other segments?"):
@@ -323,7 +328,8 @@ def capacity(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
     if _has(text, r"freez|frozen|stop (?:all )?hiring|pause (?:all )?hiring|no (?:new )?hires (?:from|after)") and (
         s.months or s.periods
     ):
-        start = s.months[0] if s.months else min(s.periods, key=lambda p: p.start).start
+        months = [p for p in s.periods if p.grain == "month"]
+        start = s.months[0] if s.months else (months[0] if months else min(s.periods, key=lambda p: p.start)).start
         args["freeze_from"] = start.isoformat()
     if _has(text, r"no backfill|don't backfill|do not backfill|without backfill"):
         args["backfill"] = False
@@ -332,7 +338,7 @@ def capacity(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
 
 
 def metrics(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
-    metric = _named_kpi(text)
+    metric = _named_kpi(text) or "bookings"
     args: dict[str, Any] = {"metric": metric}
     if s.periods:
         # Pipeline and coverage look ahead: a bare "Q3" that is over means next year's.
@@ -359,7 +365,7 @@ def metrics(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
     return args
 
 
-def _named_kpi(text: str) -> str:
+def _named_kpi(text: str, default: str | None = "bookings") -> str | None:
     """The registered KPI the words name: the longest match wins ("deals won" over "won"), ties go
     to the KPI registered first; bookings when none is named."""
     best: tuple[int, int, str] | None = None
@@ -369,7 +375,7 @@ def _named_kpi(text: str) -> str:
         found = [len(m[0]) for m in re.finditer(spec.words, text, re.IGNORECASE)]
         if found and (best is None or (max(found), -order) > best[:2]):
             best = (max(found), -order, spec.name)
-    return best[2] if best else "bookings"
+    return best[2] if best else default
 
 
 def data_check(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
@@ -461,6 +467,12 @@ def follow_up(tool: str, previous: dict[str, Any], text: str, s: Slots, vocab: V
             args["horizon"] = _horizon(s.periods, s.quarters_ahead, vocab, grain) or args.get("horizon", 4)
         else:
             args["period"] = _period_name(max(s.periods, key=lambda p: p.end) if tool != "metrics" else s.periods[0])
+    if (
+        not s.periods
+        and "period" in args
+        and re.search(r"year before|prior year|previous year|a year earlier", text, re.I)
+    ):
+        args["period"] = year_before(str(args["period"])) or args["period"]
     if s.amounts and tool in ("quota_simulate", "capacity_gap"):
         args["target"] = s.amounts[0]
     values = s.percents or s.points
@@ -490,3 +502,89 @@ def follow_up(tool: str, previous: dict[str, Any], text: str, s: Slots, vocab: V
         args.pop("above", None)
         args[s.threshold[0]] = s.threshold[1]
     return args
+
+
+REFERS_BACK = re.compile(
+    r"\b(?:there|same|instead|also|too|as well|again|what about|how about|and for|and in|and with|and if"
+    r"|(?:for|on|with|in|like|do|of|under|about) (?:that|this|those|these|it)|that (?:plan|scenario|region|segment"
+    r"|team|number|period|quarter|group|one)|those (?:reps|accounts|deals|numbers)|the year before|prior year)\b",
+    re.IGNORECASE,
+)
+CARRIED = ("filters", "period", "horizon", "grain", "what_if", "scenario_id", "target", "attrition", "band")
+
+
+def refers_back(text: str) -> bool:
+    """The question leans on the turn before ("there", "same but", "for that", "instead")."""
+    return REFERS_BACK.search(text) is not None
+
+
+def carry(previous: dict[str, Any], tool: str, args: dict[str, Any], accepts: set[str]) -> dict[str, Any]:
+    """A follow-up's call with every earlier constraint it does not replace.
+
+    Same tool: the earlier arguments, with what this question states on top (filters dimension by
+    dimension, what-if levers lever by lever). Another tool: the slice and the period, when the
+    tool takes them ("and how many hires would that region need?").
+    """
+    prev_tool, prev_args = previous["name"], dict(previous.get("args") or {})
+    if prev_tool == tool:
+        merged = copy.deepcopy(prev_args)
+        merged.pop("save_scenario", None)  # a name is saved once; a follow-up names its own
+        for key, value in args.items():
+            if key in ("filters", "what_if") and isinstance(value, dict):
+                merged[key] = {**(merged.get(key) or {}), **value}
+            else:
+                merged[key] = value
+        return merged
+    out = dict(args)
+    for key in ("filters", "period"):
+        if key in prev_args and key not in out and key in accepts:
+            value = prev_args[key]
+            if key == "filters":
+                value = {d: v for d, v in value.items() if d in ("region", "segment")}
+                if not value:
+                    continue
+            out[key] = value
+    return out
+
+
+def year_before(period: str) -> str | None:
+    """FY2027-Q3 -> FY2026-Q3: "and the year before?"."""
+    m = re.fullmatch(r"FY(\d{4})(.*)", period)
+    return f"FY{int(m[1]) - 1}{m[2]}" if m else None
+
+
+_CONTINUES = re.compile(
+    r"^\W*(?:and|but|now|ok|okay|so|then|also|what about|how about|same|just|only|instead|lock|unlock|cap|keep|"
+    r"make it|try|rerun|re-run|redo|with|without|excluding|plus|add|drop|remove|use)\b",
+    re.IGNORECASE,
+)
+
+
+def reads_as_follow_up(text: str) -> bool:
+    """A short or leaning-back question in a thread: it continues the turn before."""
+    return refers_back(text) or _CONTINUES.search(text) is not None or len(text.split()) <= 6
+
+
+def continue_call(
+    previous: dict[str, Any], text: str, s: Slots, vocab: Vocabulary, accepts: set[str]
+) -> dict[str, Any]:
+    """The turn before's call, changed as this follow-up says.
+
+    The generic reading first (follow_up: a member, period or bare number replaces the matching
+    part), then whatever the words name for that tool ("cap it at fifteen percent of the value",
+    "lock late-stage deals", "with a 6 month ramp") on top; every other constraint stays.
+    """
+    tool = previous["name"]
+    args = follow_up(tool, previous["args"], text, s, vocab)
+    intent = {"quota_simulate": "quota", "territory_rebalance": "territory", "capacity_gap": "capacity"}.get(tool, tool)
+    if intent not in BUILDERS:
+        return args
+    named = BUILDERS[intent](text, s, vocab)
+    if intent == "metrics" and _named_kpi(text, default=None) is None:
+        named.pop("metric", None)  # "and for APAC?" keeps the KPI asked before
+    if intent == "quota" and not (s.regions or s.segments):
+        named.pop("adjustments", None)  # a bare "now 15%" changes the groups already adjusted
+    if intent == "forecast" and "horizon" in named and not s.periods and not s.quarters_ahead:
+        named.pop("horizon")
+    named = {k: v for k, v in named.items() if k in accepts and k not in ("filters",)}
+    return carry({"name": tool, "args": args}, tool, named, accepts)

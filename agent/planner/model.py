@@ -21,10 +21,11 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field
 
-from agent.planner import answer, arguments
-from agent.planner.intents import NON_TOOL, intent_model
+from agent.planner import answer, arguments, clarify, composite
+from agent.planner.intents import NON_TOOL, Intent, intent_model
 from agent.planner.slots import Vocabulary, extract, normalise
 from prompts import answers
+from tools.registry import BY_NAME
 
 PLANNER_NAME = "offline-planner"
 
@@ -58,6 +59,11 @@ def last_saved_scenario(history: Sequence[BaseMessage]) -> str | None:
             if isinstance(saved, dict) and saved.get("name"):
                 return str(saved["name"])
     return None
+
+
+def _accepts(tool: str) -> set[str]:
+    spec = BY_NAME.get(tool)
+    return set(spec.input_model.model_fields) if spec else set()
 
 
 class OfflinePlanner(BaseChatModel):
@@ -95,7 +101,8 @@ class OfflinePlanner(BaseChatModel):
             return self._say(answers()["clarify"], "clarify")
         turn = messages[i + 1 :]
         if any(isinstance(m, ToolMessage) for m in turn):
-            return self._answer(turn)
+            step = self._next_step(turn)
+            return step if step is not None else self._answer(turn, _text(messages[i]))
         return self._plan(_text(messages[i]), messages[:i])
 
     def _say(self, text: str, status: str, **extra: Any) -> AIMessage:
@@ -105,50 +112,109 @@ class OfflinePlanner(BaseChatModel):
         t = answers()
         question = normalise(question)  # "forcast next quater" reads as "forecast next quarter"
         intents = intent_model().classify(question)
-        info = {"intents": [{"intent": x.name, "confidence": round(x.confidence, 3)} for x in intents]}
+        info: dict[str, Any] = {"intents": [{"intent": x.name, "confidence": round(x.confidence, 3)} for x in intents]}
         top = intents[0]
-        if len(intents) == 1 and top.confidence < self.threshold:
-            return self._say(t["clarify"], "clarify", **info)
+        if clarify.out_of_scope(question):
+            return self._say(t["out_of_scope"] + "\n" + t["clarify"].split("\n", 1)[1], "clarify", **info)
+        whole = extract(question, self.vocabulary)
+        prev = previous_call(history)
+        unsure = len(intents) == 1 and top.confidence < self.threshold
+        guessed = clarify.guess(question) if unsure or top.name in ("out_of_scope", "help") else None
+        if guessed and not (prev is not None and arguments.reads_as_follow_up(question) and unsure):
+            # The words name the domain plainly ("duplicate accounts", "allocation"): plan it, not a clarify.
+            top, unsure = Intent(guessed, top.confidence, question), False
+            intents = [top]
+        if top.name not in ("out_of_scope", "help"):
+            planned = self._composite(question, whole, top.name if not unsure else None, prev)
+            if planned is not None:
+                return planned
+        continues = prev is not None and (top.name == "followup" or (unsure and arguments.reads_as_follow_up(question)))
+        if continues and prev is not None:
+            args = arguments.continue_call(prev, question, whole, self.vocabulary, _accepts(prev["name"]))
+            return self._calls([self._call(prev["name"], args)], info)
+        missing = clarify.missing_piece(question, whole, self.vocabulary, None if unsure else top.name, prev)
+        if missing:
+            return self._say(missing, "clarify", **info)
+        if unsure:
+            return self._say(clarify.unsure(), "clarify", **info)
         if top.name == "out_of_scope":
             return self._say(t["out_of_scope"] + "\n" + t["clarify"].split("\n", 1)[1], "clarify", **info)
         if top.name == "help":
             return self._say(t["help"], "ok", **info)
-        whole = extract(question, self.vocabulary)
         calls = []
         if top.name == "followup":
-            prev = previous_call(history)
-            if prev is None:
-                return self._say(t["followup_without_history"], "clarify", **info)
-            args = arguments.follow_up(prev["name"], prev["args"], question, whole, self.vocabulary)
-            calls.append(self._call(prev["name"], args))
-        else:
-            saved = last_saved_scenario(history)
-            for intent in intents:
-                if intent.name in NON_TOOL or intent.confidence < self.threshold:
-                    continue
-                slots = extract(intent.text, self.vocabulary)
-                if len(intents) > 1 and not slots.filters():
-                    # "forecast Q3 for EMEA and tell me how many reps to hire": the place applies to both.
-                    slots.regions, slots.segments = whole.regions, whole.segments
-                if len(intents) > 1 and not slots.periods:
-                    slots.periods, slots.bare = whole.periods, whole.bare
-                tool = arguments.tool_of(intent.name)
-                calls.append(
-                    self._call(tool, arguments.for_intent(intent.name, intent.text, slots, self.vocabulary, saved))
-                )
+            return self._say(t["followup_without_history"], "clarify", **info)
+        saved = last_saved_scenario(history)
+        for intent in intents:
+            if intent.name in NON_TOOL or intent.confidence < self.threshold:
+                continue
+            slots = extract(intent.text, self.vocabulary)
+            if len(intents) > 1 and not slots.filters():
+                # "forecast Q3 for EMEA and tell me how many reps to hire": the place applies to both.
+                slots.regions, slots.segments = whole.regions, whole.segments
+            if len(intents) > 1 and not slots.periods:
+                slots.periods, slots.bare = whole.periods, whole.bare
+            tool = arguments.tool_of(intent.name)
+            args = arguments.for_intent(intent.name, intent.text, slots, self.vocabulary, saved)
+            if prev is not None and arguments.refers_back(question):
+                args = arguments.carry(prev, tool, args, _accepts(tool))
+            calls.append(self._call(tool, args))
+        return self._calls(calls, info)
+
+    def _calls(self, calls: list[dict[str, Any]], info: dict[str, Any], then: list[Any] | None = None) -> AIMessage:
+        t = answers()
         calls = [c for c in calls if not self.tool_names or c["name"] in self.tool_names]
         if any(c["name"] == "apply_scenario" and not c["args"].get("scenario") for c in calls):
             known = ", ".join(self.vocabulary.scenarios[:8]) or "none saved yet"
             return self._say(t["apply_which"].format(scenarios=known), "clarify", **info)
         if not calls:
             return self._say(t["clarify"], "clarify", **info)
-        return AIMessage(content="", tool_calls=calls, response_metadata={"status": "planned", "planner": info})
+        meta = {"status": "planned", "planner": {**info, **({"then": then} if then else {})}}
+        return AIMessage(content="", tool_calls=calls, response_metadata=meta)
+
+    def _composite(
+        self, question: str, whole: Any, intent: str | None, prev: dict[str, Any] | None
+    ) -> AIMessage | None:
+        """Compare, chain and explain plans (agent/planner/composite.py), when the words ask for one."""
+        tool = arguments.tool_of(intent) if intent and intent not in NON_TOOL else None
+        known = self.tool_names or list(BY_NAME)
+        domain = composite.domain_of(question, tool)
+        plan = (
+            composite.explain(question, whole, self.vocabulary, known)
+            or composite.compare(question, whole, self.vocabulary, domain)
+            or composite.chain(question, whole, self.vocabulary, domain)
+            or (composite.compare_follow_up(question, whole, prev) if prev else None)
+        )
+        if plan is None:
+            return None
+        info = {"plan": plan.kind}
+        return self._calls([self._call(n, a) for n, a in plan.calls], info, plan.then)
+
+    def _next_step(self, turn: Sequence[BaseMessage]) -> AIMessage | None:
+        """A chain's next link, once the step it follows from has its result (else None)."""
+        planned = [m for m in turn if isinstance(m, AIMessage) and m.tool_calls]
+        if not planned:
+            return None
+        last = planned[-1]
+        then = list(last.response_metadata.get("planner", {}).get("then") or [])
+        if not then:
+            return None
+        step, rest = then[0], then[1:]
+        results = [m for m in turn if isinstance(m, ToolMessage)]
+        source = results[-1] if results else None
+        if source is None or source.status == "error" or not isinstance(source.artifact, dict):
+            return None  # the link it needs failed: answer with what there is
+        saved = (source.artifact.get("metrics") or {}).get("saved_scenario")
+        args = dict(step["args"])
+        if isinstance(saved, dict) and saved.get("name"):
+            args["scenario_id"] = saved["name"]
+        return self._calls([self._call(step["name"], args)], {"plan": "chain"}, rest)
 
     @staticmethod
     def _call(name: str, args: dict[str, Any]) -> dict[str, Any]:
         return {"name": name, "args": args, "id": f"call_{uuid.uuid4().hex[:12]}", "type": "tool_call"}
 
-    def _answer(self, turn: Sequence[BaseMessage]) -> AIMessage:
+    def _answer(self, turn: Sequence[BaseMessage], question: str) -> AIMessage:
         results = {m.tool_call_id: m for m in turn if isinstance(m, ToolMessage)}
         calls = []
         for message in turn:
@@ -168,4 +234,4 @@ class OfflinePlanner(BaseChatModel):
                         }
                     )
         failed = calls and all(c["status"] == "error" for c in calls)
-        return self._say(answer.compose(calls), "error" if failed else "ok")
+        return self._say(answer.compose(calls, question), "error" if failed else "ok")

@@ -328,6 +328,13 @@ def _match_names(text: str, names: tuple[str, ...], aliases: dict[str, str]) -> 
     return out
 
 
+FRACTIONS = {"a fifth": 20.0, "one fifth": 20.0, "a tenth": 10.0, "one tenth": 10.0, "a quarter": 25.0,
+             "a third": 100 / 3, "one third": 100 / 3, "half": 50.0}  # fmt: skip
+_FRACTION = re.compile(
+    r"\b(a fifth|one fifth|a tenth|one tenth|a quarter|a third|one third|half)\s+of\b", re.IGNORECASE
+)
+
+
 def extract(text: str, vocab: Vocabulary) -> Slots:
     """Everything the planner can read from `text`."""
     slots = Slots()
@@ -359,6 +366,10 @@ def extract(text: str, vocab: Vocabulary) -> Slots:
             value = -value
         slots.percents.append(value)
         spans.append(m.span())
+    if not slots.percents:
+        for m in _FRACTION.finditer(digits):  # "a fifth of deals slip": 20%
+            slots.percents.append(FRACTIONS[m[1].lower()])
+            spans.append(m.span())
     for m in _POINTS.finditer(digits):
         value = float(m[1])
         slots.points.append(-value if slots.direction < 0 and value > 0 else value)

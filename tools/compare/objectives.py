@@ -34,7 +34,8 @@ OBJECTIVES: dict[str, tuple[Objective, ...]] = {
     ),
     "territory_rebalance": (
         Objective("disruption", "share of value moved", "disruption.value_share", "lower", "share"),
-        Objective("balance", "CV of potential after", "after.potential.cv", "lower", "index"),
+        Objective("accounts", "accounts moved", "disruption.accounts", "lower", "count"),
+        Objective("balance", "spread (CV) after the plan", "after.{balanced}.cv", "lower", "index"),
     ),
     "capacity_gap": (
         Objective("confidence", "chance of making target with the plan", "p_target_met_with_plan", "higher", "share"),
@@ -43,6 +44,7 @@ OBJECTIVES: dict[str, tuple[Objective, ...]] = {
         Objective("cost", "cost of the hiring plan", "plan_cost", "lower", "USD"),
     ),
 }
+# `{balanced}` in a path stands for the first metric the plan balanced on (potential, arr, ...).
 # Figures shown beside the objective in the options table: (column, path, unit).
 SHOWN: dict[str, tuple[tuple[str, str, Unit], ...]] = {
     "quota_simulate": (
@@ -60,8 +62,8 @@ SHOWN: dict[str, tuple[tuple[str, str, Unit], ...]] = {
     "territory_rebalance": (
         ("value_moved_share", "disruption.value_share", "share"),
         ("accounts_moved", "disruption.accounts", "count"),
-        ("reps_outside_band", "after.potential.reps_outside_band", "count"),
-        ("cv_after", "after.potential.cv", "index"),
+        ("reps_outside_band", "after.{balanced}.reps_outside_band", "count"),
+        ("cv_after", "after.{balanced}.cv", "index"),
     ),
     "capacity_gap": (
         ("hires", "hires_needed", "count"),

@@ -28,5 +28,4 @@ SPEC = ToolSpec(
                   "cost_of_sales_p50": "share", "total_quota": "USD", "mase": "index", "value_moved_share": "share",
                   "accounts_moved": "count", "reps_outside_band": "count", "cv_after": "index", "hires": "count",
                   "gap_p50": "USD", "p_target_met_with_plan": "share", "plan_cost": "USD", "rank": "count"},
-    intent="compare",
 )  # fmt: skip

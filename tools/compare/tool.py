@@ -31,6 +31,9 @@ def _merged(base: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _figure(metrics: dict[str, Any], path: str) -> float | None:
+    if "{balanced}" in path:
+        after = metrics.get("after") or {}
+        path = path.replace("{balanced}", next(iter(after), "potential"))
     try:
         value = lookup(metrics, path)
     except (KeyError, IndexError, TypeError):
@@ -65,17 +68,24 @@ def _ranked(values: list[tuple[str, float | None]], goal: Objective) -> list[tup
     return sorted(known, key=lambda lv: -lv[1] if goal.better == "higher" else lv[1])
 
 
-def _summary(heading: str, goal: Objective, ranked: list[tuple[str, float]], count: int) -> str:
+def _period(result: ToolResult) -> str:
+    """The period the options were judged on, as their results name it."""
+    m = result.metrics
+    name = m.get("first_period") or m.get("period")
+    return f" for {name}" if name else ""
+
+
+def _summary(heading: str, goal: Objective, ranked: list[tuple[str, float]], count: int, period: str) -> str:
     (winner, best), rest = ranked[0], ranked[1:]
     others = ", ".join(f"{label} {fmt.value(v, goal.unit)}" for label, v in rest)
     tie = [label for label, v in rest if abs(v - best) <= 1e-9 * max(1.0, abs(best))]
     if tie:
         return (
-            f"Of {count} {heading.lower()} options, {winner} and {', '.join(tie)} tie on {goal.label} "
+            f"Of {count} {heading.lower()} options{period}, {winner} and {', '.join(tie)} tie on {goal.label} "
             f"({fmt.value(best, goal.unit)}); the others: {others}."
         )
     return (
-        f"Of {count} {heading.lower()} options, {winner} is best on {goal.label} with {fmt.value(best, goal.unit)}"
+        f"Of {count} {heading.lower()} options{period}, {winner} is best on {goal.label} with {fmt.value(best, goal.unit)}"
         f" ({goal.better} is better), ahead of {others}."
     )
 
@@ -93,7 +103,7 @@ def run_compare(warehouse: Warehouse, params: CompareInput, user: User) -> Compa
     rows = []
     for label, r in results:
         row: dict[str, Any] = {"option": label, "objective": _figure(r.metrics, goal.path)}
-        row |= {column: _figure(r.metrics, path) for column, path, _ in SHOWN[params.tool]}
+        row |= {column: _figure(r.metrics, path) for column, path, _ in SHOWN[params.tool] if path != goal.path}
         row["rank"] = next((i for i, (name, _) in enumerate(ranked, start=1) if name == label), None)
         rows.append(row)
     (winner, best) = ranked[0]
@@ -109,7 +119,7 @@ def run_compare(warehouse: Warehouse, params: CompareInput, user: User) -> Compa
         )
     ]
     return CompareResult(
-        summary=_summary(heading, goal, ranked, len(results)),
+        summary=_summary(heading, goal, ranked, len(results), _period(results[0][1])),
         metrics={
             "compared": params.tool,
             "objective": goal.name,
