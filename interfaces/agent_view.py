@@ -177,7 +177,7 @@ def render_result(result: AgentResult, *, trail: bool = True, tables: bool = Fal
         out().print(t)
         more = len(result.recommendations) - len(shown)
         if more > 0:
-            out().print(f"[dim]... {more} more recommendations (use --json for all)[/]")
+            out().print(f"[dim]... {more} more recommendation{'s' if more > 1 else ''} (use --json for all)[/]")
     if trail:
         err().print(f"[dim]{escape(status_line(result))}[/]", markup=True, highlight=False)
         err().print(f"[dim]{escape(trail_line(result))}[/]")

@@ -550,8 +550,8 @@ def _print_next_commands(exe: str, spm: str, path: Path) -> None:
         out().print(f"  {spm} {command}", markup=False, soft_wrap=True)  # one line, to copy
     if exe != "spm" or not _is_default_warehouse(path):
         out().print(
-            f"The README's examples type `spm` on SPM_WAREHOUSE (default {settings().warehouse}, which the "
-            "tour leaves alone); to run them as printed on the demo company:",
+            "To run the README's examples as printed on the demo company (they type `spm` and use "
+            f"SPM_WAREHOUSE, default {settings().warehouse}, which the tour leaves alone):",
             markup=False,
         )
         if exe != "spm":
@@ -607,7 +607,7 @@ def _ask_questions(wh: Warehouse, spm: str) -> None:
     """The tour's planning questions, asked to the agent (offline unless a model is configured)."""
     from rich.markup import escape
 
-    from interfaces.agent_view import render_result
+    from interfaces.agent_view import render_result, status_line, trail_line
     from interfaces.compose import build_agent
     from interfaces.output import err, out
 
@@ -618,9 +618,11 @@ def _ask_questions(wh: Warehouse, spm: str) -> None:
         out().rule(f"[bold]spm ask[/] {escape(repr(question))}")
         with err().status("Thinking..."):
             last = agent.ask(question, interface="cli")
-        render_result(last, trail=True)
-        for note in tour_notes(last, explained):
+        render_result(last, trail=False)
+        for note in tour_notes(last, explained):  # under the answer it explains, before the trail
             out().print(f"[bold]Note:[/] {escape(note)}")
+        err().print(f"[dim]{escape(status_line(last))}[/]", highlight=False)
+        err().print(f"[dim]{escape(trail_line(last))}[/]")
     if last is not None:
         out().rule(f"[bold]spm audit show[/] {last.run_id} (the last question's trail)")
         for step in last.steps:
