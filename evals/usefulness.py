@@ -141,7 +141,8 @@ def _what_if_result(result: AgentResult) -> dict[str, Any] | None:
 def _option_named(text: str, option: str) -> bool:
     if states(text, option):
         return True
-    low = plain(text)
+    low = plain(text).replace(" pts", " points")
+    option = option.lower().replace(" pts", " points")
     generic = {"hires", "hire", "option", "method", "band", "quota", "quotas", "plan", "scenario", "with", "the"}
     tokens = [t for t in re.findall(r"[\w.%$+-]+", option.lower()) if t not in generic]
     numbers = [t for t in tokens if re.search(r"\d", t)]

@@ -49,7 +49,7 @@ def status_line(result: AgentResult) -> str:
     return f"run {result.run_id} · thread {result.thread_id} · {result.status} · {result.model} · {grounded}"
 
 
-def _aligned(table: list[str]) -> list[str]:
+def aligned_table(table: list[str]) -> list[str]:
     """A Markdown pipe table with its columns padded to one width, so it reads in a pipe or a file
     (and stays a Markdown table)."""
     rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in table]
@@ -72,7 +72,7 @@ def plain_text(markdown: str) -> str:
             table.append(raw)
             continue
         if table:
-            lines += _aligned(table) if len(table) > 1 else table
+            lines += aligned_table(table) if len(table) > 1 else table
             table = []
         line = _HEADING.sub("", raw)
         line = _BOLD.sub(lambda m: m[1] or m[2], line)

@@ -592,12 +592,13 @@ def tour_notes(result: AgentResult, explained: set[str]) -> list[str]:
     return notes
 
 
-TOUR_QUESTIONS = (
+TOUR_QUESTIONS = (  # a lookup, a breakdown, an explanation, a comparison, a chain, a rebalance, checks, two asks
     "What's pipeline coverage this quarter by segment?",
     "Forecast next quarter's bookings by region",
-    "What if we raise EMEA quotas 10%?",
+    "Why is EMEA behind plan this quarter?",
+    "Which allocation method gets the most reps to quota next year: historical, potential or equal?",
+    "Raise EMEA quotas 10% and check capacity can carry it",
     "Rebalance NA Enterprise so every rep is within 10% of average potential",
-    "How many AEs must we hire to make next year?",
     "Check the data quality",
     "Forecast next quarter and tell me how many reps to hire",
 )

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from agent.result import AgentResult
-from interfaces.agent_view import impact_text, tool_table
+from interfaces.agent_view import aligned_table, impact_text, tool_table
 
 HEADER_LIMIT = 150  # characters in a header block
 SECTION_LIMIT = 3000  # characters in a section's text
@@ -30,9 +30,24 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _tables_as_code(markdown: str) -> str:
+    """Slack has no tables: a Markdown pipe table becomes an aligned code block."""
+    out: list[str] = []
+    table: list[str] = []
+    for line in [*markdown.splitlines(), ""]:
+        if line.strip().startswith("|") and line.strip().endswith("|") and len(line.strip()) > 1:
+            table.append(line)
+            continue
+        if table:
+            out += ["```", *(aligned_table(table) if len(table) > 1 else table), "```"]
+            table = []
+        out.append(line)
+    return "\n".join(out[:-1])
+
+
 def to_mrkdwn(markdown: str) -> str:
-    """Slack's dialect: *bold* instead of **bold**, • bullets; code spans pass through."""
-    text = re.sub(r"\*\*(.+?)\*\*", r"*\1*", markdown)
+    """Slack's dialect: *bold* instead of **bold**, • bullets, tables as code blocks; code spans pass through."""
+    text = re.sub(r"\*\*(.+?)\*\*", r"*\1*", _tables_as_code(markdown))
     text = re.sub(r"^\s*[-*] ", "• ", text, flags=re.MULTILINE)
     return re.sub(r"^#+\s*(.+)$", r"*\1*", text, flags=re.MULTILINE)
 
@@ -84,7 +99,9 @@ def result_blocks(result: AgentResult, question: str) -> tuple[list[dict[str, An
                 "text": {"type": "mrkdwn", "text": _cut("*Recommendations*\n" + "\n".join(lines), SECTION_LIMIT)},
             }
         )
-    for tool_result in result.tool_results[:2]:
+    # The answer's own table is the breakdown asked for; the tools' headline tables only when it has none.
+    has_table = "\n|" in "\n" + answer
+    for tool_result in [] if has_table else result.tool_results[:2]:
         table = _table_text(tool_result)
         if table:
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": table}})

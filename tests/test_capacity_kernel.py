@@ -226,3 +226,33 @@ def test_last_useful_start() -> None:
     assert plan.last_useful(a, np.ones(6, bool), ramped_period=12.0, share=0.3) == 3
     assert plan.last_useful(a, np.array([1, 1, 0, 0, 0, 0], bool), 12.0, 0.3) == 1
     assert plan.last_useful(a, np.ones(6, bool), 12.0, 0.9) is None
+
+
+def test_given_hires_take_the_plans_most_valuable_seats_first() -> None:
+    # Two groups, four start months; the plan wants 2 + 1 hires, at most 2 a month in group 0.
+    value = np.array([[50.0, 40.0, 30.0, 0.0], [90.0, 80.0, 10.0, 0.0]])
+    allowed = np.array([[True, True, True, False], [True, True, True, False]])
+    planned = np.array([[2, 0, 0, 0], [1, 0, 0, 0]])
+    per_month: list[int | None] = [2, 1]
+    assert (plan.first_hires(planned, value, allowed, per_month, 3) == planned).all()  # the plan is its own total
+    one = plan.first_hires(planned, value, allowed, per_month, 1)
+    assert one[1, 0] == 1 and one.sum() == 1  # the plan's most valuable hire ($90 a head)
+    more = plan.first_hires(planned, value, allowed, per_month, 5)
+    assert (more >= planned).all() and more.sum() == 5
+    assert more[1, 1] == 1 and more[0, 1] == 1  # beyond the plan: the best seats left ($80, then $40)
+    assert (more[0] <= 2).all() and (more[1] <= 1).all() and more[:, 3].sum() == 0
+    # Nested: the first k of n hires are the k asked on their own.
+    for k in range(6):
+        assert (plan.first_hires(planned, value, allowed, per_month, k) <= more).all()
+
+
+def test_given_hires_stop_when_the_seats_run_out() -> None:
+    value = np.array([[5.0, 4.0]])
+    placed = plan.first_hires(np.zeros((1, 2), dtype=int), value, np.array([[True, False]]), [2], 7)
+    assert placed.tolist() == [[2, 0]]  # the caller says only 2 of 7 fit
+
+
+def test_a_given_start_month_takes_the_plan_within_the_monthly_limit() -> None:
+    planned = np.array([[1, 2, 0], [0, 0, 0], [3, 0, 0]])
+    moved = plan.moved_to(planned, 2, [2, 1, None])
+    assert moved.tolist() == [[0, 0, 2], [0, 0, 0], [0, 0, 3]]

@@ -343,3 +343,117 @@ def test_cli(demo_path: Path) -> None:
         bad = runner.invoke(app, ["-w", str(demo_path), "capacity", "gap", *args])
         assert bad.exit_code == 3, (args, bad.stderr)
         assert text in bad.stderr
+
+
+# --- a given number of hires ("we got approval for 4") --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def given(demo_path: Path):  # type: ignore[no-untyped-def]
+    """Capacity on the demo with 0, 2, 4 and 8 given hires (and the plan's own count), same draws."""
+    wh = Warehouse(demo_path)
+    plan_hires = run_capacity(wh, CapacityInput(**FAST)).metrics["hires_needed"]
+    return {n: run_capacity(wh, CapacityInput(hires=n, **FAST)) for n in sorted({0, 2, 4, 8, plan_hires})}, plan_hires
+
+
+def test_zero_given_hires_is_the_baseline_exactly(given, fy28) -> None:  # type: ignore[no-untyped-def]
+    zero = given[0][0]
+    assert zero.metrics["what_if"]["capacity"] == zero.metrics["baseline"]["capacity"] == fy28.metrics["capacity"]
+    assert zero.metrics["what_if"]["gap"] == fy28.metrics["gap"]
+    assert zero.metrics["what_if"]["p_target_met"] == fy28.metrics["p_target_met"]
+    assert zero.tables["given_hires"] == [] and all(not r["change"] for r in zero.tables["comparison"])
+
+
+def test_the_plans_own_count_of_hires_is_the_plan(given, fy28) -> None:  # type: ignore[no-untyped-def]
+    results, n = given
+    assert n > 0
+    same = results[n]
+    what_if = same.metrics["what_if"]
+    assert what_if["capacity"] == fy28.metrics["capacity_with_plan"]  # to the cent: the same hires on the same draws
+    assert what_if["gap"] == fy28.metrics["gap_with_plan"]
+    assert what_if["p_target_met"] == fy28.metrics["p_target_met_with_plan"]
+    assert same.tables["given_hires"] == fy28.tables["hiring_plan"]
+    assert same.metrics["full_plan"]["hires"] == n and same.metrics["full_plan"]["capacity"] == what_if["capacity"]
+
+
+def test_capacity_rises_with_the_given_hires(given) -> None:  # type: ignore[no-untyped-def]
+    results, _ = given
+    counts = [0, 2, 4, 8]
+    for key in ("p10", "p50", "p90"):
+        caps = [results[n].metrics["what_if"]["capacity"][key] for n in counts]
+        assert caps == sorted(caps) and caps[0] < caps[-1]
+    chances = [results[n].metrics["what_if"]["p_target_met"] for n in counts]
+    assert chances == sorted(chances)
+    for n in counts[1:]:
+        r = results[n]
+        assert sum(row["hires"] for row in r.tables["given_hires"]) == n == r.metrics["what_if"]["hires"]
+        assert r.metrics["baseline"]["hires"] == 0
+    # The first 2 hires are among the first 4: the placement is nested.
+    seats = [
+        {(h["start_month"], h["region"], h["segment"]): h["hires"] for h in results[n].tables["given_hires"]}
+        for n in (2, 4)
+    ]
+    assert all(seats[1].get(k, 0) >= v for k, v in seats[0].items())
+
+
+def test_given_hires_answer_first_in_the_what_if_shape(given) -> None:  # type: ignore[no-untyped-def]
+    results, n = given
+    four = results[4]
+    rows = {r["metric"]: r for r in four.tables["comparison"]}
+    assert {"hires", "capacity P50", "gap P50", "chance of making target"} <= set(rows)
+    assert rows["hires"]["baseline"] == 0 and rows["hires"]["what_if"] == 4
+    assert rows["capacity P50"]["change"] == pytest.approx(-rows["gap P50"]["change"])
+    assert four.metrics["what_if_inputs"] == ["4 hires"]
+    assert four.summary.startswith("With 4 ") and "FY2028 capacity P50 is" in four.summary
+    assert f"closing it takes {n} hires" in four.summary
+    assert "Seat the 4 approved" in four.recommendations[0].action
+    table = four.tables["given_hires"]
+    assert {"start_month", "region", "segment", "hires", "expected_adds"} <= set(table[0])
+    # The most valuable seats of the plan: no hire of the plan adds more than the least of these.
+    least = min(r["expected_adds"] / r["hires"] for r in table)
+    plan_rows = results[n].tables["given_hires"]
+    chosen = {(r["start_month"], r["region"], r["segment"]) for r in table}
+    assert all(
+        r["expected_adds"] / r["hires"] <= least + 1e-6
+        for r in plan_rows
+        if (r["start_month"], r["region"], r["segment"]) not in chosen
+    )
+
+
+def test_a_later_start_gives_less_capacity(demo: Warehouse) -> None:
+    early, late = (
+        run_capacity(demo, CapacityInput(hires=3, hires_start=month, max_hires_per_month=3, **FAST))
+        for month in ("2027-01", "Jun 2027")
+    )
+    assert {r["start_month"] for r in early.tables["given_hires"]} == {"2027-01"}
+    assert {r["start_month"] for r in late.tables["given_hires"]} == {"2027-06"}
+    assert late.metrics["what_if"]["capacity"]["p50"] < early.metrics["what_if"]["capacity"]["p50"]
+    assert late.metrics["what_if"]["start"] == "2027-06" and "starting 2027-06" in late.summary
+    assert early.metrics["baseline"] == late.metrics["baseline"]  # the same team without them
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        ({"hires_start": "2026-10"}, "hires_start 2026-10 is not after the as-of date"),
+        ({"hires_start": "2026-11"}, "hires_start 2026-11 is not after the as-of date"),
+        ({"hires_start": "2028-02"}, "hires_start 2028-02 is after FY2028 ends"),
+        ({"hires_start": "someday"}, "hires_start 'someday' is not a month"),
+        ({"hires_start": "YTD"}, "hires_start 'YTD' is a date range"),
+        ({"hires_start": "2027-06", "freeze_from": date(2027, 5, 1)}, "hires_start 2027-06 falls in the hiring freeze"),
+        ({"hires": 30, "hires_start": "2027-03"}, "hires: only .* of the 30 hires fit in 2027-03"),
+    ],
+)
+def test_bad_given_hires_are_refused_naming_the_field(demo: Warehouse, args: dict, error: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(InputError, match=error) as caught:
+        run_capacity(demo, CapacityInput(**{"hires": 2, **args, **FAST}))
+    assert caught.value.hint
+
+
+def test_given_hires_validate_their_inputs() -> None:
+    with pytest.raises(ValidationError, match="hires_start needs hires"):
+        CapacityInput(hires_start="2027-03")
+    with pytest.raises(ValidationError, match="less than or equal to 500"):
+        CapacityInput(hires=501)
+    with pytest.raises(ValidationError, match="greater than or equal to 0"):
+        CapacityInput(hires=-1)

@@ -1,4 +1,5 @@
-"""Data checks: each planted problem is found; clean data gives no findings."""
+"""Data checks: each planted problem is found; clean data gives no findings; a slice (filters or a
+data scope) finds exactly its share of the whole warehouse's findings."""
 
 from __future__ import annotations
 
@@ -6,11 +7,16 @@ import json
 from datetime import date
 
 import pytest
+from pydantic import ValidationError
 
 from tests.conftest import AS_OF
+from tools.core.selection import Selection
+from tools.data_check.models import DataCheckInput
+from tools.data_check.tool import run_data_check, slice_where
 from warehouse.checks import CHECKS, normalize_company, run_checks
 from warehouse.connection import Warehouse
-from warehouse.errors import InputError
+from warehouse.errors import InputError, PermissionDeniedError
+from warehouse.identity import Scope
 
 
 @pytest.fixture(scope="module")
@@ -123,3 +129,97 @@ def test_unknown_check_name(demo: Warehouse) -> None:
 def test_company_names_normalize() -> None:
     assert normalize_company("ACME Corporation.") == normalize_company("Acme Corp") == "acme"
     assert normalize_company("Summit Logistics GmbH") == "summit logistics"
+
+
+# --- one region or segment ------------------------------------------------------------------------
+
+# What each check's ids name, and so whose region and segment a finding has.
+RECORDS = {
+    "zombie_opportunities": "opportunity",
+    "stale_stages": "opportunity",
+    "amount_outliers": "opportunity",
+    "duplicate_accounts": "account pair",
+    "orphan_owners": "account",
+    "zips_without_territory": "account",
+    "active_reps_without_quota": "rep",
+    "quotas_without_rep": "quota",
+}
+
+
+@pytest.fixture(scope="module")
+def places(demo_path):  # type: ignore[no-untyped-def]
+    """(region, segment) of every opportunity (its account's), account and rep of the demo."""
+    with Warehouse(demo_path).reader() as cur:
+        sql = {
+            "opportunity": "SELECT o.opp_id, a.region, a.segment FROM opportunities o "
+            "LEFT JOIN accounts a USING (account_id)",
+            "account": "SELECT account_id, region, segment FROM accounts",
+            "rep": "SELECT rep_id, region, segment FROM reps",
+        }
+        return {kind: {i: (r, s) for i, r, s in cur.execute(q).fetchall()} for kind, q in sql.items()}
+
+
+def _in_slice(check: str, record: str, places, filters: dict[str, list[str]]) -> bool:  # type: ignore[no-untyped-def]
+    def inside(place: tuple[str, str] | None) -> bool:
+        if place is None:
+            return False  # a record the warehouse cannot place (an unknown rep) is in no slice
+        region, segment = place
+        return region in filters.get("region", [region]) and segment in filters.get("segment", [segment])
+
+    kind = RECORDS[check]
+    if kind == "account pair":
+        return all(inside(places["account"].get(a)) for a in record.split("~"))
+    if kind == "quota":
+        return inside(places["rep"].get(record.split("@")[0]))
+    return inside(places[kind].get(record))
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{"region": ["EMEA"]}, {"segment": ["SMB"]}, {"region": ["NA", "APAC"], "segment": ["Enterprise"]}],
+    ids=["region", "segment", "regions-x-segment"],
+)
+def test_a_slice_finds_exactly_its_share_of_the_findings(findings, places, demo, filters) -> None:  # type: ignore[no-untyped-def]
+    result = run_data_check(demo, DataCheckInput(filters=filters, as_of=AS_OF))
+    counts = {row["check"]: row["count"] for row in result.tables["findings"]}
+    with demo.reader() as cur:
+        sliced = {
+            f.check: f
+            for f in run_checks(
+                cur, AS_OF, demo.calendar(), where=slice_where(Selection.of(Scope.everything(), filters))
+            )
+        }
+    for check, whole in findings.items():
+        assert len(whole.ids) == whole.count  # the demo is far below the id cap: ids are complete
+        expected = [i for i in whole.ids if _in_slice(check, i, places, filters)]
+        assert sliced[check].ids == expected, check  # same records, same order
+        assert counts[check] == len(expected)
+    assert any(counts.values()) and sum(counts.values()) < sum(f.count for f in findings.values())
+
+
+def test_a_scoped_user_gets_the_filtered_findings_and_nothing_else(demo: Warehouse) -> None:
+    filtered = run_data_check(demo, DataCheckInput(filters={"region": ["EMEA"]}))
+    scoped = run_data_check(demo, DataCheckInput(), scope=Scope("region", "EMEA"))
+    assert scoped.model_dump() == filtered.model_dump()
+    with pytest.raises(PermissionDeniedError, match="region EMEA"):
+        run_data_check(demo, DataCheckInput(filters={"region": ["APAC"]}), scope=Scope("region", "EMEA"))
+    examples = [row["example"] for row in scoped.tables["findings"] if row["example"]]
+    assert examples and not any("APAC" in str(e) or "LATAM" in str(e) for e in examples)
+
+
+def test_the_summary_names_the_slice_and_what_it_cannot_show(demo: Warehouse) -> None:
+    emea = run_data_check(demo, DataCheckInput(filters={"region": ["emea"]}))
+    assert emea.summary.startswith("Region EMEA: ") and "zombie deals ($" in emea.summary
+    assert emea.metrics["slice"] == "region EMEA"
+    assert any("rep ids the warehouse does not know" in a for a in emea.assumptions)
+    whole = run_data_check(demo, DataCheckInput())
+    assert whole.summary.startswith("All data: ") and whole.assumptions == []
+    smb = run_data_check(demo, DataCheckInput(checks=["duplicate_accounts"], filters={"segment": ["SMB"]}))
+    assert smb.summary.startswith("Segment SMB: ") and not any("rep ids" in a for a in smb.assumptions)
+
+
+def test_data_check_filters_are_validated(demo: Warehouse) -> None:
+    with pytest.raises(ValidationError, match="cannot filter data checks by 'product'"):
+        DataCheckInput(filters={"product": ["Core"]})
+    with pytest.raises(InputError, match="Unknown region 'Mars'"):
+        run_data_check(demo, DataCheckInput(filters={"region": ["Mars"]}))

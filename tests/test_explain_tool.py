@@ -221,7 +221,7 @@ def test_only_the_win_rate_moved_so_it_carries_the_gap(empty: Warehouse) -> None
     assert rows["deals closed"]["contribution"] == rows["deal size"]["contribution"] == 0.0
     assert result.tables["drivers"][0]["driver"] == "win rate"
     assert result.summary == (
-        "EMEA FY2027-Q3 bookings are $100K, 150% ahead of last year's $40.0K: the biggest driver is win rate "
+        "EMEA FY2027-Q3 bookings are $100K, 150% ahead of last year's (FY2026-Q3) $40.0K: the biggest driver is win rate "
         "(50% vs 20%, +$60.0K)."
     )
     assert "no_opportunity_history" in {w.code for w in result.warnings}  # no slipped-deal rows then
@@ -235,7 +235,7 @@ def test_only_the_deal_size_moved_so_it_carries_the_gap(empty: Warehouse) -> Non
     assert result.metrics["gap"] == -30_000.0
     assert rows["deal size"]["contribution"] == pytest.approx(-30_000.0, abs=1e-6)
     assert rows["deals closed"]["contribution"] == rows["win rate"]["contribution"] == 0.0
-    assert "25% behind last year's $120K: the biggest driver is deal size ($9.00K vs $12.0K, -$30.0K)." in (
+    assert "25% behind last year's (FY2026-Q3) $120K: the biggest driver is deal size ($9.00K vs $12.0K, -$30.0K)." in (
         result.summary
     )
     rec = result.recommendations[0]

@@ -43,7 +43,7 @@ FILTERS: dict[str, str | None] = {
     "capacity_gap": "filters",
     "metrics": "filters",
     "explain_variance": "filters",
-    "data_check": None,
+    "data_check": "filters",
     "scenarios": None,
 }
 # Fields that say how the request was made (a scope, or a filter), not what it found.

@@ -119,6 +119,18 @@ def _tables(tool: str, args: dict[str, Any], result: dict[str, Any], question: s
         )
     if tool == "compare_plans" and tables.get("options"):
         return _options_table(result)
+    if tool == "explain_variance" and tables.get("drivers"):
+        body = [
+            [
+                str(r.get("driver")),
+                fmt.value(r.get("reference"), str(r.get("unit", ""))),
+                fmt.value(r.get("actual"), str(r.get("unit", ""))),
+                fmt.change(r.get("contribution"), "USD") if r.get("contribution") is not None else "",
+            ]
+            for r in tables["drivers"]
+        ]
+        reference = str((result.get("metrics") or {}).get("against", "reference")).replace("_", " ")
+        return breakdown.markdown_table(["driver", reference, "actual", "effect on bookings"], body)
     return []
 
 
@@ -140,6 +152,58 @@ def _options_table(result: dict[str, Any]) -> list[str]:
     ]
     columns = ["option", str(m.get("objective_label", "objective")), *(c.replace("_", " ") for c, _, _ in shown)]
     return breakdown.markdown_table(columns, body)
+
+
+CURRENT = re.compile(r"\bthis (?:quarter|q|period)\b|\bcurrent quarter\b|\bqtd\b|\bquarter to date\b", re.IGNORECASE)
+
+
+def _current_lead(result: dict[str, Any], question: str) -> str | None:
+    """ "Where do we land this quarter?": the period in progress first, not the next one."""
+    rows = (result.get("tables") or {}).get("current_period") or []
+    if not CURRENT.search(question) or not rows:
+        return None
+    slices = [r for r in rows if r.get("level") != "total"]
+    row = slices[0] if len(slices) == 1 else next((r for r in rows if r.get("level") == "total"), rows[0])
+    where = " ".join(str(row[k]) for k in ("region", "segment", "product", "rep") if k in row and row[k] != "All")
+    target = f" against a {fmt.money(row.get('target'))} target" if row.get("target") else ""
+    return (
+        f"{row.get('period')} (this quarter){' for ' + where if where else ''}: {fmt.money(row.get('booked_to_date'))} "
+        f"booked so far, landing at P50 {fmt.money(row.get('p50'))} (P10 {fmt.money(row.get('p10'))}, "
+        f"P90 {fmt.money(row.get('p90'))}){target}."
+    )
+
+
+WHY = re.compile(r"\bwhy\b|what'?s (?:driving|dragging|behind)|\bdrivers?\b|\bdragging\b|\bexplain\b", re.IGNORECASE)
+
+
+def _drivers(tool: str, result: dict[str, Any], question: str) -> list[str]:
+    """ "...and why?" of a forecast or a capacity plan: the figures that make the gap, biggest first."""
+    if not WHY.search(question):
+        return []
+    tables = result.get("tables") or {}
+    if tool == "forecast":
+        first = (result.get("metrics") or {}).get("first_period")
+        rows = [r for r in tables.get("forecast", []) if r.get("period") == first]
+        row = next((r for r in rows if r.get("level") != "total"), None) if len(rows) == 1 else None
+        row = row or next((r for r in rows if r.get("level") == "total"), rows[0] if rows else None)
+        if not row or not isinstance(row.get("coverage"), int | float):
+            return []
+        return [
+            f"Drivers of the gap in {first}: pipeline closing in the period is {fmt.money(row.get('pipeline'))}, "
+            f"{fmt.multiple(row.get('coverage'))} coverage against the {fmt.multiple(row.get('required_coverage'))} "
+            f"a win rate of {fmt.share(row.get('win_rate'))} needs; {fmt.money(row.get('to_build'))} more pipeline "
+            "would close it."
+        ]
+    if tool == "capacity_gap" and tables.get("groups"):
+        worst = max(tables["groups"], key=lambda g: g.get("gap_p50") or 0.0)
+        return [
+            f"The biggest gap is {worst.get('region')} {worst.get('segment')}, {fmt.money(worst.get('gap_p50'))} at "
+            f"P50. Its drivers: {fmt.count(worst.get('headcount'))} AEs producing "
+            f"{fmt.money(worst.get('productivity_per_month'))} a month each when ramped, a "
+            f"{fmt.count(worst.get('ramp_months'))}-month ramp and {fmt.share(worst.get('attrition_annual'))} "
+            f"attrition a year; {fmt.count(worst.get('hires'))} hires close it."
+        ]
+    return []
 
 
 def _key(action: str) -> str:
@@ -180,9 +244,11 @@ def compose(calls: list[dict[str, Any]], question: str = "") -> str:
     """
     t = answers()
     lines: list[str] = []
-    settled = verdict(question, [c for c in calls if c["status"] != "error" and c.get("result")])
-    if settled:
-        lines += [settled, ""]
+    done = [c for c in calls if c["status"] != "error" and c.get("result")]
+    settled = verdict(question, done)
+    current = next((_current_lead(c["result"], question) for c in done if c["name"] == "forecast"), None)
+    if settled or current:
+        lines += [settled or current or "", ""]
     warnings: list[str] = []
     for i, call in enumerate(calls):
         spec = BY_NAME.get(call["name"])
@@ -208,6 +274,7 @@ def compose(calls: list[dict[str, Any]], question: str = "") -> str:
             rows = _what_if_rows(call["name"], result)
             lines.append(t["what_if_intro"])
             lines.extend(f"- {line}" for line in comparison_lines(rows, limit=WHAT_IF_LINES))
+        lines.extend(_drivers(call["name"], result, question))
         table = _tables(call["name"], call["args"], result, question)
         if table:
             lines.append("")

@@ -79,7 +79,12 @@ def _use_scenario(text: str, s: Slots, args: dict[str, Any]) -> None:
 
 def forecast(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
     args: dict[str, Any] = {}
-    monthly = "month" in s.by or s.months_ahead or _has(text, r"monthly|by month|per month|month[- ]by[- ]month")
+    monthly = (
+        "month" in s.by
+        or s.months_ahead
+        or _has(text, r"monthly|by month|per month|month[- ]by[- ]month")
+        or bool(s.months and not s.periods)
+    )
     grain = "month" if monthly else "quarter"
     if grain == "month":
         args["grain"] = "month"
@@ -101,12 +106,16 @@ def forecast(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
     if s.filters():
         args["filters"] = s.filters()
     horizon = s.months_ahead if grain == "month" and s.months_ahead else None
+    if grain == "month" and not horizon and s.months and not s.periods:
+        last = max(s.months)  # "close in december": the months up to it
+        horizon = max(1, (last.year - vocab.as_of.year) * 12 + last.month - vocab.as_of.month)
     horizon = horizon or _horizon(s.future(vocab), s.quarters_ahead, vocab, grain)
     if horizon:
         args["horizon"] = horizon
     what_if: dict[str, float] = {}
     if _has(text, r"win[- ]?rate|close rate|win prob"):
-        value = next(iter(s.points or s.percents), None)
+        bare = re.search(r"(?:win[- ]?rates?|close rates?)\s*(?:of|by)?\s*([+-]\d+(?:\.\d+)?)\b(?!\s*%)", text, re.I)
+        value = next(iter(s.points or s.percents), float(bare[1]) if bare else None)
         if value is not None:
             what_if["win_rate_pts"] = value
     if _has(text, r"deal sizes?|deal amounts?|\bacv\b|deal values?|ticket") and s.percents:
@@ -128,8 +137,8 @@ def _quota_bounds(text: str) -> dict[str, float]:
         ("floor", r"(?:below|under|less than|at least|minimum(?: of)?|floor(?: of)?)"),
         ("cap", r"(?:above|over|more than|at most|maximum(?: of)?|cap(?: of)?)"),
     ):
-        m = re.search(pattern + r"\s+\$\s?(\d+(?:\.\d+)?)\s?(k|m|mm|million|thousand)?\b", text, re.I)
-        if m and _has(text, r"quota|rep"):
+        m = re.search(pattern + r"\s+\$?\s?(\d+(?:\.\d+)?)\s?(k|m|mm|million|thousand)?\b", text, re.I)
+        if m and _has(text, r"quota|rep") and ("$" in m[0] or m[2]):  # an amount, not "at least 5 reps"
             scale = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mm": 1e6, "million": 1e6}.get((m[2] or "").lower(), 1.0)
             out[key] = float(m[1]) * scale
     return out
@@ -203,7 +212,7 @@ def quota(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
             args["adjustments"] = paired  # "EMEA +10%, APAC -5%": each group its own change
         else:
             if not groups:
-                groups = [("region", r) for r in vocab.regions]  # "raise quotas 10%": every region
+                groups = [("region", r) for r in vocab.all_regions()]  # "raise quotas 10%": every region
             args["adjustments"] = [{"dim": d, "value": v, "pct": pct} for d, v in groups]
     elif filters:
         args["filters"] = filters
@@ -233,6 +242,8 @@ def territory(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
         args["band"] = abs(percents.pop(0)) / 100
     if cap is None and percents and _has(text, r"disrupt|move|moving|\barr\b"):
         cap = abs(percents.pop(0)) / 100
+    if cap is None and s.amounts and _has(text, r"\bmov\w*|disrupt|off the|shift"):
+        cap = s.amounts[0]  # "without moving more than $2M of ARR": a cap in money
     if cap is not None:
         args["max_disruption"] = cap
     metrics = [
@@ -353,6 +364,10 @@ def metrics(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
             by = ["rep"]
     if metric == "attainment" and not by and (s.threshold or _has(text, r"\bwho\b|which|reps|aes")):
         by = ["rep"]
+    if not by and len(s.segments) >= 2:
+        by = ["segment"]  # "mid-market vs smb": side by side
+    elif not by and len(s.regions) >= 2:
+        by = ["region"]
     if by:
         args["by"] = by
     if s.filters():
@@ -440,6 +455,15 @@ def for_intent(intent: str, text: str, s: Slots, vocab: Vocabulary, last_saved: 
     return args
 
 
+SAME_LAST_YEAR = re.compile(
+    r"same (?:quarter|month|half|period) (?:last|a|the) year|(?:quarter|month) a year (?:ago|earlier)", re.IGNORECASE
+)
+STRONG_CONTINUE = re.compile(
+    r"\b(?:re-?run|redo|again|instead|on top of that|same (?:but|again|thing|question)|as well|that plan|this plan)\b",
+    re.IGNORECASE,
+)
+
+
 def follow_up(tool: str, previous: dict[str, Any], text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
     """The previous call's arguments with what the follow-up names replaced."""
     args = copy.deepcopy(previous)
@@ -467,7 +491,9 @@ def follow_up(tool: str, previous: dict[str, Any], text: str, s: Slots, vocab: V
             args["horizon"] = _horizon(s.periods, s.quarters_ahead, vocab, grain) or args.get("horizon", 4)
         else:
             args["period"] = _period_name(max(s.periods, key=lambda p: p.end) if tool != "metrics" else s.periods[0])
-    if (
+    if SAME_LAST_YEAR.search(text) and "period" in previous:
+        args["period"] = year_before(str(previous["period"])) or args["period"]
+    elif (
         not s.periods
         and "period" in args
         and re.search(r"year before|prior year|previous year|a year earlier", text, re.I)
@@ -580,6 +606,8 @@ def continue_call(
     if intent not in BUILDERS:
         return args
     named = BUILDERS[intent](text, s, vocab)
+    if SAME_LAST_YEAR.search(text):
+        named.pop("period", None)  # follow_up moved the earlier period back a year; "last year" is not the period
     if intent == "metrics" and _named_kpi(text, default=None) is None:
         named.pop("metric", None)  # "and for APAC?" keeps the KPI asked before
     if intent == "quota" and not (s.regions or s.segments):

@@ -82,6 +82,15 @@ EXPLAIN = re.compile(
 )
 
 
+# "What would H2 look like if deal sizes fell 5%?": a what-if on a forecast lever, not a KPI lookup.
+LEVER_WHAT_IF = re.compile(
+    r"\b(?:if|assum\w*|suppose|what happens)\b[^.?]{0,60}\b(?:deal sizes?|win rates?|close rates?|pipeline|slip\w*)\b"
+    r"[^.?]{0,40}\b(?:fell|falls?|drops?|dropped|rises?|rose|grows?|grew|increases?|decreases?|shrinks?|improves?|"
+    r"slips?|goes up|goes down|by \d)",
+    re.IGNORECASE,
+)
+
+
 @dataclass
 class Plan:
     """Calls to run now, and chain steps to issue once they are in."""
@@ -183,7 +192,7 @@ def compare(text: str, s: Slots, vocab: Vocabulary, tool: str | None) -> Plan | 
             variants = [{"label": f"over-assign {p:g}%", "args": {"over_assign": abs(p) / 100}} for p in percents]
         elif len(percents) >= 2:
             groups = [("region", r) for r in s.regions] + [("segment", g) for g in s.segments]
-            groups = groups or [("region", r) for r in vocab.regions]
+            groups = groups or [("region", r) for r in vocab.all_regions()]
             sign = -1 if s.direction < 0 else 1
             base.pop("adjustments", None)
             variants = [
@@ -292,8 +301,16 @@ def chain(text: str, s: Slots, vocab: Vocabulary, tool: str | None) -> Plan | No
     return None
 
 
+LOOKS_AHEAD = re.compile(
+    r"\bnext (?:year|quarter|half)|\bforecast|\bcapacity|\bhir(?:e|es|ing)\b|\bgap\b.{0,20}\bnext", re.I
+)
+
+
 def explain(text: str, s: Slots, vocab: Vocabulary, known_tools: list[str]) -> Plan | None:
-    if "explain_variance" not in known_tools or not EXPLAIN.search(text):
+    """Why a past or current slice is ahead of or behind; a look ahead is the forecast's or capacity's."""
+    if "explain_variance" not in known_tools or not EXPLAIN.search(text) or LOOKS_AHEAD.search(text):
+        return None
+    if any(p.start > vocab.as_of for p in s.periods):
         return None
     if not re.search(r"behind|ahead|short|miss|gap|below|above|under|over|down|up\b|drop|grow|plan|target|last year|"
                      r"prior|driv|dragg|better|worse|lower|higher", text, re.I):  # fmt: skip
@@ -306,11 +323,18 @@ def explain(text: str, s: Slots, vocab: Vocabulary, known_tools: list[str]) -> P
         args["against"] = "plan"
     elif re.search(r"last quarter|previous quarter|prior quarter|quarter before|\bqoq\b", text, re.I) and not s.periods:
         args["against"] = "last_period"
-    past = [p for p in s.periods if p.start <= vocab.as_of]
-    if past:
+    reference = re.search(
+        r"(?:ahead of|behind|vs\.?|versus|compared (?:to|with)|than|against|over) last year", text, re.I
+    )
+    if reference:
+        args["against"] = "last_year"
+    this_year = vocab.calendar.period_of(vocab.as_of, "year")
+    # "ahead of last year": last year is the reference, not the period asked about.
+    past = [p for p in s.periods if p.start <= vocab.as_of and not (reference and p.end <= this_year.start)]
+    if re.search(r"so far this year|this (?:fiscal )?year|\bytd\b|year to date", text, re.I):
+        args["period"] = this_year.name
+    elif past:
         args["period"] = past[0].name
-    elif re.search(r"so far this year|this year|\bytd\b|year to date", text, re.I):
-        args["period"] = vocab.calendar.period_of(vocab.as_of, "year").name
     return Plan("explain", [("explain_variance", args)])
 
 

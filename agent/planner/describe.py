@@ -83,6 +83,10 @@ def describe(tool: str, args: dict[str, Any]) -> str:
     if "weights" in a:
         h, p = a["weights"]
         parts.append(f"history {fmt.share(h)} / potential {fmt.share(p)}")
+    if "floor" in a:
+        parts.append(f"floor {fmt.money(float(a['floor']))}")
+    if "cap" in a:
+        parts.append(f"cap {fmt.money(float(a['cap']))}")
     if "leave" in a:
         parts.append(f"{', '.join(a['leave'])} leaving")
     if "band" in a:

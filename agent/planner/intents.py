@@ -50,7 +50,8 @@ class IntentModel:
         for part in (p.strip(" ,.") for p in _SPLIT.split(text) if p and p.strip(" ,.")):
             belongs = (
                 r"(?:and\s+)?(?:(?:save|call|name)\s+(?:it|this|that|the plan)\b"
-                r"|show (?:me )?(?:the )?(?:attainment|results|impact)\b)"
+                r"|show (?:me )?(?:the )?(?:attainment|results|impact|each rep|every rep|per[- ]rep|reps|rep by rep)\b"
+                r"|(?:i'?d like|with|and) the baseline\b|(?:give|show) me (?:the )?(?:table|breakdown|detail)\b)"
             )
             if parts and re.match(belongs, part, re.I):
                 parts[-1] += ", " + part  # "..., save it as X" belongs to the ask before it

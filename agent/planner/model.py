@@ -61,6 +61,17 @@ def last_saved_scenario(history: Sequence[BaseMessage]) -> str | None:
     return None
 
 
+def _intent_of(call: dict[str, Any]) -> str | None:
+    spec = BY_NAME.get(str(call.get("name")))
+    return spec.intent if spec else None
+
+
+def _whole_intent(question: str) -> Intent:
+    """The request read as one ask (its parts were each too short to classify)."""
+    name, confidence = intent_model().scores([question])[0][0]
+    return Intent(name, confidence, question)
+
+
 def _accepts(tool: str) -> set[str]:
     spec = BY_NAME.get(tool)
     return set(spec.input_model.model_fields) if spec else set()
@@ -118,17 +129,33 @@ class OfflinePlanner(BaseChatModel):
             return self._say(t["out_of_scope"] + "\n" + t["clarify"].split("\n", 1)[1], "clarify", **info)
         whole = extract(question, self.vocabulary)
         prev = previous_call(history)
-        unsure = len(intents) == 1 and top.confidence < self.threshold
+        # Unsure when no part of the request is confidently a planning intent.
+        unsure = all(x.confidence < self.threshold for x in intents)
+        if unsure and len(intents) > 1:
+            top, intents = _whole_intent(question), [_whole_intent(question)]
+            unsure = top.confidence < self.threshold
         guessed = clarify.guess(question) if unsure or top.name in ("out_of_scope", "help") else None
         if guessed and not (prev is not None and arguments.reads_as_follow_up(question) and unsure):
             # The words name the domain plainly ("duplicate accounts", "allocation"): plan it, not a clarify.
-            top, unsure = Intent(guessed, top.confidence, question), False
+            top, unsure = Intent(guessed, max(top.confidence, self.threshold), question), False
+            intents = [top]
+        if top.name == "metrics" and composite.LEVER_WHAT_IF.search(question):
+            # "What would H2 look like if deal sizes fell 5%?" is a forecast what-if, not a KPI lookup.
+            top = Intent("forecast", max(top.confidence, self.threshold), question)
             intents = [top]
         if top.name not in ("out_of_scope", "help"):
             planned = self._composite(question, whole, top.name if not unsure else None, prev)
             if planned is not None:
                 return planned
-        continues = prev is not None and (top.name == "followup" or (unsure and arguments.reads_as_follow_up(question)))
+        continues = prev is not None and (
+            top.name == "followup"
+            or (unsure and arguments.reads_as_follow_up(question))
+            # "lock late-stage deals and rerun": the turn before, changed, unless the words name another domain
+            or (
+                arguments.STRONG_CONTINUE.search(question) is not None
+                and clarify.guess(question) in (None, _intent_of(prev))
+            )
+        )
         if continues and prev is not None:
             args = arguments.continue_call(prev, question, whole, self.vocabulary, _accepts(prev["name"]))
             return self._calls([self._call(prev["name"], args)], info)
@@ -158,6 +185,9 @@ class OfflinePlanner(BaseChatModel):
             args = arguments.for_intent(intent.name, intent.text, slots, self.vocabulary, saved)
             if prev is not None and arguments.refers_back(question):
                 args = arguments.carry(prev, tool, args, _accepts(tool))
+                earlier = (prev.get("args") or {}).get("period")
+                if arguments.SAME_LAST_YEAR.search(question) and earlier and "period" in args:
+                    args["period"] = arguments.year_before(str(earlier)) or args["period"]
             calls.append(self._call(tool, args))
         return self._calls(calls, info)
 

@@ -149,6 +149,12 @@ SLANG = {
     "mth": "month",
     "mths": "months",
     "mo": "month",
+    "fcst": "forecast",
+    "fcast": "forecast",
+    "pipe": "pipeline",
+    "attn": "attainment",
+    "ttm": "trailing twelve months",
+    "t12m": "trailing twelve months",
 }
 PEOPLE = r"(?:aes?|account executives?|reps?|sellers?|hires?|people|heads?|salespeople)"
 _NUM = r"(\d+(?:,\d{3})*(?:\.\d+)?)"
@@ -205,6 +211,10 @@ class Vocabulary:
     products: tuple[str, ...] = ()
     reps: dict[str, str] = field(default_factory=dict)  # name -> rep_id
     scenarios: tuple[str, ...] = ()
+    every_region: tuple[str, ...] = ()  # what "every region" means for this user (default: all regions)
+
+    def all_regions(self) -> tuple[str, ...]:
+        return self.every_region or self.regions
 
 
 @dataclass
@@ -263,6 +273,8 @@ def normalise(text: str) -> str:
         best = min(DOMAIN_WORDS, key=lambda w: OSA.distance(low, w))
         return best if OSA.distance(low, best) <= limit and best[0] == low[0] else word
 
+    text = re.sub(r"\b(next|this|last|current|prior|previous)\s+q\b", r"\1 quarter", text, flags=re.IGNORECASE)
+    text = re.sub(r"\bt12m\b", "trailing twelve months", text, flags=re.IGNORECASE)
     return re.sub(r"[A-Za-z]+", fix, text)
 
 
@@ -330,8 +342,11 @@ def _match_names(text: str, names: tuple[str, ...], aliases: dict[str, str]) -> 
 
 FRACTIONS = {"a fifth": 20.0, "one fifth": 20.0, "a tenth": 10.0, "one tenth": 10.0, "a quarter": 25.0,
              "a third": 100 / 3, "one third": 100 / 3, "half": 50.0}  # fmt: skip
+# "a fifth of deals slip" is 20%; "the first half of next year" is a period, not a share.
 _FRACTION = re.compile(
-    r"\b(a fifth|one fifth|a tenth|one tenth|a quarter|a third|one third|half)\s+of\b", re.IGNORECASE
+    r"(?<!first )(?<!second )(?<!back )(?<!front )\b(a fifth|one fifth|a tenth|one tenth|a quarter|a third|one third"
+    r"|half)\s+of\s+(?:the\s+|our\s+|all\s+)?(?:deals|opportunities|opps|pipeline|wins|bookings|reps|aes|accounts)\b",
+    re.IGNORECASE,
 )
 
 

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from agent.planner.slots import Vocabulary
 from tools.core.context import PlanContext
 from warehouse.connection import Warehouse
+from warehouse.identity import Scope
 
 
-def load_vocabulary(warehouse: Warehouse) -> Vocabulary:
+def _within(names: tuple[str, ...], scope: Scope | None, kind: str) -> tuple[str, ...]:
+    if scope is not None and scope.kind == kind and scope.value:
+        return tuple(n for n in names if n.lower() == scope.value.lower())
+    return names
+
+
+def load_vocabulary(warehouse: Warehouse, scope: Scope | None = None) -> Vocabulary:
+    """The names a request may use; a region- or segment-scoped user's "every region" is their own."""
     with warehouse.reader() as cur:
         ctx = PlanContext.read(cur)
 
@@ -26,4 +36,6 @@ def load_vocabulary(warehouse: Warehouse) -> Vocabulary:
             reps=reps,
             scenarios=names("SELECT name FROM scenarios ORDER BY created_at"),
         )
-    return vocab
+    # Every name stays matchable (asking for APAC outside your scope must be refused, not
+    # misread); "every region" of a region-scoped user is their own.
+    return replace(vocab, every_region=_within(vocab.regions, scope, "region"))

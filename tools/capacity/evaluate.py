@@ -68,6 +68,19 @@ class People:
     requisitions: pd.DataFrame  # open AE requisitions: req_id, region, segment, planned_start
 
 
+@dataclass(frozen=True)
+class GivenHires:
+    """A given number of hires (`hires`) placed by `plan.first_hires`."""
+
+    asked: int
+    hires: np.ndarray  # [G, S] by group and start month (simulation months)
+    start: int | None  # the start month all of them were given, if it was
+
+    @property
+    def total(self) -> int:
+        return int(self.hires.sum())
+
+
 @dataclass
 class Outcome:
     params: CapacityInput
@@ -91,6 +104,7 @@ class Outcome:
     requisitions: pd.DataFrame  # with the modelled start month
     headcount_now: np.ndarray  # [G]
     target_by_group: list[str] = field(default_factory=list)  # where each group's target comes from
+    given: GivenHires | None = None
     notes: list[str] = field(default_factory=list)
     _capacity: dict[bool, np.ndarray] = field(default_factory=dict, repr=False)
     _plan: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
@@ -120,7 +134,11 @@ class Outcome:
         return self._plan["plan"]
 
     def _plan_capacity(self) -> np.ndarray:
-        x = np.stack([p.hires for p in self.plans]).astype(float)  # [G, S]
+        return self.hires_capacity(np.stack([p.hires for p in self.plans]))
+
+    def hires_capacity(self, hires: np.ndarray) -> np.ndarray:
+        """Per-trial capacity [T, G, M] that hires [G, S] add (simulation months), on the team's draws."""
+        x = hires.astype(float)
         ramped = np.einsum("gs,gsm->gm", x, self.hires.ramped) * self.team.productivity
         wobble = np.einsum("gs,gsm->gm", x, self.hires.spread) * self.team.productivity
         f, d = self.draws.factor[:, :, None], self.draws.delta[:, :, None]
@@ -256,8 +274,10 @@ def evaluate(
     targets: np.ndarray,
     target_source: str,
     target_by_group: list[str] | None = None,
+    hires_start: date | None = None,
 ) -> Outcome:
-    """Expected model, Monte Carlo, value of a hire by start month, and the hiring plan."""
+    """Expected model, Monte Carlo, value of a hire by start month, the hiring plan and, with
+    `params.hires`, where that many hires go (all in `hires_start`'s month when it is given)."""
     team, reqs, heads_now = build_team(horizon, assumptions, people, params)
     path = cohort.expected(team)
     draws = cohort.simulate(team, params.trials, params.seed)
@@ -295,6 +315,9 @@ def evaluate(
                 ga.velocity,
             )
         )
+    given = None
+    if params.hires is not None:
+        given = _given(params.hires, plans, value, useful, assumptions, horizon, hires_start)
     return Outcome(
         params=params,
         horizon=horizon,
@@ -317,4 +340,32 @@ def evaluate(
         plans=plans,
         requisitions=reqs,
         headcount_now=heads_now,
+        given=given,
     )
+
+
+def _given(
+    n: int,
+    plans: list[plan.GroupPlan],
+    value: np.ndarray,
+    useful: np.ndarray,
+    assumptions: Assumptions,
+    horizon: Horizon,
+    start: date | None,
+) -> GivenHires:
+    """Where `n` given hires go: the plan's most valuable seats, or all in the month given.
+
+    A given month is the caller's decision, so it is used even where the plan would not hire
+    (inside the time to fill, or late enough to add little); the tool has already refused months
+    that are past, after the period or inside a freeze.
+    """
+    planned = np.stack([p.hires for p in plans])
+    per_month: list[int | None] = [g.velocity for g in assumptions.groups]
+    if start is None:
+        placed = plan.first_hires(planned, value, useful, per_month, n)
+        return GivenHires(n, placed, None)
+    s = horizon.index(start)
+    allowed = np.zeros_like(useful)
+    allowed[:, s] = True
+    placed = plan.first_hires(plan.moved_to(planned, s, per_month), value, allowed, per_month, n)
+    return GivenHires(n, placed, s)

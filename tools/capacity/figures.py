@@ -142,3 +142,31 @@ def headline(o: Outcome, f: Figures) -> dict[str, Any]:
             "with_plan": round((f.team_cost + f.plan_cost) / cap_plan["p50"], 4) if cap_plan["p50"] > 0 else None,
         },
     }
+
+
+def given_headline(o: Outcome, f: Figures) -> dict[str, Any] | None:
+    """Capacity with the given hires (`hires`) on the team's own draws, or None when none were given.
+
+    The hires add to the same trials as the baseline, so zero hires is the baseline exactly and
+    the plan's own hires give the plan's figures exactly.
+    """
+    given = o.given
+    if given is None:
+        return None
+    mask = o.horizon.in_period[o.horizon.sim_start :]
+    # Summed in the order Figures sums the plan (groups first), so the plan's hires reproduce its
+    # figures to the cent rather than to rounding.
+    total = (f.base + o.hires_capacity(given.hires)[:, :, mask].sum(axis=2)).sum(axis=1)
+    cap = quantiles(total)
+    x = given.hires.astype(float)
+    ote = np.array([g.ote for g in o.groups])
+    heads = np.einsum("gs,gsm->g", x, o.hires.headcount[:, :, mask])
+    return {
+        "hires": given.total,
+        "start": month(o, given.start),
+        "capacity": cap,
+        "gap": gap(f.target, cap),
+        "p_target_met": round(float((total >= f.target).mean()), 4),
+        "expected_adds": round(float((x * o.value).sum()), 2),
+        "ote_cost": round(float((ote * heads).sum() / 12), 2),
+    }

@@ -41,6 +41,18 @@ class CapacityInput(BaseModel):
     max_hires_per_month: int | None = Field(
         None, ge=1, description="Most new AEs one region x segment can start in a month (default: its peak in 2 years)."
     )
+    hires: int | None = Field(
+        None,
+        ge=0,
+        le=500,
+        description='Evaluate exactly this many new AE hires ("we got approval for 4"), placed where the plan '
+        "puts its most valuable hires; the result compares capacity with them to no hires and to the full plan.",
+    )
+    hires_start: str | None = Field(
+        None,
+        description="Month the given hires all start (2027-03, 'Mar 2027', 'next month'; a quarter means its first "
+        "month). Default: spread from the earliest month the time to fill allows, like the plan. Needs hires.",
+    )
     min_useful_share: float = Field(
         0.2, gt=0, lt=1, description="A start month helps if the hire adds this share of a ramped rep's period."
     )
@@ -68,6 +80,8 @@ class CapacityInput(BaseModel):
     def _ramp(self) -> CapacityInput:
         if self.ramp_months is not None and self.ramp_curve is not None:
             raise ValueError("give either ramp_months or ramp_curve, not both")
+        if self.hires_start is not None and self.hires is None:
+            raise ValueError("hires_start needs hires: say how many hires start then (e.g. hires=4)")
         return self
 
     def overrides(self) -> list[str]:

@@ -1,4 +1,5 @@
-"""The fewest hires that close a group's gap at a confidence level. Pure numpy.
+"""The fewest hires that close a group's gap at a confidence level, and where a given number of
+hires goes. Pure numpy.
 
 A hire starting in month s adds, in trial t, F_t x (a_s + delta_t x b_s) to the period's
 capacity: a_s is its expected contribution (ramp x survival x seasonal productivity, its
@@ -12,6 +13,9 @@ The gap is closed at confidence c when the (1 - c) quantile of capacity reaches 
 expected value (usually the earliest), at most `per_month` hires each; a binary search finds
 the fewest, then a pruning pass drops any hire whose removal still leaves the gap closed, so
 removing any remaining hire reopens it.
+
+A given number of hires ("we got approval for 4") goes where the plan puts its most valuable
+hires (`first_hires`), or all into one start month when that is given (`moved_to`).
 """
 
 from __future__ import annotations
@@ -113,3 +117,56 @@ def last_useful(a: np.ndarray, allowed: np.ndarray, ramped_period: float, share:
     """The last allowed start month whose hire adds at least `share` of a ramped rep's period."""
     ok = np.flatnonzero(allowed & (a >= share * ramped_period))
     return int(ok.max()) if len(ok) else None
+
+
+def first_hires(
+    plan: np.ndarray,
+    value: np.ndarray,
+    allowed: np.ndarray,
+    per_month: list[int | None],
+    n: int,
+) -> np.ndarray:
+    """The `n` hires the optimiser would make first, as hires [G, S] by group and start month.
+
+    plan: [G, S] the fewest-hires plan (`close_gap` per group); value: [G, S] expected period
+    capacity one hire adds; allowed: [G, S] start months a hire may use; per_month: [G] the most
+    hires a group can start in a month (None: no limit).
+
+    The plan's own hires come first, most value per hire first: they are the ones that close
+    gaps, so `n` equal to the plan's total is the plan itself and fewer are its most valuable
+    part. Hires beyond the plan take the most valuable seats left (any allowed group and month,
+    within the monthly limit). Ties keep group and month order, so the choice is deterministic
+    and the first k of n hires are always the k asked on their own (capacity then rises with
+    n in every trial). Fewer than `n` come back when the seats run out; the caller says so.
+    """
+    groups, months = value.shape
+    seats: list[tuple[int, float, int, int, int]] = []  # (tier, -value, group, month, hires)
+    for g in range(groups):
+        limit = per_month[g]
+        cap = n if limit is None else int(limit)
+        for s in range(months):
+            planned = int(plan[g, s])
+            if planned:
+                seats.append((0, -float(value[g, s]), g, s, planned))
+            if allowed[g, s] and cap - planned > 0:
+                seats.append((1, -float(value[g, s]), g, s, cap - planned))
+    out = np.zeros((groups, months), dtype=np.int64)
+    left = n
+    for _, _, g, s, count in sorted(seats):
+        if left <= 0:
+            break
+        take = min(count, left)
+        out[g, s] += take
+        left -= take
+    return out
+
+
+def moved_to(plan: np.ndarray, start: int, per_month: list[int | None]) -> np.ndarray:
+    """The plan [G, S] with each group's hires all starting in month `start` (at most its monthly
+    limit): where the optimiser wants people when the start month is given."""
+    out = np.zeros_like(plan)
+    totals = plan.sum(axis=1)
+    out[:, start] = [
+        t if limit is None else min(int(t), int(limit)) for t, limit in zip(totals, per_month, strict=True)
+    ]
+    return out

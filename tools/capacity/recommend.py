@@ -1,6 +1,6 @@
 """Capacity recommendations: requisitions to open by group and start month, the target cut (or
-win-rate lift) hiring cannot make up, headcount to move where capacity beats the target, and
-requisitions to fill now."""
+win-rate lift) hiring cannot make up, headcount to move where capacity beats the target,
+requisitions to fill now, and where to seat a given number of hires."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tools.capacity.evaluate import Outcome
-from tools.capacity.figures import ROLE, Figures, label, money
+from tools.capacity.figures import ROLE, Figures, label, money, quantiles
 from tools.capacity.plan import capacity_quantile
 from tools.capacity.ramp import months_to_ramp
 from tools.contract import Impact, Recommendation
@@ -145,3 +145,36 @@ def recommendations(data: Data, o: Outcome, f: Figures, groups: list[dict[str, A
             )
         )
     return [r for _, r in sorted(recs, key=lambda x: -x[0])]
+
+
+def given_recommendation(o: Outcome, f: Figures, given: dict[str, Any]) -> Recommendation:
+    """Where to seat the given hires, and what is left to close after them."""
+    assert o.given is not None
+    seats = []
+    for g, ga in enumerate(o.groups):
+        for s in np.flatnonzero(o.given.hires[g]):
+            seats.append((label(o, int(s)), f"{int(o.given.hires[g, s])} {ga.region} {ga.segment}"))
+    by_month: dict[str, list[str]] = {}
+    for when, who in seats:
+        by_month.setdefault(when, []).append(who)
+    where = "; ".join(f"{', '.join(who)} in {when}" for when, who in by_month.items()) or "none"
+    period = o.horizon.period.name
+    needed = int(sum(p.total for p in o.plans))
+    left = given["gap"]["p50"]
+    rest = (
+        f"{money(left)} of the gap remains at P50; the full plan needs {needed} hires"
+        if left > 0
+        else f"capacity P50 clears the target by {money(-left)}"
+    )
+    n = given["hires"]
+    return Recommendation(
+        action=f"Seat the {n} approved {ROLE} hire{'s' if n != 1 else ''}: {where}.",
+        rationale=f"These seats add the most expected bookings per hire in {period} ({money(given['expected_adds'])} "
+        f"expected, OTE cost {money(given['ote_cost'])}); {rest}.",
+        impact=Impact(
+            metric=f"capacity P50, {period}",
+            before=quantiles(f.base.sum(axis=1))["p50"],
+            after=given["capacity"]["p50"],
+        ),
+        confidence=0.7,
+    )

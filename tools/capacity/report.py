@@ -1,17 +1,26 @@
 """Turning a capacity outcome into the tool result: metrics, tables, recommendations, summary,
-and the what-if beside its baseline (tools/core/whatif.py)."""
+and the what-if beside its baseline (tools/core/whatif.py).
+
+Two what-ifs take that shape: changed assumptions (attrition, ramp, a scenario...) against the
+warehouse's own, and a given number of hires (`hires`) against no hires, on the same draws and
+assumptions, with the full plan's hires beside them. When both are asked the hires are the
+question; the changed assumptions hold on both sides and are named in its inputs.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from tools.capacity.evaluate import Outcome
-from tools.capacity.figures import Figures, assumption_metrics, headline, money
+from tools.capacity.figures import Figures, assumption_metrics, given_headline, headline, money
 from tools.capacity.models import CapacityResult
 from tools.capacity.ramp import months_to_ramp
-from tools.capacity.recommend import recommendations
-from tools.capacity.tables import by_period, groups_table, hire_value, hiring_plan, requisitions
+from tools.capacity.recommend import given_recommendation, recommendations
+from tools.capacity.tables import by_period, given_hires, groups_table, hire_value, hiring_plan, requisitions
 from tools.contract import DataWarning
+from tools.core import format as fmt
 from tools.core import whatif as shape
 from tools.core.scenario import ScenarioUse
 from tools.core.whatif import Figure
@@ -49,6 +58,83 @@ def summary(data: Data, o: Outcome, f: Figures, head: dict[str, Any]) -> str:
     elif not hires and gap <= 0:
         text += " No hires needed beyond the open requisitions."
     return text
+
+
+def _split(o: Outcome) -> tuple[str, str]:
+    """('NA ', ' (3 Enterprise, 1 SMB)'): who the given hires are, for the summary. What all of
+    them share goes before "hires", the split after it."""
+    assert o.given is not None
+    counts = [(int(o.given.hires[g].sum()), ga.region, ga.segment) for g, ga in enumerate(o.groups)]
+    placed = sorted((c for c in counts if c[0] > 0), key=lambda c: (-c[0], c[1], c[2]))
+    regions, segments = {r for _, r, _ in placed}, {s for _, _, s in placed}
+    if len(placed) == 1:
+        return f"{placed[0][1]} {placed[0][2]} ", ""
+    if len(regions) == 1:
+        return f"{placed[0][1]} ", " (" + ", ".join(f"{n} {s}" for n, _, s in placed) + ")"
+    if len(segments) == 1:
+        return f"{placed[0][2]} ", " (" + ", ".join(f"{n} {r}" for n, r, _ in placed) + ")"
+    if len(placed) > 4:  # the table lists them; a sentence naming twelve groups is not read
+        return "", f" in {len(placed)} region x segment groups"
+    return "", " (" + ", ".join(f"{n} {r} {s}" for n, r, s in placed) + ")"
+
+
+def given_summary(o: Outcome, f: Figures, head: dict[str, Any], given: dict[str, Any]) -> str:
+    """The answer to "what do N hires get us?" first: capacity, what is left of the gap, the odds,
+    and what closing it takes."""
+    assert o.given is not None
+    period = o.horizon.period.name
+    n = given["hires"]
+    who, split = _split(o) if n else ("", "")
+    months = [o.horizon.sim_months[s].isoformat()[:7] for s in np.flatnonzero(o.given.hires.sum(axis=0))]
+    if o.given.start is not None:
+        when = f" starting {given['start']}"
+    elif not months:
+        when = ""
+    elif len(months) == 1:
+        when = f" starting {months[0]}"
+    else:
+        when = f" starting {months[0]} to {months[-1]}"
+    noun = "hire" if n == 1 else "hires"
+    base_gap, gap = head["gap"]["p50"], given["gap"]["p50"]
+    text = (
+        f"With {n} {who}{noun}{split}{when}, {period} capacity P50 is {money(given['capacity']['p50'])} "
+        f"against the {money(head['target'])} target: "
+    )
+    if base_gap <= 0:
+        text += f"the team covers it without new hires ({money(-gap)} to spare)"
+    elif gap > 0:
+        text += f"{money(gap)} of the {money(base_gap)} gap remains"
+    else:
+        text += f"the {money(base_gap)} gap is closed with {money(-gap)} to spare"
+    text += f" (P(target) {fmt.share(head['p_target_met'])} -> {fmt.share(given['p_target_met'])})"
+    needed = head["hires_needed"]
+    conf = o.params.confidence.upper()
+    if needed == 0:
+        text += (
+            "; the plan needs no hires." if head["uncloseable_gap"] <= 0 else "; hiring cannot close it this period."
+        )
+    elif n < needed:
+        text += f"; closing it takes {needed} hires in all, {needed - n} more (each group's gap closed at {conf})."
+    else:
+        text += f"; the full plan closes each group's gap at {conf} with {needed} hires."
+    if head["uncloseable_gap"] > 0 and needed:
+        short = int((f.remaining > 0).sum())
+        text += (
+            f" Hiring cannot close {money(head['uncloseable_gap'])} of shortfall in {short} "
+            f"group{'s' if short > 1 else ''} in {period}."
+        )
+    return text
+
+
+GIVEN_FIGURES = (
+    Figure("hires", "hires", "count"),
+    Figure("capacity.p10", "capacity P10", "USD"),
+    Figure("capacity.p50", "capacity P50", "USD"),
+    Figure("capacity.p90", "capacity P90", "USD"),
+    Figure("gap.p50", "gap P50", "USD"),
+    Figure("p_target_met", "chance of making target", "share"),
+    Figure("ote_cost", "OTE cost of the hires", "USD"),
+)
 
 
 FIGURES = (
@@ -113,7 +199,29 @@ def build(
     }
     if use is not None:
         metrics["scenario"] = use.info()
-    if baseline is not None:
+    given = given_headline(o, f)
+    if given is not None:
+        metrics["given_hires"] = given
+        metrics["full_plan"] = {
+            "hires": head["hires_needed"],
+            "capacity": head["capacity_with_plan"],
+            "gap": head["gap_with_plan"],
+            "p_target_met": head["p_target_met_with_plan"],
+            "ote_cost": head["plan_cost"],
+        }
+        tables["given_hires"] = given_hires(o)
+        none = {"hires": 0, "capacity": head["capacity"], "gap": head["gap"], "p_target_met": head["p_target_met"]}
+        none["ote_cost"] = 0.0
+        when = f" starting {given['start']}" if given["start"] else ""
+        shape.attach(
+            metrics,
+            tables,
+            baseline=none,
+            what_if=given,
+            inputs=[f"{given['hires']} hires{when}"] + [OVERRIDE_WORDS[k](o.params) for k in o.params.overrides()],
+            rows=shape.comparison(none, given, GIVEN_FIGURES),
+        )
+    elif baseline is not None:
         base = headline(baseline, Figures(baseline))
         asked = {k: head[k] for k in HEADLINE_KEYS}
         inputs = [OVERRIDE_WORDS[k](o.params) for k in o.params.overrides()]
@@ -125,7 +233,7 @@ def build(
             inputs=inputs,
             rows=shape.comparison(base, asked, FIGURES),
         )
-    text = summary(data, o, f, head)
+    text = given_summary(o, f, head, given) if given is not None else summary(data, o, f, head)
     if baseline is not None:
         b = metrics["baseline"]
         text += (
@@ -139,8 +247,9 @@ def build(
         summary=text,
         metrics=metrics,
         tables=tables,
-        recommendations=recommendations(data, o, f, groups),
-        assumptions=_assumptions(data, o),
+        recommendations=([given_recommendation(o, f, given)] if given is not None else [])
+        + recommendations(data, o, f, groups),
+        assumptions=_assumptions(data, o) + (_given_assumptions(o) if given is not None else []),
         warnings=warnings,
         data_fingerprint=data.fingerprint,
     )
@@ -170,5 +279,32 @@ def _assumptions(data: Data, o: Outcome) -> list[str]:
             f"Capacity is what the team can carry (ramped productivity x the headcount path), not what it will book: "
             f"{data.outlook.describe()} (history and open pipeline). Capacity above that outlook means the team has "
             "room the pipeline does not yet fill; below it, the pipeline would outrun the team."
+        )
+    return out
+
+
+def _given_assumptions(o: Outcome) -> list[str]:
+    assert o.given is not None
+    out = [
+        f"Given hires: {o.given.asked} new AEs, placed where the hiring plan puts its most valuable hires (most "
+        "expected bookings per hire first; beyond the plan, the most valuable seats left), at most the group's "
+        "monthly hiring limit"
+        + (
+            f", all starting {o.horizon.sim_months[o.given.start]:%Y-%m}."
+            if o.given.start is not None
+            else ", from the earliest month the time to fill allows."
+        )
+        + " They add to the same Monte Carlo trials as the team, so the comparison is like for like."
+    ]
+    if o.given.start is not None and o.given.start < o.earliest_start:
+        out.append(
+            f"The given start {o.horizon.sim_months[o.given.start]:%Y-%m} is inside the {o.assumptions.time_to_fill}-"
+            "month time to fill: it assumes the hires are already found."
+        )
+    if o.params.overrides():
+        out.append(
+            "Changed assumptions ("
+            + ", ".join(OVERRIDE_WORDS[k](o.params) for k in o.params.overrides())
+            + ") hold with and without the hires."
         )
     return out

@@ -1,5 +1,6 @@
-"""The capacity result's tables: groups, months/quarters/period, the hiring plan, the value of a
-hire by start month, and the open requisitions with their modelled start."""
+"""The capacity result's tables: groups, months/quarters/period, the hiring plan (and the given
+hires, when `hires` is set), the value of a hire by start month, and the open requisitions with
+their modelled start."""
 
 from __future__ import annotations
 
@@ -108,11 +109,21 @@ def by_period(o: Outcome) -> list[dict[str, Any]]:
 
 
 def hiring_plan(o: Outcome, f: Figures) -> list[dict[str, Any]]:
+    return hire_rows(o, np.stack([p.hires for p in o.plans]) if o.plans else np.zeros((0, 0), dtype=np.int64))
+
+
+def given_hires(o: Outcome) -> list[dict[str, Any]]:
+    """Where the given hires (`hires`) start: the same columns as the hiring plan."""
+    return [] if o.given is None else hire_rows(o, o.given.hires)
+
+
+def hire_rows(o: Outcome, x: np.ndarray) -> list[dict[str, Any]]:
+    """One row per group and start month of hires [G, S], with what they add and cost."""
     rows = []
     in_sim = o.horizon.in_period[o.horizon.sim_start :]
     for g, ga in enumerate(o.groups):
-        for s in np.flatnonzero(o.plans[g].hires):
-            n = int(o.plans[g].hires[s])
+        for s in np.flatnonzero(x[g]):
+            n = int(x[g, s])
             rows.append(
                 {
                     "start_month": month(o, int(s)),

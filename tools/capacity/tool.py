@@ -93,10 +93,53 @@ def capacity_period(text: str | None, ctx: PlanContext) -> Period:
     return period
 
 
+def hires_start(text: str | None, ctx: PlanContext, period: Period, freeze_from: date | None) -> date | None:
+    """The first day of the month the given hires start (`hires_start`), or an error naming the field.
+
+    A quarter, half or year means its first month ("next quarter"). A start must lie after the
+    as-of month (the current month has begun: nobody new starts in it in this model), inside the
+    planned period and before any hiring freeze.
+    """
+    if text is None:
+        return None
+    cal, as_of = ctx.calendar, ctx.as_of
+    try:
+        when = parse_period(text, cal, as_of)
+    except InputError:
+        raise InputError(
+            f"hires_start {text!r} is not a month I know.",
+            "Give a fiscal month such as 2027-03, Mar 2027 or next month.",
+        ) from None
+    if when.grain == "span":
+        raise InputError(
+            f"hires_start {text!r} is a date range ({when.name}), not a month.", "Give one month, e.g. 2027-03."
+        )
+    start = date(when.start.year, when.start.month, 1)
+    first = add_months(date(as_of.year, as_of.month, 1), 1)
+    last = add_months(date(period.end.year, period.end.month, 1), -1 if period.end.day == 1 else 0)
+    if start < first:
+        raise InputError(
+            f"hires_start {start:%Y-%m} is not after the as-of date {as_of} (that month has begun or passed).",
+            f"Give {first:%Y-%m} or later.",
+        )
+    if start >= period.end:
+        raise InputError(
+            f"hires_start {start:%Y-%m} is after {period.name} ends ({last:%Y-%m}): those hires add nothing to it.",
+            f"Give a month from {first:%Y-%m} to {last:%Y-%m}, or plan a later period.",
+        )
+    if freeze_from is not None and start >= date(freeze_from.year, freeze_from.month, 1):
+        raise InputError(
+            f"hires_start {start:%Y-%m} falls in the hiring freeze from {freeze_from:%Y-%m} (freeze_from).",
+            f"Start them before {freeze_from:%Y-%m}, or drop freeze_from.",
+        )
+    return start
+
+
 def load(warehouse: Warehouse, params: CapacityInput, scope: Scope) -> Data:
     with warehouse.reader() as cur:
         ctx = PlanContext.read(cur, params.as_of)
         period = capacity_period(params.period, ctx)
+        hires_start(params.hires_start, ctx, period, params.freeze_from)  # refuse a bad month before any work
         sel = Selection.of(scope, resolve_filters(cur, params.filters, allowed=FILTER_DIMS))
         this_month = date(ctx.as_of.year, ctx.as_of.month, 1)
         first = add_months(this_month, -HISTORY_MONTHS)
@@ -233,7 +276,20 @@ def _run(data: Data, params: CapacityInput) -> tuple[Outcome, list[DataWarning],
         if territories:
             use.ignored.append(f"{len(territories)} territory assignments (capacity follows account owners)")
         warnings += [DataWarning(code="scenario", message=n) for n in use.notes()]
-    outcome = evaluate(params, horizon, assumptions, people, booked, goal.values, goal.source, goal.by_group)
+    start = hires_start(params.hires_start, data.ctx, data.period, params.freeze_from)
+    outcome = evaluate(params, horizon, assumptions, people, booked, goal.values, goal.source, goal.by_group, start)
+    given = outcome.given
+    if given is not None and given.total < given.asked:
+        where = f"in {start:%Y-%m}" if start is not None else f"in start months that help {data.period.name}"
+        caps = sorted({g.velocity for g in assumptions.groups})
+        cap = f"{caps[0]}" if len(caps) == 1 else f"{caps[0]}-{caps[-1]}"
+        raise InputError(
+            f"hires: only {given.total} of the {given.asked} hires fit {where} in {data.describe()}: a region x segment "
+            f"starts at most {cap} a month (max_hires_per_month"
+            + (")." if params.max_hires_per_month else ", default its peak month of the last two years)."),
+            f"Ask for at most {given.total} hires or raise max_hires_per_month"
+            + (", or drop hires_start to spread them over months." if start is not None else "."),
+        )
     return outcome, warnings + assumptions.warnings, use
 
 
@@ -241,7 +297,9 @@ def run_capacity(warehouse: Warehouse, params: CapacityInput, *, scope: Scope | 
     data = load(warehouse, params, scope or Scope.everything())
     outcome, warnings, use = _run(data, params)
     baseline = None
-    if params.overrides():
+    # With given hires the what-if is the hires (against none, on the request's own assumptions),
+    # so the warehouse-assumptions baseline is not run.
+    if params.overrides() and params.hires is None:
         try:
             baseline, _, _ = _run(data, params.baseline())
         except InputError as exc:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tools.contract import ToolResult
 
+FILTER_DIMS = ("region", "segment")
+
 
 class DataCheckInput(BaseModel):
-    """Which checks to run (all by default)."""
+    """Which checks to run (all by default), on which slice (the whole warehouse by default)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -19,7 +21,20 @@ class DataCheckInput(BaseModel):
         description="Check names (zombie_opportunities, stale_stages, duplicate_accounts, orphan_owners, "
         "zips_without_territory, amount_outliers, active_reps_without_quota, quotas_without_rep); empty: all.",
     )
+    filters: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="region and/or segment: findings of that slice only (deals by their account's region and "
+        "segment, accounts and AEs by their own, quotas by their rep's).",
+    )
     as_of: date | None = Field(None, description="Check as of this date (default: the warehouse's as-of or today).")
+
+    @field_validator("filters")
+    @classmethod
+    def _filters(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for dim in value:
+            if dim not in FILTER_DIMS:
+                raise ValueError(f"cannot filter data checks by {dim!r}; use {', '.join(FILTER_DIMS)}")
+        return value
 
 
 class DataCheckResult(ToolResult):

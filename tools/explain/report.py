@@ -197,7 +197,8 @@ def reference_words(v: Variance) -> str:
         return f"the plan's {fmt.money(v.reference)} ({last_year})"
     if c.against == "last_period":
         return f"{c.baseline_period.name}'s {fmt.money(v.reference)}{same_days}"
-    return f"last year's {fmt.money(v.reference)}{same_days}"
+    # Name the reference period too: "last year" alone leaves the reader to work out which one.
+    return f"last year's ({c.baseline_period.name}) {fmt.money(v.reference)}{same_days}"
 
 
 def _driver_value(driver: str, value: float | None) -> str:
