@@ -57,7 +57,11 @@ class PlanningAgent:
     # --- runs ---------------------------------------------------------------------------
 
     def _context(self, user: User, run_id: str, interface: str, log: audit.AuditLog, approve: bool) -> Context:
-        offline = offline_planner(load_vocabulary(self.warehouse, user.scope), self.settings.confidence_threshold)
+        offline = offline_planner(
+            load_vocabulary(self.warehouse, user.scope),
+            self.settings.confidence_threshold,
+            self.settings.planner_cache,
+        )
         return Context(
             warehouse=self.warehouse,
             model=self._remote or offline,

@@ -9,6 +9,7 @@ graph's state (agent/state.py).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tools.limits import Limits
@@ -30,6 +31,7 @@ class AgentSettings:
     memory_results: int = 3  # memories retrieved per question
     memory_cite_distance: float = 0.55  # past decisions closer than this (cosine distance) are cited
     limits: Limits = field(default_factory=Limits)  # caps on Monte Carlo trials and solver time
+    planner_cache: Path | None = None  # folder keeping the offline planner's trained classifier
 
 
 @dataclass(frozen=True)

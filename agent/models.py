@@ -8,6 +8,7 @@ itself (`max_retries`); when it still fails, the plan node falls back to the off
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -36,10 +37,10 @@ class ModelSettings:
         return bool(self.api_key or self.base_url)
 
 
-def offline_planner(vocabulary: Vocabulary, threshold: float = 0.45) -> BaseChatModel:
+def offline_planner(vocabulary: Vocabulary, threshold: float = 0.45, cache_dir: Path | None = None) -> BaseChatModel:
     from agent.planner.model import OfflinePlanner
 
-    return OfflinePlanner(vocabulary=vocabulary, threshold=threshold)
+    return OfflinePlanner(vocabulary=vocabulary, threshold=threshold, cache_dir=cache_dir)
 
 
 def openai_model(settings: ModelSettings) -> BaseChatModel:

@@ -56,7 +56,7 @@ def build_agent(settings: Settings | None = None, warehouse: Warehouse | None = 
         checkpointer=checkpointer(settings.threads_db),
         memory=memory_store(settings),
         audit_key=audit_key(settings),
-        settings=AgentSettings(limits=limits(settings)),
+        settings=AgentSettings(limits=limits(settings), planner_cache=settings.cache_dir),
     )
 
 

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     lock_timeout: float = Field(10.0, ge=0, description="Seconds to wait for a warehouse another process holds.")
     memory_dir: Path = Field(Path("data/memory"), description="Folder of the memory store.")
     threads_db: Path = Field(Path("data/threads.sqlite"), description="SQLite file of conversation threads.")
+    cache_dir: Path = Field(
+        Path("data/cache"), description="Folder of derived files that make a fresh process fast (the trained planner)."
+    )
     user: str | None = Field(None, description="Default user id for `spm ask` (users table); unset: local admin.")
     llm_timeout: float = Field(30.0, gt=0, description="Seconds before a model request times out.")
     llm_retries: int = Field(2, ge=0, le=10, description="Retries of a failed model request (with backoff).")

@@ -51,4 +51,5 @@ def private_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setenv("SPM_THREADS_DB", str(tmp_path / "threads.sqlite"))
     monkeypatch.setenv("SPM_MEMORY_DIR", str(tmp_path / "memory"))
+    monkeypatch.setenv("SPM_CACHE_DIR", str(tmp_path / "cache"))
     get_settings.cache_clear()

@@ -150,3 +150,27 @@ def test_classifier_generalises_to_held_out_wordings() -> None:
 )
 def test_intents(text: str, intents: list[str]) -> None:
     assert [i.name for i in intent_model().classify(text)] == intents
+
+
+def test_the_trained_planner_is_kept_between_processes(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from agent.planner import intents
+
+    question = "forecast next quarter by region"
+    try:
+        intents.reset()
+        trained = intents.intent_model(tmp_path).scores([question])
+        (stored,) = tmp_path.glob("planner-*.pkl")
+        assert planner_examples().digest in stored.name  # keyed by the examples it learnt from
+
+        def no_training(examples):  # type: ignore[no-untyped-def]
+            raise AssertionError("a fresh process must load the cached model, not train")
+
+        intents.reset()
+        monkeypatch.setattr(intents, "train", no_training)
+        assert intents.intent_model(tmp_path).scores([question]) == trained
+        monkeypatch.undo()
+        stored.write_bytes(b"not a model")  # a damaged cache costs a retrain, never an error
+        intents.reset()
+        assert intents.intent_model(tmp_path).scores([question]) == trained
+    finally:
+        intents.reset()

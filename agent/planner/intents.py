@@ -8,9 +8,12 @@ every part is confidently a different planning intent.
 
 from __future__ import annotations
 
+import os
+import pickle
 import re
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from prompts import planner_examples
@@ -88,12 +91,52 @@ def train(examples: list[tuple[str, str]]) -> IntentModel:
 
 _lock = threading.Lock()
 _model: IntentModel | None = None
+MODEL_VERSION = 1  # bump when train() changes, so no process loads a model trained the old way
 
 
-def intent_model() -> IntentModel:
-    """The classifier trained on the shipped examples (once per process; thread-safe)."""
+def intent_model(cache_dir: Path | None = None) -> IntentModel:
+    """The classifier trained on the shipped examples: once per process (thread-safe), and once per
+    example file when `cache_dir` is given (a fresh process loads it instead of training)."""
     global _model
     with _lock:
         if _model is None:
-            _model = train(planner_examples().train)
+            _model = _load_or_train(cache_dir)
         return _model
+
+
+def _cache_file(cache_dir: Path) -> Path:
+    import sklearn
+
+    examples = planner_examples()
+    return cache_dir / f"planner-{examples.digest}-sklearn{sklearn.__version__}-v{MODEL_VERSION}.pkl"
+
+
+def _load_or_train(cache_dir: Path | None) -> IntentModel:
+    """The cached model when its key (examples, library version, training code) matches, else a
+    freshly trained one, stored for the next process. A cache that cannot be read or written costs a
+    second of training, never an error."""
+    if cache_dir is None:
+        return train(planner_examples().train)
+    path = _cache_file(cache_dir)
+    try:
+        with path.open("rb") as f:
+            return IntentModel(pickle.load(f))  # our own file, keyed by what trained it
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, ValueError):
+        pass
+    model = train(planner_examples().train)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as f:
+            pickle.dump(model.pipeline, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)  # atomic: another process sees the old file or the whole new one
+    except OSError:
+        pass
+    return model
+
+
+def reset() -> None:
+    """Forget the process's model (tests that change the examples or the cache)."""
+    global _model
+    with _lock:
+        _model = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -66,9 +67,9 @@ def _intent_of(call: dict[str, Any]) -> str | None:
     return spec.intent if spec else None
 
 
-def _whole_intent(question: str) -> Intent:
+def _whole_intent(question: str, cache_dir: Path | None) -> Intent:
     """The request read as one ask (its parts were each too short to classify)."""
-    name, confidence = intent_model().scores([question])[0][0]
+    name, confidence = intent_model(cache_dir).scores([question])[0][0]
     return Intent(name, confidence, question)
 
 
@@ -86,6 +87,7 @@ class OfflinePlanner(BaseChatModel):
     tool_names: list[str] = Field(default_factory=list)
     threshold: float = 0.45
     model_name: str = PLANNER_NAME
+    cache_dir: Path | None = None  # where the trained classifier is kept between processes
 
     @property
     def _llm_type(self) -> str:
@@ -122,7 +124,7 @@ class OfflinePlanner(BaseChatModel):
     def _plan(self, question: str, history: Sequence[BaseMessage]) -> AIMessage:
         t = answers()
         question = normalise(question)  # "forcast next quater" reads as "forecast next quarter"
-        intents = intent_model().classify(question)
+        intents = intent_model(self.cache_dir).classify(question)
         info: dict[str, Any] = {"intents": [{"intent": x.name, "confidence": round(x.confidence, 3)} for x in intents]}
         top = intents[0]
         if clarify.out_of_scope(question):
@@ -132,7 +134,7 @@ class OfflinePlanner(BaseChatModel):
         # Unsure when no part of the request is confidently a planning intent.
         unsure = all(x.confidence < self.threshold for x in intents)
         if unsure and len(intents) > 1:
-            top, intents = _whole_intent(question), [_whole_intent(question)]
+            top, intents = _whole_intent(question, self.cache_dir), [_whole_intent(question, self.cache_dir)]
             unsure = top.confidence < self.threshold
         guessed = clarify.guess(question) if unsure or top.name in ("out_of_scope", "help") else None
         if guessed and not (prev is not None and arguments.reads_as_follow_up(question) and unsure):
