@@ -6,6 +6,7 @@ import sys
 
 from bench import (
     agent_speed,
+    ask_latency,
     capacity_speed,
     cli_startup,
     encryption,
@@ -33,6 +34,7 @@ BENCHMARKS = {
     "territory": territory_speed.run,
     "capacity_speed": capacity_speed.run,
     "agent_speed": agent_speed.run,
+    "ask_latency": ask_latency.run,
     "interfaces_speed": interfaces_speed.run,
     "memory_speed": memory_speed.run,
     "eval_scores": eval_scores.run,

@@ -243,3 +243,22 @@ def test_recommendations_are_not_repeated(agent: PlanningAgent) -> None:
     actions = [line for line in block.splitlines() if line.startswith("- ")]
     keys = [re.sub(r"\b(?:region|segment) ", "", a.lower()) for a in actions]
     assert len(keys) == len(set(keys))
+
+
+def test_hiring_levels_are_compared_on_the_gap_each_leaves(agent: PlanningAgent) -> None:
+    result = _ask(agent, "EMEA: hire 3 vs 6 AEs - how much of next year's gap does each close?")
+    (name, args), *_ = _calls(result)
+    assert name == "compare_plans" and args["objective"] == "gap_with_hires"
+    assert [v["args"]["hires"] for v in args["variants"]] == [3, 6]
+    assert "6 hires (best)" in result.answer and "3 hires" in result.answer
+
+
+def test_a_given_number_of_hires_and_a_data_check_for_one_region_are_single_asks(agent: PlanningAgent) -> None:
+    hires = _ask(agent, "If we only get approval for 2 hires in EMEA next year, what's left of the gap?")
+    (name, args), *_ = _calls(hires)
+    assert name == "capacity_gap" and args["hires"] == 2 and args["filters"] == {"region": ["EMEA"]}
+    assert "2 hires" in hires.answer.split("\n", 1)[0]
+    checks = _ask(agent, "Run a data check on EMEA before we lock plans - anything broken?")
+    (name, args), *_ = _calls(checks)
+    assert name == "data_check" and args["filters"] == {"region": ["EMEA"]}
+    assert "EMEA" in checks.answer.split("\n", 1)[0]

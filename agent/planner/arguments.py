@@ -287,6 +287,16 @@ def territory(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
     return args
 
 
+def _given_hires(text: str, s: Slots) -> int | None:
+    """ "If we only get approval for 4 hires", "with 6 extra AEs": a number of hires to evaluate (not
+    "how many hires do we need")."""
+    if _has(text, r"how many|fewest|need to hire|must we hire") or len(s.counts) != 1:
+        return None
+    if _has(text, r"\b(?:only|approv\w*|get|with|if we (?:hire|add)|add|adding|budget for|extra|more)\b"):
+        return s.counts[0]
+    return None
+
+
 def capacity(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
     args: dict[str, Any] = {}
     if s.periods:
@@ -344,6 +354,13 @@ def capacity(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
         args["freeze_from"] = start.isoformat()
     if _has(text, r"no backfill|don't backfill|do not backfill|without backfill"):
         args["backfill"] = False
+    given = _given_hires(text, s)
+    if given is not None:
+        args["hires"] = given
+        months = [p for p in s.periods if p.grain == "month"]
+        start = s.months[0] if s.months else months[0].start if months else None
+        if start is not None and "freeze_from" not in args and _has(text, r"start\w*|from|in|beginning"):
+            args["hires_start"] = start.strftime("%Y-%m")
     _use_scenario(text, s, args)
     return args
 
@@ -395,7 +412,11 @@ def _named_kpi(text: str, default: str | None = "bookings") -> str | None:
 
 def data_check(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
     checks = [c for c, p in CHECK_WORDS if _has(text, p)]
-    return {"checks": checks} if checks else {}
+    args: dict[str, Any] = {"checks": checks} if checks else {}
+    filters = {k: v for k, v in s.filters().items() if k in ("region", "segment")}
+    if filters:
+        args["filters"] = filters  # "run a data check on EMEA": that slice's findings
+    return args
 
 
 def scenarios(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:

@@ -154,6 +154,18 @@ def percent_list(text: str) -> list[float]:
     return _levels([float(x) for x in re.findall(r"\d+(?:\.\d+)?", m[1])]) if m else []
 
 
+_HIRE_LIST = re.compile(
+    r"\b((?:\d+\s*(?:,|vs\.?|versus|or|and|/)\s*)+\d+)\s+(?:more\s+|new\s+|extra\s+)?(?:aes?|hires?|reps?|people|heads)\b",
+    re.IGNORECASE,
+)
+
+
+def hire_list(text: str) -> list[float]:
+    """ "hire 3 vs 6 AEs": every count of a list that ends in hires."""
+    m = _HIRE_LIST.search(_words_to_digits(text))
+    return _levels([float(x) for x in re.findall(r"\d+", m[1])]) if m else []
+
+
 def lever_pairs(text: str) -> list[tuple[str, float, str]]:
     """ "two extra points of win rate or ten percent more pipeline": each lever with its own number."""
     digits = _words_to_digits(text)
@@ -247,7 +259,11 @@ def compare(text: str, s: Slots, vocab: Vocabulary, tool: str | None) -> Plan | 
     elif tool == "capacity_gap":
         values = _levels([abs(p) for p in s.percents])
         values = values if len(values) >= 2 else percent_list(text)
-        if len(values) >= 2 and re.search(r"attrition|churn|turnover", text, re.I):
+        hires = _levels([float(c) for c in s.counts]) if len(s.counts) >= 2 else hire_list(text)
+        if len(hires) >= 2:
+            base.pop("hires", None)
+            variants = [{"label": f"{h:g} hires", "args": {"hires": int(h)}} for h in hires]
+        elif len(values) >= 2 and re.search(r"attrition|churn|turnover", text, re.I):
             base.pop("attrition", None)
             variants = [{"label": f"attrition {v:g}%", "args": {"attrition": v / 100}} for v in values]
     if not variants and len(s.scenarios) >= 2 and tool in ("forecast", "quota_simulate", "capacity_gap"):
@@ -263,6 +279,8 @@ def compare(text: str, s: Slots, vocab: Vocabulary, tool: str | None) -> Plan | 
         return None
     args: dict[str, Any] = {"tool": tool, "base": base, "variants": variants[:6]}
     goal = _objective(tool, text)
+    if tool == "capacity_gap" and "hires" in variants[0]["args"] and goal in (None, "gap", "hires"):
+        goal = "gap_with_hires"  # "how much of the gap does each close?"
     if tool == "forecast" and "method" not in variants[0]["args"]:
         goal = "p50"  # what-ifs and slices are ranked on what they book; methods on their backtest
     if goal:

@@ -110,7 +110,7 @@ def describe(tool: str, args: dict[str, Any]) -> str:
     if "freeze_from" in a:
         parts.append(f"hiring freeze from {str(a['freeze_from'])[:7]}")
     if "hires" in a:
-        parts.append(f"{a['hires']} hires")
+        parts.append(f"{a['hires']} hires" + (f" starting {a['hires_start']}" if a.get("hires_start") else ""))
     if "confidence" in a:
         parts.append(f"{str(a['confidence']).upper()} confidence")
     if "productivity" in a:

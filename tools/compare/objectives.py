@@ -41,6 +41,7 @@ OBJECTIVES: dict[str, tuple[Objective, ...]] = {
         Objective("confidence", "chance of making target with the plan", "p_target_met_with_plan", "higher", "share"),
         Objective("hires", "hires needed", "hires_needed", "lower", "count"),
         Objective("gap", "P50 gap to target", "gap.p50", "lower", "USD"),
+        Objective("gap_with_hires", "P50 gap left with the hires", "given_hires.gap.p50", "lower", "USD"),
         Objective("cost", "cost of the hiring plan", "plan_cost", "lower", "USD"),
     ),
 }
@@ -66,6 +67,8 @@ SHOWN: dict[str, tuple[tuple[str, str, Unit], ...]] = {
         ("cv_after", "after.{balanced}.cv", "index"),
     ),
     "capacity_gap": (
+        ("capacity_p50_with_hires", "given_hires.capacity.p50", "USD"),
+        ("p_target_with_hires", "given_hires.p_target_met", "share"),
         ("hires", "hires_needed", "count"),
         ("gap_p50", "gap.p50", "USD"),
         ("p_target_met_with_plan", "p_target_met_with_plan", "share"),

@@ -27,5 +27,6 @@ SPEC = ToolSpec(
     column_units={"objective": "text", "share_at_quota_p50": "share", "bookings_p50": "USD",
                   "cost_of_sales_p50": "share", "total_quota": "USD", "mase": "index", "value_moved_share": "share",
                   "accounts_moved": "count", "reps_outside_band": "count", "cv_after": "index", "hires": "count",
-                  "gap_p50": "USD", "p_target_met_with_plan": "share", "plan_cost": "USD", "rank": "count"},
+                  "gap_p50": "USD", "p_target_met_with_plan": "share", "plan_cost": "USD", "rank": "count",
+                  "capacity_p50_with_hires": "USD", "p_target_with_hires": "share"},
 )  # fmt: skip

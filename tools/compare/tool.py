@@ -106,6 +106,9 @@ def run_compare(warehouse: Warehouse, params: CompareInput, user: User) -> Compa
         row |= {column: _figure(r.metrics, path) for column, path, _ in SHOWN[params.tool] if path != goal.path}
         row["rank"] = next((i for i, (name, _) in enumerate(ranked, start=1) if name == label), None)
         rows.append(row)
+    # A figure no option has, or one every option shares, says nothing about the choice.
+    idle = [c for c, _, _ in SHOWN[params.tool] if len({row.get(c) for row in rows}) == 1]
+    rows = [{k: v for k, v in row.items() if k not in idle} for row in rows]
     (winner, best) = ranked[0]
     runner_up = ranked[1] if len(ranked) > 1 else None
     recs = [
