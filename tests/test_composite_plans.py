@@ -262,3 +262,10 @@ def test_a_given_number_of_hires_and_a_data_check_for_one_region_are_single_asks
     (name, args), *_ = _calls(checks)
     assert name == "data_check" and args["filters"] == {"region": ["EMEA"]}
     assert "EMEA" in checks.answer.split("\n", 1)[0]
+
+
+def test_a_figure_the_plan_did_not_use_is_named_not_dropped(agent: PlanningAgent) -> None:
+    dropped = _ask(agent, "Forecast next quarter by region assuming 7% somewhere")
+    assert "Not used from your question: 7%" in dropped.answer
+    used = _ask(agent, "Rebalance APAC within 10%")
+    assert "Not used from your question" not in used.answer and "band ±10%" in used.answer

@@ -25,6 +25,7 @@ from pydantic import ConfigDict, Field
 from agent.planner import answer, arguments, clarify, composite
 from agent.planner.intents import NON_TOOL, Intent, intent_model
 from agent.planner.slots import Vocabulary, extract, normalise
+from agent.planner.unread import unread
 from prompts import answers
 from tools.registry import BY_NAME
 
@@ -266,4 +267,8 @@ class OfflinePlanner(BaseChatModel):
                         }
                     )
         failed = calls and all(c["status"] == "error" for c in calls)
-        return self._say(answer.compose(calls, question), "error" if failed else "ok")
+        text = answer.compose(calls, question)
+        dropped = unread(extract(normalise(question), self.vocabulary), calls, text)
+        if dropped and not failed:
+            text += "\n\n" + answers()["unread"].format(items=", ".join(dropped))
+        return self._say(text, "error" if failed else "ok")
