@@ -21,6 +21,7 @@ from bench import (
     memory_speed,
     quota_speed,
     territory_speed,
+    usefulness,
 )
 
 BENCHMARKS = {
@@ -35,6 +36,7 @@ BENCHMARKS = {
     "capacity_speed": capacity_speed.run,
     "agent_speed": agent_speed.run,
     "ask_latency": ask_latency.run,
+    "usefulness": usefulness.run,
     "interfaces_speed": interfaces_speed.run,
     "memory_speed": memory_speed.run,
     "eval_scores": eval_scores.run,

@@ -358,9 +358,9 @@ def capacity(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
     if given is not None:
         args["hires"] = given
         months = [p for p in s.periods if p.grain == "month"]
-        start = s.months[0] if s.months else months[0].start if months else None
-        if start is not None and "freeze_from" not in args and _has(text, r"start\w*|from|in|beginning"):
-            args["hires_start"] = start.strftime("%Y-%m")
+        begins = s.months[0] if s.months else months[0].start if months else None
+        if begins is not None and "freeze_from" not in args and _has(text, r"start\w*|from|in|beginning"):
+            args["hires_start"] = begins.strftime("%Y-%m")
     _use_scenario(text, s, args)
     return args
 
