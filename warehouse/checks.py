@@ -3,6 +3,13 @@
 Every check runs on a read cursor and returns a `Finding` even when it finds nothing (count 0),
 so a report shows what was checked. `affects` names the tools whose results a finding can
 distort; the tools attach those findings to their results as warnings.
+
+A check can run on a slice of the warehouse (`CheckContext.where`, which the data-check tool
+builds from the caller's scope and filters): opportunities belong to their account's region and
+segment, accounts and AEs to their own, quotas to their rep's. The yardsticks some checks measure
+against (a typical deal size, a sales cycle) are taken per region x segment from the slice's own
+deals, so a region or segment slice finds exactly what the whole warehouse finds there, and a
+scoped user's findings are built from nothing outside their scope.
 """
 
 from __future__ import annotations
@@ -44,10 +51,22 @@ class Finding:
         return self.count == 0
 
 
+# (subject, table alias, joined account alias) -> SQL condition and its parameters: the rows of
+# a slice (tools/core/selection.py's `Selection.where` fits). A callable keeps this module free
+# of the tools' selection code, which may import the warehouse but not the other way round.
+Where = Callable[[str, str, str | None], tuple[str, list[Any]]]
+
+
+def everything(subject: str, alias: str, account_alias: str | None = None) -> tuple[str, list[Any]]:
+    """The whole warehouse: no condition."""
+    return "TRUE", []
+
+
 @dataclass(frozen=True)
 class CheckContext:
     as_of: date
     calendar: FiscalCalendar
+    where: Where = everything
 
 
 def _examples(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -70,11 +89,13 @@ def _records(cur: ReadCursor, sql: str, params: list[Any] | None = None) -> pd.D
 
 
 def zombie_opportunities(cur: ReadCursor, ctx: CheckContext) -> Finding:
+    cond, params = ctx.where("opportunities", "o", "a")
     rows = _records(
         cur,
-        "SELECT opp_id, name, owner_rep_id, stage, close_date, amount FROM opportunities "
-        "WHERE NOT is_closed AND close_date < ? ORDER BY close_date, opp_id",
-        [ctx.as_of],
+        "SELECT o.opp_id, o.name, o.owner_rep_id, o.stage, o.close_date, o.amount "
+        "FROM opportunities o LEFT JOIN accounts a USING (account_id) "
+        f"WHERE NOT o.is_closed AND o.close_date < ? AND {cond} ORDER BY o.close_date, o.opp_id",
+        [ctx.as_of, *params],
     )
     return Finding(
         check="zombie_opportunities",
@@ -91,13 +112,15 @@ def zombie_opportunities(cur: ReadCursor, ctx: CheckContext) -> Finding:
 
 
 def stale_stages(cur: ReadCursor, ctx: CheckContext) -> Finding:
+    cond, params = ctx.where("opportunities", "o", "a")
+    # The yardstick is the median cycle of the won deals of the same region x segment in the slice.
     rows = _records(
         cur,
         f"""
         WITH cycle AS (
-            SELECT a.segment, median(date_diff('day', o.created_date, o.close_date)) AS days
+            SELECT a.region, a.segment, median(date_diff('day', o.created_date, o.close_date)) AS days
             FROM opportunities o JOIN accounts a USING (account_id)
-            WHERE o.is_won GROUP BY a.segment
+            WHERE o.is_won AND {cond} GROUP BY a.region, a.segment
         )
         SELECT o.opp_id, o.name, o.owner_rep_id, o.stage,
                coalesce(o.stage_changed_date, o.created_date) AS in_stage_since,
@@ -106,18 +129,18 @@ def stale_stages(cur: ReadCursor, ctx: CheckContext) -> Finding:
                o.amount
         FROM opportunities o
         LEFT JOIN accounts a USING (account_id)
-        LEFT JOIN cycle c ON c.segment = a.segment
-        WHERE NOT o.is_closed AND o.close_date >= ?
+        LEFT JOIN cycle c ON c.region = a.region AND c.segment = a.segment
+        WHERE NOT o.is_closed AND o.close_date >= ? AND {cond}
           AND date_diff('day', coalesce(o.stage_changed_date, o.created_date), ?::DATE)
               > greatest({STALE_MIN_DAYS}, coalesce(c.days, 0))
         ORDER BY days_in_stage DESC, o.opp_id
         """,
-        [ctx.as_of, ctx.as_of, ctx.as_of],
+        [*params, ctx.as_of, ctx.as_of, *params, ctx.as_of],
     )
     return Finding(
         check="stale_stages",
         ids=_ids(rows, "opp_id"),
-        title=f"Open opportunities stuck in a stage longer than their segment's sales cycle "
+        title=f"Open opportunities stuck in a stage longer than their region x segment's sales cycle "
         f"(at least {STALE_MIN_DAYS} days)",
         severity="info",
         count=len(rows),
@@ -144,8 +167,12 @@ def normalize_company(name: str) -> str:
 def duplicate_accounts(cur: ReadCursor, ctx: CheckContext) -> Finding:
     from rapidfuzz import fuzz, process
 
+    # Both accounts of a pair must be in the slice: names are compared within the slice only.
+    cond, params = ctx.where("accounts", "a", None)
     accounts = cur.query_df(
-        "SELECT account_id, name, country, coalesce(zip, city, '') AS place, arr FROM accounts ORDER BY account_id"
+        "SELECT a.account_id, a.name, a.country, coalesce(a.zip, a.city, '') AS place, a.arr FROM accounts a "
+        f"WHERE {cond} ORDER BY a.account_id",
+        params,
     )
     accounts["norm"] = [normalize_company(n) for n in accounts["name"]]
     pairs = []
@@ -167,7 +194,10 @@ def duplicate_accounts(cur: ReadCursor, ctx: CheckContext) -> Finding:
                         "similarity": int(scores[i, j]),
                     }
                 )
+    # In id order, not block order: a slice then lists its pairs in the order the whole warehouse does.
     frame = pd.DataFrame(pairs)
+    if not frame.empty:
+        frame = frame.sort_values(["account_id", "duplicate_id"], ignore_index=True)
     return Finding(
         check="duplicate_accounts",
         ids=[] if frame.empty else (frame["account_id"] + "~" + frame["duplicate_id"]).head(MAX_IDS).tolist(),
@@ -182,25 +212,28 @@ def duplicate_accounts(cur: ReadCursor, ctx: CheckContext) -> Finding:
 
 
 def orphan_owners(cur: ReadCursor, ctx: CheckContext) -> Finding:
+    cond, params = ctx.where("accounts", "a", None)
     rows = _records(
         cur,
-        """
+        f"""
         SELECT a.account_id, a.name, a.owner_rep_id, r.end_date AS owner_left, a.arr,
                CASE WHEN a.owner_rep_id IS NULL THEN 'no_owner'
                     WHEN r.rep_id IS NULL THEN 'unknown_owner'
                     ELSE 'departed_owner' END AS problem
         FROM accounts a LEFT JOIN reps r ON r.rep_id = a.owner_rep_id
-        WHERE a.owner_rep_id IS NULL OR r.rep_id IS NULL OR r.end_date <= ?
+        WHERE (a.owner_rep_id IS NULL OR r.rep_id IS NULL OR r.end_date <= ?) AND {cond}
         ORDER BY a.arr DESC, a.account_id
         """,
-        [ctx.as_of],
+        [ctx.as_of, *params],
     )
+    opp_cond, opp_params = ctx.where("opportunities", "o", "a")
     open_opps = cur.scalar(
-        """
+        f"""
         SELECT count(*) FROM opportunities o LEFT JOIN reps r ON r.rep_id = o.owner_rep_id
-        WHERE NOT o.is_closed AND (o.owner_rep_id IS NULL OR r.rep_id IS NULL OR r.end_date <= ?)
+        LEFT JOIN accounts a ON a.account_id = o.account_id
+        WHERE NOT o.is_closed AND (o.owner_rep_id IS NULL OR r.rep_id IS NULL OR r.end_date <= ?) AND {opp_cond}
         """,
-        [ctx.as_of],
+        [ctx.as_of, *opp_params],
     )
     breakdown = rows["problem"].value_counts().to_dict()
     breakdown = {k: int(breakdown.get(k, 0)) for k in ("no_owner", "unknown_owner", "departed_owner")}
@@ -222,17 +255,19 @@ def orphan_owners(cur: ReadCursor, ctx: CheckContext) -> Finding:
 
 def zips_without_territory(cur: ReadCursor, ctx: CheckContext) -> Finding:
     mapped = cur.scalar("SELECT count(*) FROM territory_geos")
+    cond, params = ctx.where("accounts", "a", None)
     rows = (
         _records(
             cur,
-            """
+            f"""
         SELECT a.account_id, a.name, a.country, a.zip, a.segment, a.owner_rep_id
         FROM accounts a
         WHERE a.zip IS NOT NULL AND NOT EXISTS (
             SELECT 1 FROM territory_geos t
-            WHERE t.country = a.country AND t.zip = a.zip AND t.segment = a.segment)
+            WHERE t.country = a.country AND t.zip = a.zip AND t.segment = a.segment) AND {cond}
         ORDER BY a.country, a.zip, a.account_id
         """,
+            params,
         )
         if mapped
         else pd.DataFrame()
@@ -253,29 +288,34 @@ def zips_without_territory(cur: ReadCursor, ctx: CheckContext) -> Finding:
 
 
 def amount_outliers(cur: ReadCursor, ctx: CheckContext) -> Finding:
+    cond, params = ctx.where("opportunities", "o", "a")
+    # Deal sizes differ by region as well as segment: each deal is measured against the slice's
+    # deals of its own region x segment.
     rows = _records(
         cur,
         f"""
         WITH o AS (
-            SELECT o.opp_id, o.name, coalesce(a.segment, '') AS segment, o.stage, o.amount,
-                   ln(greatest(o.amount, 1e-9)) AS la
+            SELECT o.opp_id, o.name, coalesce(a.region, '') AS region, coalesce(a.segment, '') AS segment,
+                   o.stage, o.amount, ln(greatest(o.amount, 1e-9)) AS la
             FROM opportunities o LEFT JOIN accounts a USING (account_id)
+            WHERE {cond}
         ), s AS (
-            SELECT segment, median(la) AS med, greatest(mad(la), 0.05) * 1.4826 AS scale
-            FROM o WHERE amount > 0 GROUP BY segment
+            SELECT region, segment, median(la) AS med, greatest(mad(la), 0.05) * 1.4826 AS scale
+            FROM o WHERE amount > 0 GROUP BY region, segment
         )
-        SELECT o.opp_id, o.name, o.segment, o.stage, o.amount,
-               round(exp(s.med), 0) AS segment_median,
+        SELECT o.opp_id, o.name, o.region, o.segment, o.stage, o.amount,
+               round(exp(s.med), 0) AS typical_amount,
                round((o.la - s.med) / s.scale, 1) AS robust_z
-        FROM o JOIN s USING (segment)
+        FROM o JOIN s USING (region, segment)
         WHERE o.amount <= 0 OR abs(o.la - s.med) / s.scale > {OUTLIER_Z}
         ORDER BY abs(o.la - s.med) / s.scale DESC, o.opp_id
         """,
+        params,
     )
     return Finding(
         check="amount_outliers",
         ids=_ids(rows, "opp_id"),
-        title=f"Opportunity amounts far outside their segment (robust z > {OUTLIER_Z:g}, or <= 0)",
+        title=f"Opportunity amounts far outside their region x segment (robust z > {OUTLIER_Z:g}, or <= 0)",
         severity="error",
         count=len(rows),
         amount=float(rows["amount"].sum()),
@@ -294,18 +334,20 @@ def _quarter(ctx: CheckContext) -> tuple[str, date, date]:
 def active_reps_without_quota(cur: ReadCursor, ctx: CheckContext) -> Finding:
     name, _, _ = _quarter(ctx)
     has_quotas = cur.scalar("SELECT count(*) FROM quotas")
+    cond, params = ctx.where("reps", "r", None)
     rows = (
         _records(
             cur,
-            """
+            f"""
         SELECT r.rep_id, r.name, r.region, r.segment, r.hire_date
         FROM reps r
         WHERE r.role = 'AE' AND (r.hire_date IS NULL OR r.hire_date <= ?)
           AND (r.end_date IS NULL OR r.end_date > ?)
           AND NOT EXISTS (SELECT 1 FROM quotas q WHERE q.rep_id = r.rep_id AND q.period = ?)
+          AND {cond}
         ORDER BY r.rep_id
         """,
-            [ctx.as_of, ctx.as_of, name],
+            [ctx.as_of, ctx.as_of, name, *params],
         )
         if has_quotas
         else pd.DataFrame()
@@ -337,7 +379,9 @@ def quotas_without_rep(cur: ReadCursor, ctx: CheckContext) -> Finding:
         rows = pd.DataFrame()
     else:
         values = ", ".join("(?, ?::DATE)" for _ in bounds)
-        params: list[Any] = [x for pair in bounds for x in pair]
+        # A quota belongs to its rep's region and segment: one held by an unknown rep id is in no slice.
+        cond, where_params = ctx.where("quotas", "q", None)
+        params: list[Any] = [x for pair in bounds for x in pair] + where_params
         rows = _records(
             cur,
             f"""
@@ -347,7 +391,7 @@ def quotas_without_rep(cur: ReadCursor, ctx: CheckContext) -> Finding:
                    r.end_date AS rep_left_on
             FROM quotas q JOIN p USING (period)
             LEFT JOIN reps r ON r.rep_id = q.rep_id
-            WHERE r.rep_id IS NULL OR r.end_date <= p.start_date
+            WHERE (r.rep_id IS NULL OR r.end_date <= p.start_date) AND {cond}
             ORDER BY q.period, q.rep_id
             """,
             params,
@@ -378,9 +422,15 @@ CHECKS: dict[str, Callable[[ReadCursor, CheckContext], Finding]] = {
 }
 
 
-def run_checks(cur: ReadCursor, as_of: date, calendar: FiscalCalendar, only: list[str] | None = None) -> list[Finding]:
-    """Run the named checks (all by default) as of a date."""
-    ctx = CheckContext(as_of=as_of, calendar=calendar)
+def run_checks(
+    cur: ReadCursor,
+    as_of: date,
+    calendar: FiscalCalendar,
+    only: list[str] | None = None,
+    where: Where = everything,
+) -> list[Finding]:
+    """Run the named checks (all by default) as of a date, on the slice `where` selects (all by default)."""
+    ctx = CheckContext(as_of=as_of, calendar=calendar, where=where)
     unknown = sorted(set(only or []) - set(CHECKS))
     if unknown:
         raise InputError(f"Unknown check(s): {', '.join(unknown)}.", f"Valid checks: {', '.join(CHECKS)}.")

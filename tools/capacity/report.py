@@ -114,7 +114,7 @@ def given_summary(o: Outcome, f: Figures, head: dict[str, Any], given: dict[str,
             "; the plan needs no hires." if head["uncloseable_gap"] <= 0 else "; hiring cannot close it this period."
         )
     elif n < needed:
-        text += f"; closing it takes {needed} hires in all, {needed - n} more (each group's gap closed at {conf})."
+        text += f"; closing it takes {needed} hires (the full plan: each group's gap closed at {conf})."
     else:
         text += f"; the full plan closes each group's gap at {conf} with {needed} hires."
     if head["uncloseable_gap"] > 0 and needed:

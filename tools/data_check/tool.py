@@ -85,6 +85,7 @@ def run_data_check(warehouse: Warehouse, params: DataCheckInput, *, scope: Scope
             "slice": where,
             "checks": len(findings),
             "failing": len(failing),
+            "clean": len(findings) - len(failing),
             **by_severity,
         },
         tables={"findings": rows},
