@@ -113,8 +113,10 @@ def judge(case: Case, result: AgentResult, split: str, seconds: float, seen: Jud
         seconds,
         result.run_id,
     )
-    if not out.grounded:
-        out.diffs.append(f"grounding: {', '.join(map(str, result.grounding.get('ungrounded', [])))} not traced")
+    if result.status == "ok":  # every figure of an answer traces to a tool result or the question
+        out.checks["grounded"] = out.grounded
+        if not out.grounded:
+            out.diffs.append(f"grounding: {', '.join(map(str, result.grounding.get('ungrounded', [])))} not traced")
     out.checks["status"] = result.status == expect.status
     if not out.checks["status"]:
         out.diffs.append(f"status: expected {expect.status}, got {result.status}")

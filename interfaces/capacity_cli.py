@@ -106,6 +106,17 @@ def gap(
         help="Most new AEs a region x segment can start per month.",
         show_default=False,
     ),
+    hires: int | None = typer.Option(
+        None,
+        "--hires",
+        min=0,
+        max=500,
+        help="Evaluate exactly this many hires (we got approval for N).",
+        show_default=False,
+    ),
+    hires_start: str | None = typer.Option(
+        None, "--hires-start", help="Month the given hires all start (YYYY-MM; needs --hires).", show_default=False
+    ),
     trials: int = typer.Option(10_000, "--trials", min=100, max=200_000, help="Monte Carlo trials."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     scenario: str | None = typer.Option(
@@ -144,6 +155,8 @@ def gap(
         confidence=confidence.value,
         freeze_from=parse_month(freeze_from, "--freeze-from"),
         max_hires_per_month=max_hires,
+        hires=hires,
+        hires_start=hires_start,
         trials=trials,
         seed=seed,
         scenario_id=scenario,

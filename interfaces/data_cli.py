@@ -6,7 +6,7 @@ import shlex
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -234,6 +234,12 @@ def _render_import(report: ImportReport) -> None:
 def check(
     ctx: typer.Context,
     only: list[str] = typer.Option(None, "--only", help="Run only this check (repeatable).", show_default=False),
+    filter_: list[str] = typer.Option(
+        None,
+        "--filter",
+        help="Only this slice's findings: region=EMEA, segment=SMB (repeatable).",
+        show_default=False,
+    ),
     as_of: str | None = typer.Option(
         None,
         "--as-of",
@@ -257,7 +263,7 @@ def check(
     wh = open_warehouse(ctx)
     day = parse_date(as_of, "--as-of") or warehouse_as_of(wh)
     with wh.reader() as cur:
-        findings = run_checks(cur, day, wh.calendar(), only=only or None)
+        findings = run_checks(cur, day, wh.calendar(), only=only or None, where=_check_slice(cur, filter_))
     if json_:
         print_json({"as_of": day, "findings": [asdict(f) | {"ok": f.ok} for f in findings]})
     else:
@@ -265,6 +271,20 @@ def check(
     rank = {"info": 0, "warning": 1, "error": 2}
     if fail_on != FailOn.never and any(not f.ok and rank[f.severity] >= rank[fail_on.value] for f in findings):
         raise typer.Exit(EXIT_PARTIAL)
+
+
+def _check_slice(cur: Any, items: list[str] | None) -> Any:
+    """`--filter region=EMEA` as the checks' slice (the data_check tool's own reading of it)."""
+    from tools.core.selection import Selection, parse_filters, resolve_filters
+    from tools.data_check.models import FILTER_DIMS
+    from tools.data_check.tool import slice_where
+    from warehouse.checks import everything
+    from warehouse.identity import Scope
+
+    if not items:
+        return everything
+    filters = resolve_filters(cur, parse_filters(items), allowed=FILTER_DIMS)
+    return slice_where(Selection.of(Scope.everything(), filters))
 
 
 def _render_findings(findings: list[Finding], day: object, examples: int = 2) -> None:

@@ -104,6 +104,14 @@ def test_summary_and_check_json(demo_path: Path) -> None:
     assert failing.exit_code == EXIT_PARTIAL
     only = spm("-w", str(demo_path), "data", "check", "--only", "zombies")
     assert only.exit_code == EXIT_CODES["input"] and "zombie_opportunities" in only.stderr
+    # One region's findings: a part of the whole, and zero where the region has none.
+    emea = spm("-w", str(demo_path), "data", "check", "--filter", "region=EMEA", "--json")
+    assert emea.exit_code == 0, emea.stderr
+    sliced = {f["check"]: f for f in json.loads(emea.stdout)["findings"]}
+    assert 0 < sliced["zombie_opportunities"]["count"] < findings["zombie_opportunities"]["count"]
+    assert all(sliced[c]["count"] <= findings[c]["count"] for c in sliced)
+    unknown = spm("-w", str(demo_path), "data", "check", "--filter", "region=Atlantis")
+    assert unknown.exit_code == EXIT_CODES["input"] and "EMEA" in unknown.stderr
 
 
 def test_import_exit_codes_and_rejects_file(empty, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

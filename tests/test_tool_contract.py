@@ -35,6 +35,14 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "explain_variance": {"period": "FY2027-Q3"},
     "data_check": {},
     "scenarios": {"action": "list"},
+    "compare_plans": {
+        "tool": "quota_simulate",
+        "base": {"period": "FY2028-Q1"},
+        "variants": [
+            {"label": "potential", "args": {"method": "potential"}},
+            {"label": "equal", "args": {"method": "equal"}},
+        ],
+    },
 }
 FILTERS: dict[str, str | None] = {
     "forecast": "filters",
@@ -45,6 +53,7 @@ FILTERS: dict[str, str | None] = {
     "explain_variance": "filters",
     "data_check": "filters",
     "scenarios": None,
+    "compare_plans": "base.filters",  # the options' shared arguments carry the slice
 }
 # Fields that say how the request was made (a scope, or a filter), not what it found.
 REQUEST_FIELDS = {"filters"}
@@ -56,7 +65,10 @@ EMEA = User("emea", "leader", Scope("region", "EMEA"))
 def _run(spec: ToolSpec, wh: Warehouse, user: User = LOCAL_USER, **extra: Any) -> Any:
     assert spec.run is not None
     args = {**EXAMPLES[spec.name], **extra}
-    if "filters" in extra:  # a filter given narrows the example's own
+    if "filters" in extra and FILTERS[spec.name] == "base.filters":
+        args.pop("filters")
+        args["base"] = {**args["base"], "filters": extra["filters"]}
+    elif "filters" in extra:  # a filter given narrows the example's own
         args["filters"] = {**EXAMPLES[spec.name].get("filters", {}), **extra["filters"]}
     return spec.run(wh, spec.input_model.model_validate(args), user)
 

@@ -17,7 +17,8 @@ from warehouse.connection import Warehouse
 from warehouse.errors import InputError, SpmError
 from warehouse.identity import User
 
-FIXED = ("seed", "trials", "save_scenario")  # the same draws for every option; a comparison saves nothing
+# The same draws for every option, within the tools' own caps; a comparison saves nothing.
+FIXED = ("seed", "trials", "time_limit", "save_scenario")
 
 
 def _merged(base: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
@@ -50,7 +51,7 @@ def _run_option(warehouse: Warehouse, params: CompareInput, label: str, args: di
     if fixed:
         raise InputError(
             f"Option {label!r} sets {', '.join(fixed)}: every option runs on the same draws and saves nothing.",
-            "Leave seed, trials and save_scenario out of the options (save the winner afterwards).",
+            "Leave seed, trials, time_limit and save_scenario out (save the winner afterwards).",
         )
     try:
         tool_input = spec.input_model.model_validate(_merged(params.base, args))
@@ -59,8 +60,8 @@ def _run_option(warehouse: Warehouse, params: CompareInput, label: str, args: di
         raise InputError(f"Option {label!r} has invalid arguments for {params.tool}: {problems}.") from None
     try:
         return spec.run(warehouse, tool_input, user)
-    except SpmError as exc:
-        raise InputError(f"Option {label!r} could not run: {exc.message}", exc.hint) from None
+    except SpmError as exc:  # the same kind of error (a scope refusal stays a refusal), naming the option
+        raise type(exc)(f"Option {label!r} could not run: {exc.message}", exc.hint) from None
 
 
 def _ranked(values: list[tuple[str, float | None]], goal: Objective) -> list[tuple[str, float]]:
@@ -94,6 +95,12 @@ def run_compare(warehouse: Warehouse, params: CompareInput, user: User) -> Compa
     from tools.registry import tool as registered
 
     goal = objective(params.tool, params.objective)
+    fixed = [k for k in FIXED if k in params.base]
+    if fixed:
+        raise InputError(
+            f"The shared arguments set {', '.join(fixed)}: every option runs with the tool's own seed and caps.",
+            "Leave seed, trials, time_limit and save_scenario out (save the winner afterwards).",
+        )
     heading = registered(params.tool).heading
     results = [(v.label, _run_option(warehouse, params, v.label, v.args, user)) for v in params.variants]
     values = [(label, _figure(r.metrics, goal.path)) for label, r in results]
