@@ -249,7 +249,7 @@ def compose(calls: list[dict[str, Any]], question: str = "") -> str:
     current = next((_current_lead(c["result"], question) for c in done if c["name"] == "forecast"), None)
     if settled or current:
         lines += [settled or current or "", ""]
-    warnings: list[str] = []
+    warnings: list[list[str]] = []  # per tool: a count the reader can trace to that tool's result
     for i, call in enumerate(calls):
         spec = BY_NAME.get(call["name"])
         heading = spec.heading if spec else call["name"]
@@ -279,13 +279,18 @@ def compose(calls: list[dict[str, Any]], question: str = "") -> str:
         if table:
             lines.append("")
             lines.extend(table)
-        warnings += [w["message"] for w in result.get("warnings", [])]
+        if result.get("warnings"):
+            warnings.append([w["message"] for w in result["warnings"]])
     recommendations = _recommendations(calls)
     if recommendations:
         lines.append("")
         lines.append(t["recommendation_intro"])
         lines.extend(f"- {action}" for action in recommendations)
-    if warnings:
+    seen: set[str] = set()
+    for found in warnings:
+        if found[0] in seen:
+            continue  # two tools reading the same data report the same first problem: say it once
+        seen.add(found[0])
         lines.append("")
-        lines.append(t["warnings_line"].format(count=len(warnings), first=warnings[0]))
+        lines.append(t["warnings_line"].format(count=len(found), first=found[0]))
     return "\n".join(lines).strip()
