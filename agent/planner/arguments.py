@@ -84,6 +84,7 @@ def forecast(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
         or s.months_ahead
         or _has(text, r"monthly|by month|per month|month[- ]by[- ]month")
         or bool(s.months and not s.periods)
+        or any(p.grain == "month" for p in s.periods)
     )
     grain = "month" if monthly else "quarter"
     if grain == "month":
@@ -186,7 +187,7 @@ def quota(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
     )
     if method:
         args["method"] = method
-    filters = {k: v for k, v in s.filters().items() if k in ("region", "segment")}
+    filters = {k: v for k, v in s.filters().items() if k in ("region", "segment", "manager")}
     weights = re.search(r"history (\d+)\s?%.*?potential (\d+)\s?%|(\d+)\s?% history.*?(\d+)\s?% potential", text, re.I)
     if weights:
         h, p = (float(weights[1]), float(weights[2])) if weights[1] else (float(weights[3]), float(weights[4]))
@@ -216,7 +217,7 @@ def quota(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
             args["adjustments"] = [{"dim": d, "value": v, "pct": pct} for d, v in groups]
     elif filters:
         args["filters"] = filters
-    if s.reps and _has(text, r"\b(leave|leaves|left|quit|quits|departs?|goes)\b"):
+    if s.reps and _has(text, r"\b(leave|leaves|left|quit|quits|departs?|goes|walk|walks|resigns?|exits?)\b"):
         args["leave"] = list(s.reps)
     name = _save_name(text)
     if name:
@@ -238,7 +239,9 @@ def territory(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
     if m and float(m[1]) > 100:
         args["band"] = round(float(m[1]) / 100 - 1, 4)
         percents = [p for p in percents if abs(p - float(m[1])) > 1e-9]
-    elif percents and _has(text, r"within|band|of average|of the average|\+-|±"):
+    elif percents and _has(
+        text, r"within|band|of average|of the average|off (?:the )?average|from (?:the )?average|either side|\+-|±"
+    ):
         args["band"] = abs(percents.pop(0)) / 100
     if cap is None and percents and _has(text, r"disrupt|move|moving|\barr\b"):
         cap = abs(percents.pop(0)) / 100
@@ -326,18 +329,21 @@ def capacity(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
     if percents and _has(text, r"attrition|churn|turnover|leave|quit"):
         args["attrition"] = abs(percents[0]) / 100
     ramp = re.search(
-        r"(\d+)[- ]month ramp|ramp(?:s| of| in)? (?:of )?(\d+) months"
-        r"|(\d+) months to (?:ramp|get productive|become (?:fully )?productive|be (?:fully )?productive|full productivity)",
+        r"(\d+)[- ]months? ramp|ramp\w*(?:s| of| in| takes| is)? (?:of |about |around )?(\d+) months?"
+        r"|(\d+) months? to (?:be |get |become )?(?:fully )?(?:ramp\w*|productive|up to speed|full productivity)",
         text,
         re.IGNORECASE,
     )
     if ramp:
         args["ramp_months"] = int(ramp[1] or ramp[2] or ramp[3])
     ttf = re.search(
-        r"time to fill (?:goes to |of |is )?(\d+)|(\d+) months? to fill|(\d+)[- ]months? time to fill", text, re.I
+        r"time to fill (?:goes to |of |is )?(\d+)|(\d+) months? to fill|(\d+)[- ]months? time to fill"
+        r"|takes (?:about |around )?(\d+) months? to fill",
+        text,
+        re.I,
     )
     if ttf:
-        args["time_to_fill_months"] = int(ttf[1] or ttf[2] or ttf[3])
+        args["time_to_fill_months"] = int(ttf[1] or ttf[2] or ttf[3] or ttf[4])
     monthly_cap = re.search(
         r"(?:no more than|at most|max(?:imum)?(?: of)?|up to)\s+(\d+)\s+(?:new )?(?:hires|starts|"
         r"people|reps|aes)\s+(?:a|per|each)\s+month",
@@ -381,6 +387,8 @@ def metrics(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
             by = ["rep"]
     if metric == "attainment" and not by and (s.threshold or _has(text, r"\bwho\b|which|reps|aes")):
         by = ["rep"]
+    if not by and s.managers and _has(text, r"\beach\b|\bevery\b|\bper\b|\bwho\b|\beveryone\b|\bby person"):
+        by = ["rep"]  # "attainment for each person on Leila's team"
     if not by and len(s.segments) >= 2:
         by = ["segment"]  # "mid-market vs smb": side by side
     elif not by and len(s.regions) >= 2:
@@ -479,6 +487,12 @@ def for_intent(intent: str, text: str, s: Slots, vocab: Vocabulary, last_saved: 
 SAME_LAST_YEAR = re.compile(
     r"same (?:quarter|month|half|period) (?:last|a|the) year|(?:quarter|month) a year (?:ago|earlier)", re.IGNORECASE
 )
+VS_LAST_YEAR = re.compile(
+    r"\b(?:compared? (?:with|to)|vs\.?|versus|than|against|over) (?:the same (?:time|period) )?last year\b"
+    r"|\byear[- ]over[- ]year\b|\byoy\b",
+    re.IGNORECASE,
+)
+SHORT_CONTINUE = re.compile(r"^\W*(?:at|with|for|in|and|but|now|what about|how about|only|just|same)\b", re.I)
 STRONG_CONTINUE = re.compile(
     r"\b(?:re-?run|redo|again|instead|on top of that|same (?:but|again|thing|question)|as well|that plan|this plan)\b",
     re.IGNORECASE,

@@ -16,7 +16,18 @@ _CHANGE = re.compile(
     r"\b(?:raise|raising|increase|increasing|lift|bump|cut|cutting|lower|lowering|reduce|trim)\b", re.I
 )
 _VAGUE_AMOUNT = re.compile(
-    r"\b(?:the|our|that) (?:haircut|stretch|uplift|adjustment|bump)\b|\bstretch (?:target|goal)\b", re.I
+    r"\b(?:the|our|that) (?:haircut|stretch|uplift|adjustment|bump)\b|\bstretch (?:target|goal)\b"
+    r"|\b(?:revised|new|updated) target\b|\bthe (?:hires|haircut|target|number|budget)\s+(?:\w+\s+){0,3}"
+    r"(?:approved|agreed|sent|mentioned|discussed|signed off)\b",
+    re.I,
+)
+_LEVER_NO_AMOUNT = re.compile(
+    r"\b(?:win[- ]?rate|deal[- ]size|pipeline)[- ](?:bump|lift|uplift|boost|increase|improvement|drop|cut)\b", re.I
+)
+_OPEN_SEAT = re.compile(
+    r"\bopen req\w*|\bnew (?:ae|hire|rep)\b.{0,40}\b(?:book|territory|patch)"
+    r"|\b(?:book|territory|patch) for (?:the |that |a )?(?:new|open)",
+    re.I,
 )
 _THE_REGION = re.compile(r"\b(?:the|that|this) (?:region|territory|segment)\b", re.I)
 _TREND = re.compile(r"\b(?:trend|trending|numbers|how (?:are|is) \w+ doing|performance)\b", re.I)
@@ -30,7 +41,7 @@ _REP_WORD = re.compile(r"\b([A-Z][a-z]{2,})\b")
 
 def _ambiguous_rep(question: str, vocab: Vocabulary, slots: Slots) -> list[str]:
     """Full rep names sharing the one name the question gives ("chen": Chen Tanaka, Rosa Chen)."""
-    if slots.reps:
+    if slots.reps or slots.managers:
         return []
     for word in re.findall(r"[A-Za-z]{3,}", question):
         low = word.lower()
@@ -54,6 +65,11 @@ def missing_piece(question: str, slots: Slots, vocab: Vocabulary, intent: str | 
             f"By how much should quotas change, and for whom? I can run {who} at +10% (say for example "
             f'"raise {who if who != "every region" else "EMEA"} quotas 10%").'
         )
+    if _LEVER_NO_AMOUNT.search(question) and not (slots.percents or slots.amounts or slots.points):
+        return (
+            "By how much should it change (e.g. +2 points of win rate, +10% pipeline)? Say the size of the change "
+            'and I will show baseline, what-if and the difference ("what if win rates rise 2 points in Q1?").'
+        )
     if _VAGUE_AMOUNT.search(question) and not (slots.percents or slots.amounts or slots.points):
         piece = "target" if re.search(r"stretch", question, re.I) else "amount"
         what = "stretch target" if piece == "target" else "change"
@@ -71,6 +87,20 @@ def missing_piece(question: str, slots: Slots, vocab: Vocabulary, intent: str | 
             f"Which region should I use: {', '.join(vocab.regions)}? Say for example "
             f'"rebalance {vocab.regions[0] if vocab.regions else "EMEA"} within 10%".'
         )
+    if _OPEN_SEAT.search(question) and intent in (None, "territory"):
+        where = ", ".join(slots.regions + slots.segments) or "that region"
+        return (
+            f"A book for a seat nobody holds yet is not something the rebalance can carve today: it balances the "
+            f'reps who own accounts now. I can rebalance {where} among its current reps (say "rebalance {where} '
+            'within 10%"), or size the hires with a capacity plan.'
+        )
+    if (
+        intent == "scenarios"
+        and re.search(r"side by side|\bcompare|\bvs\.?\b|versus|against each other", question, re.I)
+        and len(slots.scenarios) < 2
+    ):
+        known = ", ".join(vocab.scenarios[-8:]) or "none saved yet"
+        return f'Which two scenarios should I compare? Saved scenarios: {known}. Say for example "compare A and B".'
     if intent == "metrics" and _TREND.search(question) and not _FIGURE.search(question):
         return (
             "Which figure should I trend: bookings, pipeline, win rate, deal size or attainment? "
@@ -92,14 +122,16 @@ def unsure() -> str:
 _OUT_OF_SCOPE = re.compile(
     r"^\W*(?:hey,?\s+)?(?:can you |could you |would you |please |pls )?(?:e-?mail|send|text|message|post|mark|update|"
     r"schedule|book|call|delete|write to|tell)\b(?!.{0,20}\b(?:me|us)\b.{0,20}\b(?:forecast|quota|pipeline))"
-    r"|\bin salesforce\b|\bin the crm\b",
+    r"|\bin salesforce\b|\bin the crm\b"
+    r"|\b(?:e-?mail|send|text|post|message)\s+(?:it|them|this|that|each|every|all|the|my|our|to)\b"
+    r"|\bdraft (?:the|a|an|our) [^.?]{0,40}\b(?:document|doc|deck|letter|e-?mail|memo)\b",
     re.IGNORECASE,
 )
 GUESSES = (  # when the classifier is unsure: the words that make the request's domain plain, in order
     ("apply", r"\b(?:apply|ship|publish|push|promote|make)\b.{0,40}\b(?:live|scenario|draft|base data)\b"),
     ("data_check", r"duplicate|zombie|stale|orphan|outlier|zips?\b.{0,30}(?:map|territor)|data (?:check|quality)"),
-    ("capacity", r"\bhir(?:e|es|ing)\b|capacity|attrition|\bramp"),
-    ("territory", r"rebalanc|territor|\bband\b|\bcarve\b"),
+    ("capacity", r"\bhir(?:e|es|ing)\b|capacity|attrition|\bramp|\bnew (?:aes?|reps?|sellers|heads)\b"),
+    ("territory", r"rebalanc|territor|\bband\b|\bcarve\b|\bbook\b.{0,30}\b(?:seat|req|hire|ae)\b|open req"),
     ("quota", r"quota|allocat|over[- ]?assign"),
     ("forecast", r"forecast|landing|\bland\b|\bcommit\b|\bp10\b|\bp90\b|outlook|\bslip"),
     ("metrics", r"bookings|win rates?|pipeline|coverage|cycle|deal sizes?|attainment|headcount|closed|booked"),

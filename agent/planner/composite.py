@@ -24,13 +24,13 @@ from agent.planner.slots import Slots, Vocabulary, _words_to_digits
 COMPARE = re.compile(
     r"\bcompare\b|\bvs\.?\b|\bversus\b|\bwhich (?:\w+ ){0,3}(?:gives?|is|would|works?|gets?|does|has|leads?|comes?"
     r"|lands?|yields?|produces?|moves?)\b|\bbetter\b|\bbest\b|side[- ]by[- ]side|\bagainst each other\b|\bor\b[^.?]*\?"
-    r"|trade-?offs?|sensitiv\w*|\beach (?:of|option|level)\b|\bmore\b[^.?]*\bor\b|\brank\b",
+    r"|trade-?offs?|sensitiv\w*|\beach (?:of|option|level|scenario|case|one)\b|\bmore\b[^.?]*\bor\b|\brank\b|\bswing\b",
     re.IGNORECASE,
 )
 DOMAIN = {
     "territory_rebalance": r"\bband\b|rebalanc|territor|\bbooks?\b|disrupt",
     "quota_simulate": r"quota|allocat|over[- ]?assign",
-    "capacity_gap": r"\bhir(?:e|es|ing)\b|capacity|headcount|attrition|\bramp",
+    "capacity_gap": r"\bhir(?:e|es|ing)\b|capacity|headcount|attrition|\bramp|\bnew (?:aes?|reps?|sellers|heads)\b",
     "forecast": r"forecast|\bland(?:ing)?\b|outlook|project|\bp50\b|win rates?|deal sizes?|pipeline grow",
 }
 QUOTA_METHODS = (
@@ -77,7 +77,8 @@ CHAIN_QUOTA = re.compile(
 CHAIN_FORECAST = re.compile(r"(?:then|and|re-?run)\b[^.?]{0,40}\bforecast", re.IGNORECASE)
 EXPLAIN = re.compile(
     r"\bwhy\b|what'?s (?:driving|dragging|behind|holding)|what is (?:driving|dragging|behind|holding)|\bdrivers?\b"
-    r"|\bexplain\b|reasons? (?:for|why)|root cause|variance|what changed|dragging",
+    r"|\bexplain\w*\b|reasons? (?:for|why)|root cause|variance|what changed|dragging|\bdrove\b|\bcaused?\b"
+    r"|account for|walk me through",
     re.IGNORECASE,
 )
 
@@ -231,6 +232,7 @@ def compare(text: str, s: Slots, vocab: Vocabulary, tool: str | None) -> Plan | 
         else:
             lever = next(iter(base.get("what_if") or {}), None)
             values = _levels(s.points or s.percents)
+            values = values if len(values) >= 2 else percent_list(text)
             if lever and len(values) >= 2:
                 unit = "pts" if lever.endswith("_pts") else "%"
                 base.pop("what_if", None)
@@ -298,7 +300,7 @@ def chain(text: str, s: Slots, vocab: Vocabulary, tool: str | None) -> Plan | No
     quota_first = tool == "quota_simulate" or (
         re.search(DOMAIN["quota_simulate"], low) and tool != "territory_rebalance"
     )
-    if quota_first and CHAIN_CAPACITY.search(text) and re.search(r"quota", low):
+    if quota_first and CHAIN_CAPACITY.search(text) and re.search(DOMAIN["quota_simulate"], low):
         first = _build("quota_simulate", text, s, vocab)
         if not (first.get("adjustments") or first.get("method") or first.get("target") or first.get("leave")):
             return None

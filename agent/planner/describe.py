@@ -104,9 +104,9 @@ def describe(tool: str, args: dict[str, Any]) -> str:
     if "attrition" in a:
         parts.append(f"attrition {fmt.share(float(a['attrition']))}")
     if "ramp_months" in a:
-        parts.append(f"{a['ramp_months']}-month ramp")
+        parts.append(f"ramp {a['ramp_months']} months")
     if "time_to_fill_months" in a:
-        parts.append(f"{a['time_to_fill_months']} months to fill")
+        parts.append(f"time to fill {a['time_to_fill_months']} months")
     if "freeze_from" in a:
         parts.append(f"hiring freeze from {str(a['freeze_from'])[:7]}")
     if "hires" in a:

@@ -54,7 +54,8 @@ class IntentModel:
             belongs = (
                 r"(?:and\s+)?(?:(?:save|call|name)\s+(?:it|this|that|the plan)\b"
                 r"|show (?:me )?(?:the )?(?:attainment|results|impact|each rep|every rep|per[- ]rep|reps|rep by rep)\b"
-                r"|(?:i'?d like|with|and) the baseline\b|(?:give|show) me (?:the )?(?:table|breakdown|detail)\b)"
+                r"|(?:i'?d like|with|and) the baseline\b|(?:give|show) me (?:the )?(?:table|breakdown|detail)\b"
+                r"|how many (?:reps|people|aes|sellers) (?:make|hit|reach|get there|get to)\b)"
             )
             if parts and re.match(belongs, part, re.I):
                 parts[-1] += ", " + part  # "..., save it as X" belongs to the ask before it

@@ -10,6 +10,7 @@ answer from templates over their structured fields (answer.py).
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -54,6 +55,20 @@ def previous_call(history: Sequence[BaseMessage]) -> dict[str, Any] | None:
     return None
 
 
+def saved_scenarios(history: Sequence[BaseMessage]) -> list[str]:
+    """Every scenario this conversation saved, oldest first."""
+    names = []
+    for message in history:
+        if isinstance(message, ToolMessage) and isinstance(message.artifact, dict):
+            saved = message.artifact.get("metrics", {}).get("saved_scenario")
+            if isinstance(saved, dict) and saved.get("name"):
+                names.append(str(saved["name"]))
+    return names
+
+
+THOSE_TWO = re.compile(r"\b(?:those|these|the|both)\s+(?:two\s+)?(?:scenarios|plans|drafts)\b|\bboth of them\b", re.I)
+
+
 def last_saved_scenario(history: Sequence[BaseMessage]) -> str | None:
     for message in reversed(history):
         if isinstance(message, ToolMessage) and isinstance(message.artifact, dict):
@@ -61,6 +76,14 @@ def last_saved_scenario(history: Sequence[BaseMessage]) -> str | None:
             if isinstance(saved, dict) and saved.get("name"):
                 return str(saved["name"])
     return None
+
+
+def _with_rep_names(text: str, reps: dict[str, str]) -> str:
+    """ "R-00014" reads as "Mohammed Park (R-00014)" the first time it appears."""
+    for name, rep_id in reps.items():
+        if re.search(rf"\b{re.escape(rep_id)}\b", text) and name not in text:
+            text = re.sub(rf"\b{re.escape(rep_id)}\b", f"{name} ({rep_id})", text, count=1)
+    return text
 
 
 def _intent_of(call: dict[str, Any]) -> str | None:
@@ -132,6 +155,9 @@ class OfflinePlanner(BaseChatModel):
             return self._say(t["out_of_scope"] + "\n" + t["clarify"].split("\n", 1)[1], "clarify", **info)
         whole = extract(question, self.vocabulary)
         prev = previous_call(history)
+        saved_names = saved_scenarios(history)
+        if len(whole.scenarios) < 2 and len(saved_names) >= 2 and THOSE_TWO.search(question):
+            whole.scenarios = saved_names[-2:]  # "put those two scenarios side by side"
         # Unsure when no part of the request is confidently a planning intent.
         unsure = all(x.confidence < self.threshold for x in intents)
         if unsure and len(intents) > 1:
@@ -158,6 +184,8 @@ class OfflinePlanner(BaseChatModel):
                 arguments.STRONG_CONTINUE.search(question) is not None
                 and clarify.guess(question) in (None, _intent_of(prev))
             )
+            # "at p90 conf?", "and for APAC?": a few words leaning on the turn before
+            or (len(question.split()) <= 5 and arguments.SHORT_CONTINUE.search(question) is not None)
         )
         if continues and prev is not None:
             args = arguments.continue_call(prev, question, whole, self.vocabulary, _accepts(prev["name"]))
@@ -179,6 +207,8 @@ class OfflinePlanner(BaseChatModel):
             if intent.name in NON_TOOL or intent.confidence < self.threshold:
                 continue
             slots = extract(intent.text, self.vocabulary)
+            if len(slots.scenarios) < len(whole.scenarios):
+                slots.scenarios = list(whole.scenarios)
             if len(intents) > 1 and not slots.filters():
                 # "forecast Q3 for EMEA and tell me how many reps to hire": the place applies to both.
                 slots.regions, slots.segments = whole.regions, whole.segments
@@ -192,6 +222,15 @@ class OfflinePlanner(BaseChatModel):
                 if arguments.SAME_LAST_YEAR.search(question) and earlier and "period" in args:
                     args["period"] = arguments.year_before(str(earlier)) or args["period"]
             calls.append(self._call(tool, args))
+            if tool == "metrics" and arguments.VS_LAST_YEAR.search(intent.text):
+                # "has the cycle got longer this year compared with last year?": both years, side by side
+                period = str(
+                    args.get("period") or self.vocabulary.calendar.period_of(self.vocabulary.as_of, "quarter").name
+                )
+                before = arguments.year_before(period)
+                if before:
+                    calls[-1]["args"] = {**args, "period": period}
+                    calls.append(self._call(tool, {**args, "period": before}))
         return self._calls(calls, info)
 
     def _calls(self, calls: list[dict[str, Any]], info: dict[str, Any], then: list[Any] | None = None) -> AIMessage:
@@ -267,7 +306,7 @@ class OfflinePlanner(BaseChatModel):
                         }
                     )
         failed = calls and all(c["status"] == "error" for c in calls)
-        text = answer.compose(calls, question)
+        text = _with_rep_names(answer.compose(calls, question), self.vocabulary.reps)
         dropped = unread(extract(normalise(question), self.vocabulary), calls, text)
         if dropped and not failed:
             text += "\n\n" + answers()["unread"].format(items=", ".join(dropped))

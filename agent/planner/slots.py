@@ -92,6 +92,8 @@ DIMENSION_WORDS = {
 # Words the planner relies on; a token one or two edits away from one of them is read as it
 # ("forcast", "quater", "segmnet", "pipline"). Slang and abbreviations map directly.
 DOMAIN_WORDS = (
+    "compared",  # kept as written (not "fixed" to "compare")
+    "comparing",
     "forecast",
     "quarter",
     "quarters",
@@ -150,6 +152,8 @@ SLANG = {
     "mths": "months",
     "mo": "month",
     "fcst": "forecast",
+    "dupe": "duplicate",
+    "dupes": "duplicates",
     "fcast": "forecast",
     "pipe": "pipeline",
     "attn": "attainment",
@@ -237,6 +241,7 @@ class Slots:
     segments: list[str] = field(default_factory=list)
     products: list[str] = field(default_factory=list)
     reps: list[str] = field(default_factory=list)
+    managers: list[str] = field(default_factory=list)  # "Leila Walker's team": her rep id
     scenarios: list[str] = field(default_factory=list)
     direction: int = 0  # +1 raise, -1 cut, 0 unknown
 
@@ -255,6 +260,8 @@ class Slots:
                 out[dim] = list(values)
         if self.reps:
             out["rep"] = list(self.reps)
+        if self.managers:
+            out["manager"] = list(self.managers)
         return out
 
 
@@ -275,6 +282,9 @@ def normalise(text: str) -> str:
 
     text = re.sub(r"\b(next|this|last|current|prior|previous)\s+q\b", r"\1 quarter", text, flags=re.IGNORECASE)
     text = re.sub(r"\bt12m\b", "trailing twelve months", text, flags=re.IGNORECASE)
+    text = re.sub(r"\bcap(?:acity)? gap\b", "capacity gap", text, flags=re.IGNORECASE)
+    # "FY28 H2" reads as "H2 FY28" (the half of that year, not this year's H2 and FY28 apart)
+    text = re.sub(r"\b(fy\s?'?\d{2,4})\s+(q[1-4]|h[12])\b", r"\2 \1", text, flags=re.IGNORECASE)
     return re.sub(r"[A-Za-z]+", fix, text)
 
 
@@ -283,6 +293,24 @@ def _number(text: str) -> float:
 
 
 def _words_to_digits(text: str) -> str:
+    tens = {
+        "twenty": 20,
+        "thirty": 30,
+        "forty": 40,
+        "fifty": 50,
+        "sixty": 60,
+        "seventy": 70,
+        "eighty": 80,
+        "ninety": 90,
+    }
+    units = "one|two|three|four|five|six|seven|eight|nine"
+    # "forty-eight million" is 48, not "40-8"
+    text = re.sub(
+        rf"\b({'|'.join(tens)})[- ]({units})\b",
+        lambda m: str(tens[m[1].lower()] + int(WORD_NUMBERS[m[2].lower()])),
+        text,
+        flags=re.IGNORECASE,
+    )
     for word, value in sorted(WORD_NUMBERS.items(), key=lambda kv: -len(kv[0])):
         text = re.sub(rf"\b{word}\b", str(value), text, flags=re.IGNORECASE)
     return text
@@ -430,6 +458,11 @@ def extract(text: str, vocab: Vocabulary) -> Slots:
     slots.segments = _match_names(text, vocab.segments, SEGMENT_ALIASES)
     slots.products = _match_names(text, vocab.products, {})
     slots.reps = [vocab.reps[n] for n in _match_names(text, tuple(vocab.reps), {})]
+    for name, rep_id in vocab.reps.items():  # "Leila Walker's team", "the team of Leila Walker": a manager's team
+        pattern = rf"{re.escape(name)}'?s\s+(?:team|reps|people|org)|team of {re.escape(name)}"
+        if rep_id in slots.reps and re.search(pattern, text, re.IGNORECASE):
+            slots.reps.remove(rep_id)
+            slots.managers.append(rep_id)
     quoted = [q.strip() for q in _QUOTED.findall(text)]
     # A scenario named exactly wins over near-misses ("s-latam-10" is not "ms-latam-10").
     exact = sorted(

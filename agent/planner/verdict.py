@@ -50,10 +50,40 @@ def _against(p50: float, p90: float | None, target: float, what: str) -> str:
     return f"No: {what} P50 {fmt.money(p50)} against a {fmt.money(target)} target, {fmt.money(gap)} short{tail}."
 
 
+_UP = re.compile(r"\b(?:longer|higher|more|up|grow\w*|grew|increas\w*|better|bigger|improv\w*|rise|rose)\b", re.I)
+_DOWN = re.compile(
+    r"\b(?:shorter|lower|less|down|drop\w*|fell|fall\w*|declin\w*|worse|smaller|shrunk|shrink\w*)\b", re.I
+)
+
+
+def _two_periods(question: str, calls: list[dict[str, Any]]) -> str | None:
+    """ "Has the cycle got longer this year than last year?": the same KPI in two periods, compared."""
+    pair = [c for c in calls if c["name"] == "metrics"][:2]
+    if len(pair) != 2:
+        return None
+    (a, b) = ((c["result"].get("metrics") or {}) for c in pair)
+    if a.get("metric") != b.get("metric") or not all(isinstance(m.get("total"), int | float) for m in (a, b)):
+        return None
+    now, before, unit = float(a["total"]), float(b["total"]), str(a.get("unit", ""))
+    rising = _UP.search(question) is not None
+    falling = _DOWN.search(question) is not None
+    if rising == falling:
+        return None
+    yes = now > before if rising else now < before
+    name = str(a["metric"]).replace("_", " ")
+    return (
+        f"{'Yes' if yes else 'No'}: {name} is {fmt.value(now, unit)} in {a.get('period')} against "
+        f"{fmt.value(before, unit)} in {b.get('period')}."
+    )
+
+
 def verdict(question: str, calls: list[dict[str, Any]]) -> str | None:
     """'Yes: ...' / 'No: ...' from the first result that settles the question, else None."""
     if not is_yes_no(question):
         return None
+    compared = _two_periods(question, calls)
+    if compared:
+        return compared
     for call in calls:
         result = call.get("result") or {}
         m = result.get("metrics") or {}
