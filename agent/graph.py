@@ -315,6 +315,8 @@ def recommend(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         [m.content for m in tool_messages],
         answers(),
         [m.get("text", "") for m in state.recalled],
+        # The arguments the calls ran with (constraints carried from earlier turns, as the answer states them).
+        [c.get("args") for m in turn if isinstance(m, AIMessage) for c in m.tool_calls],
     ]
     check = grounding.check(answer, sources)
     new_messages: list[BaseMessage] = []

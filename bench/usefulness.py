@@ -2,8 +2,10 @@
 for this code and, in the same run, for a baseline checkout (BENCH_BASELINE=path of a git worktree
 of an earlier commit, e.g. the one before issue 17's work).
 
-`useful_dev` (100 cases) was tuned on; `useful_blind` (80 cases) was written from the same brief by
-another writer, committed before any tuning and never read while tuning. Both ran `spm eval --json`
+`useful_dev` (100 cases) and `useful_dev2` (80, written after the first round of tuning, when the
+blind score showed the planner had been fitted to dev's wordings) were tuned on; `useful_blind` (80
+cases) was written from the same brief by another writer, committed before any tuning and never
+read while tuning. Both ran `spm eval --json`
 as a subprocess on a fresh small demo, so the baseline uses its own planner with today's judges.
 """
 
@@ -19,7 +21,7 @@ from pathlib import Path
 
 from bench.report import table, write_section
 
-SUITES = ("useful_dev", "useful_blind")
+SUITES = ("useful_dev", "useful_dev2", "useful_blind")
 METRICS = (
     ("fully_useful", "fully useful"),
     ("partly_useful", "useful counting partial"),
@@ -77,7 +79,8 @@ def run() -> None:
         "Each case says what a fully useful answer holds (the figure for the slice and period asked, yes/no "
         "first, a table by the dimension asked, baseline + what-if + change, every option and a winner, a result "
         "feeding the next tool, drivers with figures, the missing piece named in a clarify, the user's "
-        "constraints kept); `spm eval` judges it (evals/usefulness.py). 'dev' (100 cases) was tuned on; "
+        "constraints kept); `spm eval` judges it (evals/usefulness.py). 'dev' (100 cases) and 'dev2' (80, a "
+        "third writer, added mid-way) were tuned on; "
         "'blind' (80 cases, another writer, same brief: evals/USEFULNESS_BRIEF.md) was committed before any "
         "tuning and not read while tuning. Baseline: "
         + (f"`{Path(baseline).name}` with today's judges and suites" if baseline else "not run")

@@ -179,7 +179,7 @@ def test_a_capacity_follow_up_keeps_the_attrition_given_before(agent: PlanningAg
     result = _ask(agent, "How many AEs do we need for FY2028 with 25% attrition?", "and with a 6 month ramp?")
     (_, args), *_ = _calls(result)
     assert args == {"period": "FY2028", "attrition": 0.25, "ramp_months": 6}
-    assert "attrition 25%" in result.answer and "6-month ramp" in result.answer
+    assert "attrition 25%" in result.answer and "ramp 6 months" in result.answer
 
 
 def test_and_the_year_before_moves_the_period_back_a_year(agent: PlanningAgent) -> None:

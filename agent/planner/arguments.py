@@ -48,9 +48,20 @@ def _period_name(p: Period) -> str:
     return p.name
 
 
+def _specific(periods: list[Period]) -> list[Period]:
+    """ "Q1 next year" names FY2028-Q1: a period that contains another one named is only its context."""
+    return [
+        p
+        for p in periods
+        if not any(q is not p and p.start <= q.start and q.end <= p.end and q.name != p.name for q in periods)
+    ] or periods
+
+
 def _save_name(text: str) -> str | None:
     m = re.search(
-        r"\bsave (?:it |this |the plan |them )?as [\"'“]?([\w .-]{2,40}?)[\"'”]?(?:[.?!,]|$)", text, re.IGNORECASE
+        r"\bsave (?:it |this |that |that one |this one |the plan |the result |them )?as [\"'“]?([\w .-]{2,40}?)[\"'”]?(?:[.?!,]|$)",
+        text,
+        re.IGNORECASE,
     )
     return m[1].strip() if m else None
 
@@ -110,7 +121,7 @@ def forecast(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
     if grain == "month" and not horizon and s.months and not s.periods:
         last = max(s.months)  # "close in december": the months up to it
         horizon = max(1, (last.year - vocab.as_of.year) * 12 + last.month - vocab.as_of.month)
-    horizon = horizon or _horizon(s.future(vocab), s.quarters_ahead, vocab, grain)
+    horizon = horizon or _horizon(_specific(s.future(vocab)), s.quarters_ahead, vocab, grain)
     if horizon:
         args["horizon"] = horizon
     what_if: dict[str, float] = {}
@@ -173,7 +184,7 @@ def _paired_adjustments(text: str, vocab: Vocabulary, direction: int) -> list[di
 def quota(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
     args: dict[str, Any] = {}
     if s.periods:
-        args["period"] = _period_name(max(s.future(vocab), key=lambda p: p.end))
+        args["period"] = _period_name(max(_specific(s.future(vocab)), key=lambda p: p.end))
     if s.amounts:
         args["target"] = s.amounts[0]
     method = _first(
@@ -245,6 +256,8 @@ def territory(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
         args["band"] = abs(percents.pop(0)) / 100
     if cap is None and percents and _has(text, r"disrupt|move|moving|\barr\b"):
         cap = abs(percents.pop(0)) / 100
+    if "band" not in args and s.threshold and _has(text, r"average|\bband\b|within|either side|\boff\b"):
+        args["band"] = s.threshold[1] if s.threshold[1] < 1 else s.threshold[1] / 100  # "more than 10% off the average"
     if cap is None and s.amounts and _has(text, r"\bmov\w*|disrupt|off the|shift"):
         cap = s.amounts[0]  # "without moving more than $2M of ARR": a cap in money
     if cap is not None:
@@ -301,9 +314,10 @@ def _given_hires(text: str, s: Slots) -> int | None:
 
 
 def capacity(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
+    text = _words_to_digits(text)  # "five months to ramp", "three months to fill"
     args: dict[str, Any] = {}
     if s.periods:
-        args["period"] = _period_name(max(s.future(vocab), key=lambda p: p.end))
+        args["period"] = _period_name(max(_specific(s.future(vocab)), key=lambda p: p.end))
     if s.amounts:
         per_month = _has(text, r"(?:a|per|each) month|monthly")
         if _has(text, r"productiv|per rep|per ae|each rep") or (per_month and _has(text, r"ramped|each (?:rep|ae)")):

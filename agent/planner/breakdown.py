@@ -51,7 +51,7 @@ def forecast_table(result: dict[str, Any], by: list[str]) -> list[str]:
     columns = (["period"] if len(periods) > 1 else []) + list(by) + ["P50", "P10 – P90", "target", "gap to target"]
     lines = markdown_table(columns, body)
     if len(rows) > MAX_ROWS:
-        lines.append(f"({len(rows)} rows in all; `--json` has every row)")
+        lines.append("(more rows than shown here; `spm forecast --json` has every row)")
     return lines
 
 
@@ -84,7 +84,7 @@ def metric_table(result: dict[str, Any]) -> list[str]:
     body = [[*(_label(r, d) for d in by), fmt.value(r.get("value"), unit)] for r in rows[:MAX_ROWS]]
     lines = markdown_table([*by, name], body)
     if len(rows) > MAX_ROWS:
-        lines.append(f"({len(rows)} rows in all; `--json` has every row)")
+        lines.append("(more rows than shown here; `--json` has every row)")
     return lines
 
 

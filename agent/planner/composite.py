@@ -92,6 +92,14 @@ LEVER_WHAT_IF = re.compile(
 )
 
 
+# "Suppose we give APAC 5% more target in H1: expected attainment?": a quota what-if, not a KPI lookup.
+QUOTA_WHAT_IF = re.compile(
+    r"\b(?:suppose|what if|if we|assum\w*)\b[^.?]{0,80}\b(?:more|less|extra|higher|lower|raise|cut)\s+"
+    r"(?:of\s+)?(?:target|quota)",
+    re.IGNORECASE,
+)
+
+
 @dataclass
 class Plan:
     """Calls to run now, and chain steps to issue once they are in."""

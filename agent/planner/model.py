@@ -168,6 +168,9 @@ class OfflinePlanner(BaseChatModel):
             # The words name the domain plainly ("duplicate accounts", "allocation"): plan it, not a clarify.
             top, unsure = Intent(guessed, max(top.confidence, self.threshold), question), False
             intents = [top]
+        if top.name == "metrics" and composite.QUOTA_WHAT_IF.search(question):
+            top = Intent("quota", max(top.confidence, self.threshold), question)
+            intents = [top]
         if top.name == "metrics" and composite.LEVER_WHAT_IF.search(question):
             # "What would H2 look like if deal sizes fell 5%?" is a forecast what-if, not a KPI lookup.
             top = Intent("forecast", max(top.confidence, self.threshold), question)
