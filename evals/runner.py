@@ -31,7 +31,9 @@ EVAL_AS_OF = date(2026, 11, 29)  # the demo company's "today" for every eval run
 EVAL_SEED = 7
 FLOORS = {"tool_selection": 0.95, "arguments": 0.90}  # on the held-out split; CI fails below them
 # Fully useful answers per usefulness suite (evals/usefulness.py); CI fails below them.
-USEFUL_FLOORS = {"useful_dev": 0.70, "useful_blind": 0.0}
+# Set a few points under the scores measured on 2026-12-02 (dev 89%, dev2 75%, blind 56%; bench/RESULTS.md):
+# a regression fails CI; the blind split's issue-17 target (90%) is not met and is not lowered here.
+USEFUL_FLOORS = {"useful_dev": 0.85, "useful_dev2": 0.70, "useful_blind": 0.50}
 
 
 def normalise(text: str) -> str:

@@ -85,7 +85,7 @@ def test_offline_planner_meets_the_floors_on_the_held_out_split(tmp_path: Path) 
 
 @pytest.mark.slow
 def test_answers_are_fully_useful_on_the_suites_written_before_tuning(tmp_path: Path) -> None:
-    cases = [c for name in ("useful_dev", "useful_blind") for c in load_suite(name).cases]
+    cases = [c for name in USEFUL_FLOORS for c in load_suite(name).cases]
     report = run_cases(cases, model_settings=ModelSettings(provider="offline"), folder=tmp_path, workers=2)
     for suite, floor in USEFUL_FLOORS.items():
         judged = scores([r for r in report.results if r.case.suite == suite])
