@@ -129,8 +129,10 @@ def _tables(tool: str, args: dict[str, Any], result: dict[str, Any], question: s
             ]
             for r in tables["drivers"]
         ]
-        reference = str((result.get("metrics") or {}).get("against", "reference")).replace("_", " ")
-        return breakdown.markdown_table(["driver", reference, "actual", "effect on bookings"], body)
+        # Against plan the drivers still compare with last year (no plan of the drivers exists).
+        against = str((result.get("metrics") or {}).get("against", ""))
+        reference = "previous period" if against == "last_period" else "last year"
+        return breakdown.markdown_table(["driver", reference, "now (or plan)", "effect on bookings"], body)
     return []
 
 

@@ -142,4 +142,4 @@ def describe(tool: str, args: dict[str, Any]) -> str:
         parts.append(f"scenario {a['scenario']}")
     if "against" in a:
         parts.append(f"against {str(a['against']).replace('_', ' ')}")
-    return "; ".join(parts) or "defaults"
+    return "; ".join(parts) or "default settings"
