@@ -16,7 +16,9 @@ def run() -> None:
     from evals.runner import FLOORS, run_cases, scores
 
     with tempfile.TemporaryDirectory() as tmp:
-        report = run_cases(load_all(), model_settings=ModelSettings(provider="offline"), folder=Path(tmp))
+        # The routing suites (tools and arguments); the usefulness suites have their own section (bench usefulness).
+        cases = [c for c in load_all() if not c.suite.startswith("useful_")]
+        report = run_cases(cases, model_settings=ModelSettings(provider="offline"), folder=Path(tmp), workers=2)
     groups = {
         "held-out": [r for r in report.results if r.split == "heldout"],
         "train": [r for r in report.results if r.split == "train"],
