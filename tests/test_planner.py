@@ -174,3 +174,18 @@ def test_the_trained_planner_is_kept_between_processes(tmp_path, monkeypatch: py
         assert intents.intent_model(tmp_path).scores([question]) == trained
     finally:
         intents.reset()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Rebalance NA so no rep carries more than 105% of average potential, moving as little ARR as possible",
+         {"band": 0.05, "filters": {"region": ["NA"]}}),
+        ("Rebalance APAC within 10%, moving no more than 20% of the value",
+         {"band": 0.1, "max_disruption": 0.2, "filters": {"region": ["APAC"]}}),
+    ],
+)  # fmt: skip
+def test_a_band_of_the_average_is_not_read_as_a_cap_on_moves(text: str, expected: dict) -> None:  # type: ignore[type-arg]
+    args = arguments.territory(text, extract(text, VOCAB), VOCAB)
+    assert {k: args.get(k) for k in expected} == expected
+    assert ("max_disruption" in args) == ("max_disruption" in expected)

@@ -244,9 +244,17 @@ def territory(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
         args["filters"] = filters
     percents = list(s.percents)
     cap = None
-    if s.threshold and s.threshold[0] == "above" and _has(text, r"no more than|at most|less than|move|moving|disrupt"):
-        cap = s.threshold[1]
     m = re.search(r"(\d+(?:\.\d+)?)\s?%\s+of (?:the )?(?:average|mean|target)", text, re.IGNORECASE)
+    # "no rep above 105% of average" is the band, not a cap on what moves ("as little ARR as possible" is no cap).
+    of_average = m is not None and s.threshold is not None and abs(s.threshold[1] * 100 - float(m[1])) < 1e-6
+    if (
+        s.threshold
+        and s.threshold[0] == "above"
+        and not of_average
+        and s.threshold[1] <= 1
+        and _has(text, r"no more than|at most|less than|move|moving|disrupt")
+    ):
+        cap = s.threshold[1]
     if m and float(m[1]) > 100:
         args["band"] = round(float(m[1]) / 100 - 1, 4)
         percents = [p for p in percents if abs(p - float(m[1])) > 1e-9]

@@ -8,6 +8,7 @@ knows which part was not understood instead of trusting a plan that ignored it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,6 +37,8 @@ def unread(slots: Slots, calls: list[dict[str, Any]], answer: str) -> list[str]:
     """What the question stated that neither the calls nor the answer carry, as the user wrote it."""
     values = [v for call in calls for v in _values(call.get("args") or {})]
     numbers = [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    # Numbers inside text arguments count too: confidence "p80" is the question's 80%.
+    numbers += [float(n) for v in values if isinstance(v, str) for n in re.findall(r"\d+(?:\.\d+)?", v)]
     words = " ".join(str(v) for v in values if isinstance(v, str)).lower() + " " + answer.lower()
     missing: list[str] = []
     for p in slots.percents:
