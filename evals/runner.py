@@ -22,7 +22,7 @@ from typing import Any
 from agent.agent import PlanningAgent
 from agent.result import AgentResult
 from evals.cases import Case, Expect
-from evals.usefulness import Judged, judge_useful, members_for
+from evals.usefulness import Judged, figure_stated, judge_useful, members_for
 from tools.registry import is_write
 from warehouse.errors import SpmError
 from warehouse.identity import User
@@ -85,18 +85,6 @@ def _lookup(data: Any, path: str) -> Any:
     return data
 
 
-def _figure_stated(answer: str, value: float, tolerance: float) -> bool:
-    from agent.grounding import claims
-
-    for claim in claims(answer):
-        for reading in claim.values:
-            if abs(reading - value) <= max(tolerance * abs(value), 1e-9) or abs(reading + value) <= tolerance * abs(
-                value
-            ):
-                return True
-    return False
-
-
 def judge(case: Case, result: AgentResult, split: str, seconds: float, seen: Judged | None = None) -> CaseResult:
     expect: Expect = case.expect
     calls = [(s.name or "", s.args if isinstance(s.args, dict) else {}) for s in result.steps if s.kind == "tool_call"]
@@ -147,7 +135,7 @@ def judge(case: Case, result: AgentResult, split: str, seconds: float, seen: Jud
             value = float(_lookup(source, figure.path)) if source is not None else None
         except (KeyError, IndexError, ValueError, TypeError):
             value = None
-        if value is None or not _figure_stated(result.answer, value, figure.tolerance):
+        if value is None or not figure_stated(result.answer, value, figure.tolerance):
             facts_ok = False
             out.diffs.append(f"answer lacks {figure.tool}.{figure.path} = {value}")
     if expect.contains or expect.figures:

@@ -104,7 +104,7 @@ def states(text: str, mention: str) -> bool:
     money = re.fullmatch(r"\s*\$?(\d+(?:\.\d+)?)\s?([km])\s*", mention.lower())
     if money:
         amount = float(money[1]) * (1e3 if money[2] == "k" else 1e6)
-        return _figure_stated(text, amount, 0.01)
+        return figure_stated(text, amount, 0.01)
     multiple = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s?x\s*", mention.lower())
     if multiple:
         return re.search(rf"(?<![\d.]){re.escape(multiple[1])}(?:\.0+)?\s?x\b", low) is not None
@@ -121,7 +121,8 @@ def _has_table(text: str) -> bool:
     return sum(1 for line in text.splitlines() if line.strip().startswith("|")) >= 3
 
 
-def _figure_stated(text: str, value: float, tolerance: float = 0.05) -> bool:
+def figure_stated(text: str, value: float, tolerance: float = 0.05) -> bool:
+    """The answer states `value` (either sign, within a relative tolerance for display rounding)."""
     from agent.grounding import claims
 
     for claim in claims(text):
@@ -192,7 +193,7 @@ def _judge_kind(useful: Useful, result: AgentResult, seen: Judged, verdict: Verd
             if row is not None:
                 for key in ("baseline", "what_if"):
                     value = row.get(key)
-                    if isinstance(value, int | float) and not _figure_stated(text, float(value)):
+                    if isinstance(value, int | float) and not figure_stated(text, float(value)):
                         fail(f"the answer lacks the {key.replace('_', '-')} {row.get('metric')} = {value}")
             if not re.search(r"[+-]\s?\$?\d|\bchange\b|\bup\b|\bdown\b|\bhigher\b|\blower\b|→|->", plain(text)):
                 fail("the what-if states no change")

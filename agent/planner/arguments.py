@@ -481,6 +481,14 @@ BUILDERS = {
 }
 
 
+def intent_of(tool: str) -> str:
+    """The offline planner's intent for a registered tool (its spec names it), else the tool's name."""
+    from tools.registry import BY_NAME
+
+    spec = BY_NAME.get(tool)
+    return spec.intent if spec is not None and spec.intent else tool
+
+
 def tool_of(intent: str) -> str:
     """The registered tool an intent asks for (tools/registry.py: each tool names its intent)."""
     spec = of_intent(intent)
@@ -659,7 +667,7 @@ def continue_call(
     """
     tool = previous["name"]
     args = follow_up(tool, previous["args"], text, s, vocab)
-    intent = {"quota_simulate": "quota", "territory_rebalance": "territory", "capacity_gap": "capacity"}.get(tool, tool)
+    intent = intent_of(tool)
     if intent not in BUILDERS:
         return args
     named = BUILDERS[intent](text, s, vocab)

@@ -132,8 +132,7 @@ def domain_of(text: str, intent_tool: str | None) -> str | None:
 
 
 def _build(tool: str, text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
-    intent = {"quota_simulate": "quota", "territory_rebalance": "territory", "capacity_gap": "capacity"}.get(tool, tool)
-    return arguments.for_intent(intent, text, s, vocab)
+    return arguments.for_intent(arguments.intent_of(tool), text, s, vocab)
 
 
 def _levels(values: list[float]) -> list[float]:

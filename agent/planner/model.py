@@ -70,12 +70,8 @@ THOSE_TWO = re.compile(r"\b(?:those|these|the|both)\s+(?:two\s+)?(?:scenarios|pl
 
 
 def last_saved_scenario(history: Sequence[BaseMessage]) -> str | None:
-    for message in reversed(history):
-        if isinstance(message, ToolMessage) and isinstance(message.artifact, dict):
-            saved = message.artifact.get("metrics", {}).get("saved_scenario")
-            if isinstance(saved, dict) and saved.get("name"):
-                return str(saved["name"])
-    return None
+    names = saved_scenarios(history)
+    return names[-1] if names else None
 
 
 def _with_rep_names(text: str, reps: dict[str, str]) -> str:
@@ -161,7 +157,8 @@ class OfflinePlanner(BaseChatModel):
         # Unsure when no part of the request is confidently a planning intent.
         unsure = all(x.confidence < self.threshold for x in intents)
         if unsure and len(intents) > 1:
-            top, intents = _whole_intent(question, self.cache_dir), [_whole_intent(question, self.cache_dir)]
+            top = _whole_intent(question, self.cache_dir)
+            intents = [top]
             unsure = top.confidence < self.threshold
         guessed = clarify.guess(question) if unsure or top.name in ("out_of_scope", "help") else None
         if guessed and not (prev is not None and arguments.reads_as_follow_up(question) and unsure):
