@@ -29,6 +29,7 @@ STEP_KINDS = (
     "recommendation",
     "approval",
     "memory",
+    "write",
     "error",
 )
 STEP_FIELDS = (
