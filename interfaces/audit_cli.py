@@ -6,7 +6,10 @@ import typer
 
 from interfaces.common import handles_errors, open_warehouse
 
-app = typer.Typer(help="The audit trail of agent runs: list, show, verify, replay.", no_args_is_help=True)
+app = typer.Typer(
+    help="The audit trail of agent runs and recorded writes: list, show, verify, replay, seal, anchor.",
+    no_args_is_help=True,
+)
 
 
 @app.command("list")
@@ -78,12 +81,20 @@ def show(
 def verify(
     ctx: typer.Context,
     run_id: str | None = typer.Argument(None, help="One run (default: every run).", show_default=False),
+    anchor: str | None = typer.Option(
+        None, "--anchor", help="A ledger head printed earlier by `spm audit anchor` (SEQ:HASH).", show_default=False
+    ),
     json_: bool = typer.Option(False, "--json", help="Print as JSON on stdout."),
 ) -> None:
-    """Recompute the hash chain (and, with SPM_AUDIT_KEY, each run's signature); exit 3 naming what broke.
+    """Recompute the step chains and the ledger over every run (with SPM_AUDIT_KEY, its signatures);
+    exit 3 naming what broke.
 
-    Tells apart an edited, a deleted and a reordered step, a truncated trail and a rewritten header.
+    Tells apart an edited, deleted or reordered step, a truncated trail, an edited header, a run
+    rolled back to an earlier state, a deleted run, a cut or edited ledger, a bad signature, an
+    unsigned or unsealed record, and a trail that no longer holds the given anchor.
     """
+    from rich.markup import escape
+
     from interfaces.common import settings
     from interfaces.output import err, out, print_json
     from interfaces.settings import audit_key
@@ -91,15 +102,24 @@ def verify(
 
     key = audit_key(settings())
     with open_warehouse(ctx).reader() as cur:
-        results = [audit.verify(cur, run_id, key)] if run_id else audit.verify_all(cur, key)
+        if run_id and anchor:
+            from warehouse.errors import InputError
+
+            raise InputError("--anchor checks the whole trail; leave out the run id.")
+        results = [audit.verify(cur, run_id, key)] if run_id else audit.verify_all(cur, key, anchor)
     bad = [r for r in results if not r.ok]
     if json_:
         print_json([r.__dict__ for r in results])
     else:
         for r in bad:
             where = f" (first bad step {r.first_bad_seq})" if r.first_bad_seq else ""
-            err().print(f"[bold red]BROKEN ({r.kind})[/] run {r.run_id}: {r.problem}{where}")
-        out().print(f"{len(results) - len(bad)} of {len(results)} runs verified.")
+            what = "ledger" if r.run_id == "-" else f"run {r.run_id}"
+            err().print(f"[bold red]BROKEN ({r.kind})[/] {what}: {escape(r.problem or '')}{where}")
+        runs = [r for r in results if r.run_id != "-" and r.kind != "run_deleted"]
+        bad_runs = [r for r in runs if not r.ok]
+        out().print(f"{len(runs) - len(bad_runs)} of {len(runs)} runs verified.")
+        if any(r.kind in audit.SEALABLE for r in bad) and len(bad) == sum(r.kind in audit.SEALABLE for r in bad):
+            err().print("Runs recorded before the ledger or the key: review them, then run `spm audit seal`.")
     if bad:
         raise typer.Exit(3)
 
@@ -124,3 +144,46 @@ def replay(
         out().print("All replayed results match." if report.ok else "Some results differ (see reasons).")
     if not report.ok:
         raise typer.Exit(10)
+
+
+@app.command()
+@handles_errors
+def seal(ctx: typer.Context) -> None:
+    """Record the runs written before the ledger existed (and sign its head with SPM_AUDIT_KEY), once.
+
+    Admins only. Refuses when `spm audit verify` finds anything but unsealed or unsigned records,
+    so sealing never hides an edit. The sealing itself is a recorded run.
+    """
+    from agent.version import code_version
+    from interfaces.common import settings
+    from interfaces.output import out
+    from interfaces.settings import audit_key
+    from warehouse import audit
+    from warehouse.errors import PermissionDeniedError
+    from warehouse.identity import allowed, roles_for
+    from warehouse.users import find_user
+
+    wh = open_warehouse(ctx, writable=True)
+    who = find_user(wh, settings().user)
+    if not allowed(who.role, "seal_audit"):
+        raise PermissionDeniedError(
+            f"{who.user_id} ({who.role}) may not seal the audit trail.",
+            f"Ask a user with role {roles_for('seal_audit')}.",
+        )
+    key = audit_key(settings())
+    run_id, count = audit.seal(wh, user_id=who.user_id, code_version=code_version(), key=key)
+    signed = " and signed the ledger's head" if key else " (no SPM_AUDIT_KEY: the ledger is chained, not signed)"
+    out().print(f"Sealed {count} earlier run(s){signed}; recorded as run {run_id}.")
+
+
+@app.command()
+@handles_errors
+def anchor(ctx: typer.Context) -> None:
+    """Print the ledger's head (SEQ:HASH). Keep it outside the warehouse (a ticket, a log, another
+    machine); `spm audit verify --anchor SEQ:HASH` later proves the trail still holds it, which
+    catches a roll-back of the whole file that no signature can."""
+    from interfaces.output import out
+    from warehouse import audit
+
+    with open_warehouse(ctx).reader() as cur:
+        out().print(audit.anchor(cur), markup=False, highlight=False)

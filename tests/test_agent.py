@@ -142,28 +142,6 @@ def test_audit_verify_detects_edits_deletions_and_reordering(agent: PlanningAgen
     assert moved.first_bad_seq == 2 and moved.kind == "reordered"
 
 
-def test_signed_headers_catch_a_cut_trail_with_a_rewritten_header(demo_path: Path, tmp_path: Path) -> None:
-    path = tmp_path / "demo.duckdb"
-    shutil.copy(demo_path, path)
-    key = b"audit-key-for-tests"
-    signed = PlanningAgent(Warehouse(path, writable=True), OFFLINE, checkpointer(":memory:"), audit_key=key)
-    result = signed.ask("Check the data quality")
-    wh = signed.warehouse
-    with wh.reader() as cur:
-        assert audit.verify(cur, result.run_id, key).ok
-        assert audit.verify(cur, result.run_id, b"another key").kind == "signature"
-    with wh.writer() as cur:  # cut the last step and make the header agree, as a careful tamperer would
-        last, prev = cur.execute(
-            "SELECT seq, prev_hash FROM audit_steps WHERE run_id = ? ORDER BY seq DESC LIMIT 1", [result.run_id]
-        ).fetchone()
-        cur.execute("DELETE FROM audit_steps WHERE run_id = ? AND seq = ?", [result.run_id, last])
-        cur.execute("UPDATE audit_runs SET steps = ?, head_hash = ? WHERE run_id = ?", [last - 1, prev, result.run_id])
-    with wh.reader() as cur:
-        assert audit.verify(cur, result.run_id).ok  # the chain alone cannot tell
-        caught = audit.verify(cur, result.run_id, key)
-    assert not caught.ok and caught.kind == "signature"
-
-
 def test_replay_matches_then_explains_a_data_change(agent: PlanningAgent) -> None:
     result = agent.ask("What were bookings last quarter by region?")
     report = replay(agent.warehouse, result.run_id)

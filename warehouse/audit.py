@@ -5,20 +5,24 @@ Each step's hash is SHA-256 over the previous step's hash and the step's canonic
 be moved between runs. The run row keeps the step count and the last hash, so a truncated
 trail is detected too. Every append is its own transaction: a crash leaves the steps written
 so far and a run still marked `running` (shown as incomplete), never a lost run.
+
+Each change of a run's header is also an entry of the ledger (`warehouse/audit_ledger.py`),
+written in the same transaction, which chains runs to each other: a deleted run, an edited
+header or a run restored to an earlier state of itself is detected too.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from warehouse import audit_ledger as ledger
 from warehouse.connection import Warehouse
-from warehouse.errors import NotFoundError
+from warehouse.errors import ConflictError, NotFoundError
 
 STEP_KINDS = (
     "question",
@@ -104,7 +108,7 @@ class AuditLog:
             raise RuntimeError("the audit log needs a writable warehouse handle")
         self.warehouse = warehouse
         self.run_id = run_id
-        self.key = key  # signs the run header (HMAC) when set
+        self.key = key  # signs each ledger entry (HMAC) when set
         self._lock = threading.Lock()
         with warehouse.reader() as cur:
             row = cur.execute("SELECT steps, head_hash FROM audit_runs WHERE run_id = ?", [run_id]).fetchone()
@@ -131,6 +135,7 @@ class AuditLog:
                 "code_version) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)",
                 [run_id, thread_id, user_id, interface, question, model, datetime.now(), code_version],
             )
+            ledger.record(cur, run_id, "start", key)
         return cls(warehouse, run_id, key)
 
     def append(
@@ -182,9 +187,9 @@ class AuditLog:
                     ],
                 )
                 cur.execute(
-                    "UPDATE audit_runs SET steps = ?, head_hash = ?, head_mac = ? WHERE run_id = ?",
-                    [seq, new_hash, head_mac(self.key, self.run_id, seq, new_hash) if self.key else None, self.run_id],
+                    "UPDATE audit_runs SET steps = ?, head_hash = ? WHERE run_id = ?", [seq, new_hash, self.run_id]
                 )
+                ledger.record(cur, self.run_id, "step", self.key)
             step = Step(
                 self.run_id,
                 seq,
@@ -208,6 +213,7 @@ class AuditLog:
                 "UPDATE audit_runs SET status = ?, finished_at = ?, answer = ?, grounding = ? WHERE run_id = ?",
                 [status, datetime.now(), answer, None if grounding is None else canonical(grounding), self.run_id],
             )
+            ledger.record(cur, self.run_id, "finish", self.key)
 
 
 def _load_args(text: str | None) -> Any:
@@ -246,7 +252,7 @@ def runs(cur: Any, limit: int = 50, user_id: str | None = None) -> list[dict[str
 
 
 def run(cur: Any, run_id: str) -> dict[str, Any]:
-    cols = [*RUN_COLUMNS, "code_version", "head_hash", "answer", "grounding", "head_mac"]
+    cols = [*RUN_COLUMNS, "code_version", "head_hash", "answer", "grounding"]
     row = cur.execute(f"SELECT {', '.join(cols)} FROM audit_runs WHERE run_id = ?", [run_id]).fetchone()
     if row is None:
         raise NotFoundError(f"No audit run {run_id!r}.", "List runs with `spm audit list`.")
@@ -271,27 +277,18 @@ class Verification:
     steps: int
     problem: str | None = None
     first_bad_seq: int | None = None
-    kind: str | None = None  # edited | deleted | reordered | truncated | signature | unsigned
+    # Steps: edited | deleted | reordered | truncated. Header and ledger (audit_ledger.py):
+    # header_edited | rolled_back | run_deleted | unsealed | ledger_cut | ledger_edited |
+    # signature | unsigned | anchor.
+    kind: str | None = None
 
 
-def head_mac(key: bytes, run_id: str, steps: int, head_hash: str | None) -> str:
-    """HMAC-SHA256 of a run's header: who holds the key can vouch for how long the trail was."""
-    return hmac.new(key, f"{run_id}|{steps}|{head_hash or ''}".encode(), hashlib.sha256).hexdigest()
-
-
-def verify_chain(
-    run_id: str,
-    rows: list[Step],
-    expected_steps: int,
-    expected_head: str | None,
-    mac: str | None = None,
-    key: bytes | None = None,
-) -> Verification:
-    """Recompute the chain of `rows` (as stored, in seq order) and, with a key, the header's signature.
+def verify_chain(run_id: str, rows: list[Step], expected_steps: int, expected_head: str | None) -> Verification:
+    """Recompute the chain of `rows` (as stored, in seq order) against the run header's count and head.
 
     Tells apart an edited step, a deleted one (a gap in the sequence), a reordered one (a step
-    that follows another step of this run than its predecessor), a truncated tail (fewer steps
-    than the header records) and a rewritten header (its signature does not match). Pure.
+    that follows another step of this run than its predecessor) and a truncated tail (fewer
+    steps than the header records). Pure.
     """
     hashes = {r.hash for r in rows}
     prev = genesis(run_id)
@@ -333,28 +330,89 @@ def verify_chain(
         return Verification(
             run_id, False, len(rows), "the run header does not match its steps (edited)", len(rows), "edited"
         )
-    if key is not None:
-        if not mac:
-            return Verification(run_id, False, len(rows), "the run header is not signed", None, "unsigned")
-        if not hmac.compare_digest(mac, head_mac(key, run_id, expected_steps, expected_head)):
-            return Verification(
-                run_id,
-                False,
-                len(rows),
-                "the run header's signature does not match: steps were cut and the header rewritten",
-                None,
-                "signature",
-            )
     return Verification(run_id, True, len(rows))
 
 
+def _from_finding(finding: ledger.Finding, steps: int = 0) -> Verification:
+    return Verification(finding.run_id or "-", False, steps, finding.problem, finding.seq, finding.kind)
+
+
+def _verify_run(cur: Any, run_id: str, entries: list[ledger.Entry]) -> Verification:
+    header = ledger.read_header(cur, run_id)
+    if header is None:
+        raise NotFoundError(f"No audit run {run_id!r}.", "List runs with `spm audit list`.")
+    rows = steps(cur, run_id)
+    checked = verify_chain(run_id, rows, int(header["steps"]), header["head_hash"])
+    if not checked.ok:
+        return checked
+    finding = ledger.check_header(run_id, header, entries)
+    return _from_finding(finding, len(rows)) if finding else checked
+
+
 def verify(cur: Any, run_id: str, key: bytes | None = None) -> Verification:
-    header = run(cur, run_id)
-    return verify_chain(
-        run_id, steps(cur, run_id), int(header["steps"]), header["head_hash"], header.get("head_mac"), key
-    )
+    """One run: its steps, its header against the ledger, and the ledger chain it relies on."""
+    entries = ledger.entries(cur)
+    checked = _verify_run(cur, run_id, entries)
+    if not checked.ok:
+        return checked
+    chain = ledger.check_chain(entries, key)
+    return _from_finding(chain[0], checked.steps) if chain else checked
 
 
-def verify_all(cur: Any, key: bytes | None = None) -> list[Verification]:
+def verify_all(cur: Any, key: bytes | None = None, anchor: str | None = None) -> list[Verification]:
+    """Every run, then what only the whole trail shows: deleted runs, a cut or edited ledger,
+    signatures (with a key) and, given an anchor kept elsewhere, a roll-back of the whole file."""
+    entries = ledger.entries(cur)
     ids = [r[0] for r in cur.execute("SELECT run_id FROM audit_runs ORDER BY started_at, run_id").fetchall()]
-    return [verify(cur, run_id, key) for run_id in ids]
+    results = [_verify_run(cur, run_id, entries) for run_id in ids]
+    findings = ledger.check_runs(set(ids), entries) + ledger.check_chain(entries, key)
+    if anchor is not None and (moved := ledger.check_anchor(anchor, entries)):
+        findings.append(moved)
+    return results + [_from_finding(f) for f in findings]
+
+
+def anchor(cur: Any) -> str:
+    """The ledger's head as `SEQ:HASH`, to keep outside the warehouse (`verify --anchor`)."""
+    return ledger.anchor_text(ledger.entries(cur))
+
+
+# Problems that sealing may settle: runs from before the ledger, entries from before the key.
+SEALABLE = frozenset({"unsealed", "unsigned"})
+
+
+def seal(warehouse: Warehouse, *, user_id: str, code_version: str, key: bytes | None) -> tuple[str, int]:
+    """Record every run the ledger has not seen (written before it existed) and sign the ledger's
+    head, as one recorded run. Refuses when verification finds anything else wrong: sealing must
+    never launder an edit. Returns the sealing run's id and how many runs it sealed."""
+    from uuid import uuid4
+
+    with warehouse.reader() as cur:
+        found = [v for v in verify_all(cur, key) if not v.ok]
+    wrong = [v for v in found if v.kind not in SEALABLE]
+    if wrong:
+        first = wrong[0]
+        raise ConflictError(
+            f"The audit trail has {len(wrong)} problem(s) sealing would hide, e.g. run {first.run_id}: "
+            f"{first.problem} ({first.kind}).",
+            "Investigate with `spm audit verify`; restore the warehouse from a backup if the trail was tampered with.",
+        )
+    unsealed = [v.run_id for v in found if v.kind == "unsealed"]
+    run_id = f"seal-{uuid4().hex[:12]}"
+    log = AuditLog.start(
+        warehouse,
+        run_id=run_id,
+        thread_id=None,
+        user_id=user_id,
+        interface="cli",
+        question="spm audit seal",
+        model="-",
+        code_version=code_version,
+        key=key,
+    )
+    with warehouse.writer() as cur:
+        for sealed in unsealed:
+            ledger.record(cur, sealed, "seal", key)
+    log.append("write", "seal", args={"runs": unsealed}, summary=f"sealed {len(unsealed)} earlier run(s)")
+    log.finish("ok", answer=f"Sealed {len(unsealed)} run(s); the ledger head is signed" if key else
+               f"Sealed {len(unsealed)} run(s)")  # fmt: skip
+    return run_id, len(unsealed)

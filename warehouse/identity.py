@@ -27,6 +27,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "add_note": ("admin", "leader", "manager", "analyst"),  # planning notes the agent will apply
     "forget_any_memory": ("admin",),  # authors may always forget their own
     "manage_users": ("admin",),  # spm users add|remove
+    "seal_audit": ("admin",),  # spm audit seal: vouch once for runs recorded before the ledger or the key
 }
 
 
