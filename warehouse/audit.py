@@ -337,7 +337,7 @@ def _from_finding(finding: ledger.Finding, steps: int = 0) -> Verification:
     return Verification(finding.run_id or "-", False, steps, finding.problem, finding.seq, finding.kind)
 
 
-def _verify_run(cur: Any, run_id: str, entries: list[ledger.Entry]) -> Verification:
+def _verify_run(cur: Any, run_id: str, own: list[ledger.Entry]) -> Verification:
     header = ledger.read_header(cur, run_id)
     if header is None:
         raise NotFoundError(f"No audit run {run_id!r}.", "List runs with `spm audit list`.")
@@ -345,14 +345,14 @@ def _verify_run(cur: Any, run_id: str, entries: list[ledger.Entry]) -> Verificat
     checked = verify_chain(run_id, rows, int(header["steps"]), header["head_hash"])
     if not checked.ok:
         return checked
-    finding = ledger.check_header(run_id, header, entries)
+    finding = ledger.check_header(run_id, header, own)
     return _from_finding(finding, len(rows)) if finding else checked
 
 
 def verify(cur: Any, run_id: str, key: bytes | None = None) -> Verification:
     """One run: its steps, its header against the ledger, and the ledger chain it relies on."""
     entries = ledger.entries(cur)
-    checked = _verify_run(cur, run_id, entries)
+    checked = _verify_run(cur, run_id, [e for e in entries if e.run_id == run_id])
     if not checked.ok:
         return checked
     chain = ledger.check_chain(entries, key)
@@ -364,7 +364,8 @@ def verify_all(cur: Any, key: bytes | None = None, anchor: str | None = None) ->
     signatures (with a key) and, given an anchor kept elsewhere, a roll-back of the whole file."""
     entries = ledger.entries(cur)
     ids = [r[0] for r in cur.execute("SELECT run_id FROM audit_runs ORDER BY started_at, run_id").fetchall()]
-    results = [_verify_run(cur, run_id, entries) for run_id in ids]
+    grouped = ledger.by_run(entries)
+    results = [_verify_run(cur, run_id, grouped.get(run_id, [])) for run_id in ids]
     findings = ledger.check_runs(set(ids), entries) + ledger.check_chain(entries, key)
     if anchor is not None and (moved := ledger.check_anchor(anchor, entries)):
         findings.append(moved)

@@ -166,9 +166,16 @@ def check_chain(found: list[Entry], key: bytes | None) -> list[Finding]:
     return problems
 
 
-def check_header(run_id: str, header: dict[str, Any], found: list[Entry]) -> Finding | None:
-    """Does this run's header equal its last ledger entry? Pure."""
-    own = [e for e in found if e.run_id == run_id]
+def by_run(found: list[Entry]) -> dict[str, list[Entry]]:
+    """Each run's entries in ledger order (built once: a trail holds thousands of runs)."""
+    grouped: dict[str, list[Entry]] = {}
+    for entry in found:
+        grouped.setdefault(entry.run_id, []).append(entry)
+    return grouped
+
+
+def check_header(run_id: str, header: dict[str, Any], own: list[Entry]) -> Finding | None:
+    """Does this run's header equal its last ledger entry (`own`: the run's entries)? Pure."""
     if not own:
         return Finding("unsealed", "the ledger has no record of this run (run `spm audit seal` once)", run_id)
     digest = header_digest(header)
