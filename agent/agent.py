@@ -56,7 +56,15 @@ class PlanningAgent:
 
     # --- runs ---------------------------------------------------------------------------
 
-    def _context(self, user: User, run_id: str, interface: str, log: audit.AuditLog, approve: bool) -> Context:
+    def _context(
+        self,
+        user: User,
+        run_id: str,
+        interface: str,
+        log: audit.AuditLog,
+        approve: bool,
+        approve_target: str | None = None,
+    ) -> Context:
         offline = offline_planner(
             load_vocabulary(self.warehouse, user.scope),
             self.settings.confidence_threshold,
@@ -71,6 +79,7 @@ class PlanningAgent:
             interface=interface,
             audit=log,
             auto_approve=approve,
+            approve_target=approve_target,
             settings=self.settings,
             memory=self.memory,
         )
@@ -86,10 +95,12 @@ class PlanningAgent:
         user: User | None = None,
         interface: str = "python",
         approve: bool = False,
+        approve_target: str | None = None,
         on_progress: Progress | None = None,
         recall_before: str | None = None,
     ) -> AgentResult:
-        """Answer one question; `approve` approves its writes up front (if the user may).
+        """Answer one question; `approve` approves up front (if the user may) only the change the
+        question asks for, or with `approve_target` the one it names; any other write waits.
 
         `recall_before` (ISO time): cite only decisions remembered before it, so a batch's answers
         do not depend on which of its own prompts happened to finish first.
@@ -131,7 +142,7 @@ class PlanningAgent:
                     "thread_id": thread_id,
                 },
             )
-            ctx = self._context(user, run_id, interface, log, approve)
+            ctx = self._context(user, run_id, interface, log, approve, approve_target)
             start: dict[str, Any] = {
                 "messages": [HumanMessage(question)],
                 "run_id": run_id,
@@ -183,6 +194,8 @@ class PlanningAgent:
                 user=q.user or user,
                 interface=interface,
                 approve=approve,
+                # A batch approves only the write each row names ("" when it names none).
+                approve_target=(q.approve or "") if approve else None,
                 recall_before=started,
             )
 
@@ -270,10 +283,21 @@ class PlanningAgent:
         if snapshot.interrupts:
             request = snapshot.interrupts[0].value
             summary = request.get("summary") or request.get("error") or "a write"
-            log.append("approval", request.get("tool"), args=request, summary=f"requested: {summary}")
+            unasked = request.get("unasked")
+            log.append(
+                "approval",
+                request.get("tool"),
+                args=request,
+                summary=f"requested: {summary}" + (f" (--approve does not cover it: {unasked})" if unasked else ""),
+            )
             answer = (
                 f"Approval needed: {summary}\nApprove with `spm ask --thread {thread_id} --approve` (or `--reject`)."
             )
+            if unasked:
+                answer = (
+                    f"Nothing was changed. The planner tried a write your approval does not cover: {unasked}. "
+                    f"It waits for an explicit decision: `spm ask --thread {thread_id} --approve` (or `--reject`)."
+                )
             log.finish("needs_approval", answer)
             return self._result(ctx, thread_id, "needs_approval", answer, approval=request)
         values = snapshot.values

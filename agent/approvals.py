@@ -7,6 +7,7 @@ transaction, recording who approved.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from tools.registry import BY_NAME
@@ -21,6 +22,39 @@ def describe(warehouse: Warehouse, tool: str, args: dict[str, Any]) -> dict[str,
     if spec is None or spec.describe is None:
         return {"tool": tool, "error": f"{tool!r} is not a write tool."}
     return spec.describe(warehouse, args)
+
+
+# Words that ask for a change to take effect. A question without one ("what's pipeline in EMEA?")
+# never asks for a write, whatever a model then decides to call.
+_WRITE_VERBS = re.compile(
+    r"\b(apply|applies|applying|publish|push|roll(?:ing)? out|go live|make (?:it|that|this|them) live|activate|"
+    r"adopt|implement|commit|put (?:it |that |this )?in(?:to)? (?:place|effect)|set|change|move|switch|starts?)\b",
+    re.IGNORECASE,
+)
+
+
+def _words(text: str) -> str:
+    return " " + " ".join(re.findall(r"[a-z0-9]+", text.lower())) + " "
+
+
+def not_asked(question: str, described: dict[str, Any], named: str | None = None) -> str | None:
+    """Why an up-front approval (`--approve`) does not cover this write, or None when it does.
+
+    It covers only the change the request itself asked for: the question names the write's
+    target (the scenario, the new fiscal-year start month) and asks for it to take effect, or
+    the requester named that target explicitly (a batch row's `approve` column).
+    """
+    target = str(described.get("target") or "")
+    what = described.get("summary") or described.get("tool") or "a write"
+    if named is not None:
+        if not named.strip():
+            return f"in a batch, --approve covers only the scenario a row names in its `approve` column ({what})"
+        if _words(named) == _words(target):
+            return None
+        return f"the approval given names {named!r}, but the run tried to change {target!r} ({what})"
+    if target and _words(target).strip() and _words(target) in _words(question) and _WRITE_VERBS.search(question):
+        return None
+    return f"the question did not ask for this change ({what})"
 
 
 def refusal(approver: User) -> str | None:

@@ -22,6 +22,7 @@ class Question:
     prompt: str
     thread_id: str | None = None
     user: User | None = None
+    approve: str | None = None  # the one write this question may apply under an up-front approval
     tags: tuple[tuple[str, Any], ...] = ()  # carried through to the output untouched
 
 

@@ -43,7 +43,8 @@ class Context:
     run_id: str
     interface: str = "python"
     audit: AuditLog | None = None
-    auto_approve: bool = False  # the user approved writes up front (--approve)
+    auto_approve: bool = False  # the user approved up front (--approve) the change their request asks for
+    approve_target: str | None = None  # ...or the one they named (a batch row's `approve` column)
     settings: AgentSettings = field(default_factory=AgentSettings)
     memory: Any = None
 

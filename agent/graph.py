@@ -142,6 +142,14 @@ def route_after_plan(state: State) -> Literal["approve", "tools", "recommend"]:
     return "recommend"
 
 
+def _question(state: State) -> str:
+    """The question of this run: the thread's newest human message."""
+    for message in reversed(state.messages):
+        if isinstance(message, HumanMessage):
+            return str(message.content)
+    return ""
+
+
 def approve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context
     last = state.messages[-1]
@@ -156,11 +164,13 @@ def approve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             # Nothing to approve (an unknown scenario): no one is asked; the tool reports the problem.
             decided[call_id] = {"approved": False, "by": None, "error": described["error"]}
             continue
-        if ctx.auto_approve:
-            choice = approvals.decision(ctx.user, True, "approved up front (--approve)")
+        unasked = approvals.not_asked(_question(state), described, ctx.approve_target) if ctx.auto_approve else None
+        if ctx.auto_approve and unasked is None:
+            choice = approvals.decision(ctx.user, True, "approved up front (--approve) as the request asked")
         else:
             # Anyone may ask; the person who resumes is the approver, and their role is checked then.
-            reply = interrupt({"tool_call_id": call_id, **described})
+            # An up-front approval that does not cover this change leaves it waiting, saying why.
+            reply = interrupt({"tool_call_id": call_id, **described, **({"unasked": unasked} if unasked else {})})
             approved = bool(reply.get("approved")) if isinstance(reply, dict) else bool(reply)
             choice = approvals.decision(ctx.user, approved, "approved")
         decided[call_id] = choice

@@ -45,7 +45,9 @@ def ask(
         None, "--user", help="Ask as this user (users table): their role and data scope apply.", show_default=False
     ),
     approve: bool = typer.Option(
-        False, "--approve", help="Approve writes this question makes (or the one the thread waits for)."
+        False,
+        "--approve",
+        help="Approve the change this question names (or the one the thread waits for); other writes wait.",
     ),
     reject: bool = typer.Option(False, "--reject", help="Decline the write the thread waits for."),
 ) -> None:

@@ -2,7 +2,8 @@
 
 Records come out in input order whatever the number of workers; a failing prompt is reported
 and the batch goes on; the exit code says whether every prompt succeeded (0) or some ended in
-`error` (10). Writes are never applied unless `--approve` is given (and the user may approve).
+`error` (10). Writes are never applied unless `--approve` is given (and the user may approve), and
+then only on rows whose `approve` column names the scenario that row may apply.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ def batch(
         None, "--user", help="Run as this user (a prompt's own `user` field wins).", show_default=False
     ),
     approve: bool = typer.Option(
-        False, "--approve", help="Apply writes the prompts ask for (if the user may approve)."
+        False,
+        "--approve",
+        help="Apply the write each row names in its `approve` column (if the user may approve); nothing else.",
     ),
 ) -> None:
     """Run a file of prompts through the agent; one record per prompt, in input order."""
@@ -59,6 +62,7 @@ def batch(
             p.question_text(),
             thread_id=f"{batch_id}:{p.thread}" if p.thread else None,
             user=users.get(p.user) if p.user else default_user,
+            approve=p.approve,
         )
         for p in prompts
     ]

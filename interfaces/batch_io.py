@@ -21,7 +21,7 @@ from warehouse.errors import InputError, NotFoundError
 FORMATS = ("jsonl", "csv", "md")
 MAX_PROMPTS = 10_000
 KEY_METRICS = 12
-_FIELDS = {"prompt", "thread", "user", "scenario"}
+_FIELDS = {"prompt", "thread", "user", "scenario", "approve"}
 _SETTINGS = {"trials", "seed"}  # how a tool ran, not what it found
 
 
@@ -32,6 +32,7 @@ class BatchPrompt:
     thread: str | None = None
     user: str | None = None
     scenario: str | None = None
+    approve: str | None = None  # with --approve: the one scenario this row may apply
     tags: dict[str, Any] = field(default_factory=dict)
 
     def question_text(self) -> str:
@@ -53,7 +54,7 @@ def _entry(line: int, raw: Any, where: str) -> BatchPrompt:
         return None if value in (None, "") else str(value)
 
     tags = {k: v for k, v in raw.items() if k not in _FIELDS}
-    return BatchPrompt(line, prompt, opt("thread"), opt("user"), opt("scenario"), tags)
+    return BatchPrompt(line, prompt, opt("thread"), opt("user"), opt("scenario"), opt("approve"), tags)
 
 
 def read_prompts(path: Path) -> list[BatchPrompt]:

@@ -144,9 +144,17 @@ def test_writes_need_approve(spm, warehouse_file: Path, tmp_path: Path) -> None:
 
     waiting = _records(spm(str(apply), "--user", "cro").stdout)[0]
     assert waiting["status"] == "needs_approval" and status() == "draft"
-    denied = _records(spm(str(apply), "--user", "rep", "--approve").stdout)[0]
+    # --approve is never blanket: a row approves only the scenario its `approve` column names.
+    unnamed = _records(spm(str(apply), "--user", "cro", "--approve").stdout)[0]
+    assert unnamed["status"] == "needs_approval" and "does not cover" in unnamed["answer"] and status() == "draft"
+    named = tmp_path / "apply.csv"
+    named.write_text("prompt,approve\napply the batch-emea-up scenario,another-plan\n")
+    other = _records(spm(str(named), "--user", "cro", "--approve").stdout)[0]
+    assert other["status"] == "needs_approval" and "another-plan" in other["answer"] and status() == "draft"
+    named.write_text("prompt,approve\napply the batch-emea-up scenario,batch-emea-up\n")
+    denied = _records(spm(str(named), "--user", "rep", "--approve").stdout)[0]
     assert "may not approve" in denied["answer"] and status() == "draft"
-    applied = _records(spm(str(apply), "--user", "cro", "--approve").stdout)[0]
+    applied = _records(spm(str(named), "--user", "cro", "--approve").stdout)[0]
     assert applied["status"] == "ok" and status() == "applied"
 
 

@@ -297,3 +297,38 @@ def test_a_killed_run_is_left_incomplete_and_the_warehouse_stays_consistent(
     assert next(r for r in listed if r["run_id"] == run_id)["status"] == "incomplete"
     again = _spm("ask", "What's pipeline this quarter in EMEA?", "--json", env=_env(warehouse_file, tmp_path))
     assert again.returncode == 0 and json.loads(again.stdout)["status"] == "ok"  # the warehouse is usable
+
+
+def test_an_up_front_approval_covers_only_the_change_the_question_names(warehouse_file: Path) -> None:
+    """`--approve` on a question that asked for no write used to let a model apply a 148-row quota
+    scenario on its own; now the write waits, nothing changes, and the answer says what was tried."""
+    agent = PlanningAgent(
+        Warehouse(warehouse_file, writable=True), ModelSettings(provider="offline"), checkpointer(":memory:")
+    )
+    agent.ask("What if we raise EMEA quotas 10%? save it as emea-up")
+    cro = find_user(agent.warehouse, "cro")
+
+    def quota_total() -> float:
+        with Warehouse(warehouse_file).reader() as cur:
+            return float(cur.scalar("SELECT sum(amount) FROM quotas"))
+
+    before = quota_total()
+    apply_it = lambda body: completion(tool_calls=[{"name": "apply_scenario", "args": {"scenario": "emea-up"}}])  # noqa: E731
+    with OpenAIStub([apply_it], default=lambda body: completion(content="Here is the answer.")) as stub:
+        remote = PlanningAgent(
+            agent.warehouse,
+            ModelSettings(provider="openai", base_url=stub.base_url, api_key="k", max_retries=0),
+            checkpointer(":memory:"),
+        )
+        result = remote.ask("What's pipeline in EMEA this quarter?", user=cro, approve=True)
+    assert result.status == "needs_approval" and quota_total() == before
+    assert "Nothing was changed" in result.answer and "did not ask for this change" in result.answer
+    assert "emea-up" in result.answer  # what the model tried is named
+    with Warehouse(warehouse_file).reader() as cur:
+        assert cur.scalar("SELECT status FROM scenarios WHERE name = 'emea-up'") == "draft"
+    steps = [s.summary or "" for s in result.steps if s.kind == "approval"]
+    assert any("--approve does not cover it" in s for s in steps)
+
+    # The same approval on a question that names the change applies exactly that change.
+    applied = agent.ask("apply the emea-up scenario", user=cro, approve=True)
+    assert applied.status == "ok" and quota_total() != before

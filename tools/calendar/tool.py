@@ -44,6 +44,7 @@ def describe(warehouse: Warehouse, args: Mapping[str, Any]) -> dict[str, Any]:
     note = f" Asked for by note {args['note']}." if args.get("note") else ""
     return {
         "tool": "set_fiscal_calendar",
+        "target": month_name[month],  # what a request must name to pre-approve this write
         "changes": 1,
         "tables": ["meta"],
         "examples": [f"meta fiscal_year_start_month: {change['from_month']!r} -> {change['to_month']!r}"],

@@ -48,6 +48,7 @@ def describe(warehouse: Warehouse, args: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "tool": "apply_scenario",
         "scenario": scenario.name,
+        "target": scenario.name,  # what a request must name to pre-approve this write
         "scenario_id": scenario.scenario_id,
         "kind": scenario.kind,
         "status": scenario.status,
