@@ -7,6 +7,7 @@ behaviours are asserted in tests/test_security.py and tests/test_connection.py.
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -39,6 +40,7 @@ def run() -> None:
     from warehouse.connection import Warehouse
     from warehouse.create import create_warehouse
     from warehouse.errors import WarehouseLockedError
+    from warehouse.users import find_user
 
     stub = _stub()
     completion = stub.completion
@@ -96,6 +98,55 @@ def run() -> None:
                 "stopped at the approval gate, nothing applied" if r.status == "needs_approval" else "WRITE NOT GATED"
             ),
         )
+
+        # --approve on a question that asked for no write: a model's own write must still wait.
+        cro = find_user(wh, "cro")
+        apply_call = completion(tool_calls=[{"name": "apply_scenario", "args": {"scenario": "drill-plan"}}])
+        with stub.OpenAIStub(
+            [lambda b: apply_call], default=lambda body: completion(content="Here is the answer.")
+        ) as s2:
+            remote = PlanningAgent(
+                wh, ModelSettings(provider="openai", base_url=s2.base_url, api_key="k", max_retries=0),
+                checkpointer(":memory:"),
+            )  # fmt: skip
+            started = time.perf_counter()
+            result = remote.ask(QUESTION, user=cro, approve=True)
+            took = time.perf_counter() - started
+        with wh.reader() as cur:
+            status = cur.scalar("SELECT status FROM scenarios WHERE name = 'drill-plan'")
+        rows.append(["model writes on its own under `--approve` (question asked none)",
+                     f"{result.status}: scenario still {status}, the answer names the attempt", f"{took:.1f} s"])  # fmt: skip
+
+        # Tampering with the trail, as a careful editor would (no key; then the anchor).
+        def tamper(name: str, sql: list[tuple[str, list[Any]]], anchor: str | None = None) -> None:
+            with wh.writer() as wcur:
+                for statement, params in sql:
+                    wcur.execute(statement, params)
+            started = time.perf_counter()
+            with wh.reader() as cur:
+                kinds = sorted({str(v.kind) for v in audit.verify_all(cur, None, anchor) if not v.ok})
+            rows.append([name, "caught: " + ", ".join(kinds) if kinds else "NOT CAUGHT",
+                         f"{time.perf_counter() - started:.1f} s"])  # fmt: skip
+
+        victim = agent.ask("Check the data quality").run_id
+        tamper("audit: a run's user and answer edited",
+               [("UPDATE audit_runs SET user_id = 'nobody', answer = 'fine' WHERE run_id = ?", [victim])])  # fmt: skip
+        tamper("audit: a whole run deleted (steps and header)",
+               [("DELETE FROM audit_steps WHERE run_id = ?", [victim]),
+                ("DELETE FROM audit_runs WHERE run_id = ?", [victim])])  # fmt: skip
+        with wh.writer() as wcur:  # put the trail back in order for the next drill: forget the victim
+            wcur.execute("DELETE FROM audit_ledger")
+        audit.seal(wh, user_id="local", code_version="bench", key=None)
+        with wh.reader() as cur:
+            head = audit.anchor(cur)
+        backup = Path(tmp) / "backup.duckdb"
+        shutil.copy(path, backup)
+        agent.ask("Check the data quality")
+        with wh.reader() as cur:
+            later = audit.anchor(cur)
+        shutil.copy(backup, path)
+        tamper("audit: whole file restored from an older copy, checked against an anchor", [], anchor=later)
+        assert head
 
         # Another process holds the warehouse: a clear error naming it, after the bounded wait.
         holder = subprocess.Popen(
