@@ -43,10 +43,11 @@ def batch(
 
     from agent.batch import Question
     from interfaces.ask_cli import agent_for
-    from interfaces.batch_io import FORMATS, read_prompts, record, render, write_atomically
+    from interfaces.batch_io import FORMATS, read_prompts, record, render
     from interfaces.errors import EXIT_PARTIAL
     from interfaces.output import err
     from warehouse.errors import InputError
+    from warehouse.files import write_atomically
     from warehouse.users import find_user
 
     if fmt not in FORMATS:

@@ -1,7 +1,8 @@
 """Batch files in and out: prompts from text, CSV, YAML or JSONL; records as JSONL, CSV or Markdown.
 
 Reading is strict and names the line of any problem, so nothing is silently skipped; writing
-goes to a temporary file renamed into place, so an interrupted batch never leaves half a file.
+goes to a temporary file renamed into place (`warehouse.files.write_atomically`), so an interrupted
+batch never leaves half a file.
 """
 
 from __future__ import annotations
@@ -9,8 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -217,16 +216,3 @@ def render(records: list[dict[str, Any]], fmt: str) -> str:
     if fmt not in FORMATS:
         raise InputError(f"Unknown format {fmt!r}.", f"Use one of {', '.join(FORMATS)}.")
     return {"jsonl": _jsonl, "csv": _csv, "md": _md}[fmt](records)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write all or nothing: a temporary file in the same folder, renamed over the target."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

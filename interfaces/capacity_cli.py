@@ -127,7 +127,7 @@ def gap(
 ) -> None:
     """Capacity vs target by month, quarter and year; the fewest hires that close the gap."""
     from interfaces.output import err, out, print_json
-    from interfaces.render import comparison_table, recommendations_and_warnings, table
+    from interfaces.render import comparison_table, headline, recommendations_and_warnings, table
     from tools.capacity.models import CapacityInput
     from tools.capacity.ramp import parse as parse_ramp
     from tools.capacity.tool import run_capacity
@@ -170,7 +170,7 @@ def gap(
         print_json(result.model_dump(mode="json"))
         return
     m = result.metrics
-    out().print(f"[bold]{result.summary}[/]")
+    headline(result)
     cos = m["cost_of_sales"]
     out().print(
         f"Headcount {m['headcount_now']} AEs + {m['open_requisitions']} open requisitions; "

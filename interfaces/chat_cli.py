@@ -213,6 +213,8 @@ def _lines(interactive: bool, history: Path | None) -> Iterator[str]:
         return
     import readline  # arrow keys and history for input()
 
+    from warehouse.files import private_file
+
     if history is not None:
         with contextlib.suppress(OSError):
             readline.read_history_file(history)
@@ -228,7 +230,7 @@ def _lines(interactive: bool, history: Path | None) -> Iterator[str]:
     finally:
         if history is not None:
             try:
-                history.parent.mkdir(parents=True, exist_ok=True)
+                private_file(history)  # past questions: 0600, like the threads beside it
                 readline.set_history_length(1000)
                 readline.write_history_file(history)
             except OSError:

@@ -14,14 +14,27 @@ if TYPE_CHECKING:
 
 
 def checkpointer(path: Path | str) -> Any:
-    """A SQLite checkpointer for conversation threads (":memory:" for a throwaway one)."""
+    """A SQLite checkpointer for conversation threads (":memory:" for a throwaway one).
+
+    The threads hold questions and tool results: a new file is created 0600 (in a 0700 folder
+    when spm creates the folder), and SQLite gives its journal files the database's mode.
+    """
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(str(path), check_same_thread=False)
-    saver = SqliteSaver(connection)
-    saver.setup()
+    from warehouse.errors import storage_error
+    from warehouse.files import private_file
+
+    try:
+        if str(path) != ":memory:":
+            private_file(path)
+        connection = sqlite3.connect(str(path), check_same_thread=False)
+        saver = SqliteSaver(connection)
+        saver.setup()
+    except (OSError, sqlite3.Error) as exc:
+        problem = storage_error(exc, path)
+        if problem is None:
+            raise
+        raise problem from exc
     return saver
 
 

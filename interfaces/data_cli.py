@@ -170,7 +170,7 @@ def import_(
     wh = open_warehouse(ctx, writable=True)
     report = import_files(wh, paths, format=format_.value, strict=strict)
     if rejects is not None:
-        report.rejections.sort_values(["file", "row"]).to_csv(rejects, index=False)
+        _write_rejects(rejects, report)
     if json_:
         print_json(report.to_dict())
     else:
@@ -184,10 +184,30 @@ def import_(
         raise typer.Exit(EXIT_PARTIAL)
 
 
+def _write_rejects(path: Path, report: ImportReport) -> None:
+    """The rejected rows as CSV, all or nothing (a new file is 0600: the rows are company data).
+    The import is already decided when this runs, so a failure says what did happen."""
+    from warehouse.errors import storage_error
+    from warehouse.files import write_atomically
+
+    try:
+        write_atomically(path, report.rejections.sort_values(["file", "row"]).to_csv(index=False))
+    except OSError as exc:
+        problem = storage_error(exc, path)
+        if problem is None:
+            raise
+        done = f"{report.loaded:,} rows were loaded" if report.committed else "nothing was loaded"
+        problem.message = f"{problem.message} The import itself is done ({done}); only --rejects was not written."
+        raise problem from exc
+
+
 def _render_import(report: ImportReport) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     from interfaces.output import err, out
+
+    # File names, member names and rejected values come from the user's files: text, never markup.
 
     table = Table(title=f"Import {report.import_id} ({report.format})", title_justify="left")
     for name in ("file", "table", "read", "loaded", "new", "updated", "rejected"):
@@ -195,7 +215,7 @@ def _render_import(report: ImportReport) -> None:
     for f in report.files:
         loaded = f.loaded if report.committed else 0
         table.add_row(
-            f.file,
+            escape(f.file),
             f.table,
             f"{f.read:,}",
             f"{loaded:,}",
@@ -206,11 +226,11 @@ def _render_import(report: ImportReport) -> None:
     out().print(table)
     for f in report.files:
         if f.ignored_columns:
-            err().print(f"{f.file}: ignored unknown columns: {', '.join(f.ignored_columns)}")
+            err().print(f"{escape(f.file)}: ignored unknown columns: {escape(', '.join(f.ignored_columns))}")
         for note in f.notes:
-            err().print(f"{f.file}: {note}")
+            err().print(f"{escape(f.file)}: {escape(note)}")
     for dim, names in report.created_members.items():
-        err().print(f"Created {dim}: {', '.join(names)}")
+        err().print(f"Created {dim}: {escape(', '.join(names))}")
     if not report.rejections.empty:
         shown = report.rejections.sort_values(["file", "row"]).head(20)
         rej = Table(title="Rejected rows (first 20)", title_justify="left")
@@ -218,11 +238,11 @@ def _render_import(report: ImportReport) -> None:
             rej.add_column(name)
         for r in shown.itertuples(index=False):
             rej.add_row(
-                str(r.file),
+                escape(str(r.file)),
                 str(r.row),
-                str(r.column or "-"),
-                str(r.reason),
-                "" if r.value is None else str(r.value)[:40],
+                escape(str(r.column or "-")),
+                escape(str(r.reason)),
+                "" if r.value is None else escape(str(r.value)[:40]),
             )
         out().print(rej)
     status = "committed" if report.committed else "rolled back: nothing loaded"

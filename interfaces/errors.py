@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from pathlib import Path
 from typing import NoReturn
 
 EXIT_OK = 0
@@ -17,9 +18,62 @@ EXIT_CODES = {
     "locked": 6,
     "schema": 7,
     "permission": 8,
+    "storage": 9,  # the disk refused: full, permission denied, read-only (warehouse/errors.py StorageError)
     "internal": EXIT_INTERNAL,
 }
 EXIT_PARTIAL = 10  # finished, but some items failed (rows rejected, prompts errored)
+
+
+def user_facing(exc: BaseException) -> BaseException:
+    """`exc` as the error a user can act on: an OS refusal to read or write a file (disk full,
+    permission denied, read-only file system), however a library wrapped it, becomes a
+    `StorageError` naming the file and the setting that places it; anything else is unchanged."""
+    if getattr(exc, "kind", None) not in (None, "storage"):
+        return exc
+    from warehouse.errors import storage_error
+
+    problem = storage_error(exc)
+    if problem is None or problem.placed:
+        return exc if problem is None else problem
+    problem.placed = True
+    setting = _setting_for(problem.path)
+    if setting is not None:
+        problem.hint = f"{problem.hint} ({setting[0]} sets where spm keeps {setting[1]}.)"
+    elif problem.path is None:
+        problem.hint = f"{problem.hint} spm writes {_locations()}."
+    return problem
+
+
+_PLACES = (
+    ("SPM_WAREHOUSE", "the warehouse", "warehouse"),
+    ("SPM_THREADS_DB", "conversation threads", "threads_db"),
+    ("SPM_MEMORY_DIR", "the memory store", "memory_dir"),
+    ("SPM_CACHE_DIR", "the planner cache", "cache_dir"),
+    ("SPM_DEMO_WAREHOUSE", "the demo warehouse", "demo_warehouse"),
+)
+
+
+def _setting_for(path: str | None) -> tuple[str, str] | None:
+    """(setting, what it holds) for a path that is, or lies in, one of spm's own locations."""
+    if path is None:
+        return None
+    from interfaces.settings import get_settings
+
+    settings = get_settings()
+    target = Path(path).expanduser().resolve()
+    for env, what, field in _PLACES:
+        place = Path(getattr(settings, field)).expanduser().resolve()
+        # The warehouse's own temporary files (`.NAME.PID.building`, `NAME.wal`) sit beside it.
+        if target == place or place in target.parents or (target.parent == place.parent and place.name in target.name):
+            return env, what
+    return None
+
+
+def _locations() -> str:
+    from interfaces.settings import get_settings
+
+    settings = get_settings()
+    return ", ".join(f"{what} at {getattr(settings, field)} ({env})" for env, what, field in _PLACES[:4])
 
 
 def explain(exc: BaseException) -> str:
@@ -30,6 +84,7 @@ def explain(exc: BaseException) -> str:
     """
     from pydantic import ValidationError
 
+    exc = user_facing(exc)
     if getattr(exc, "kind", None) is not None:
         hint = getattr(exc, "hint", None)
         return f"{getattr(exc, 'message', exc)}" + (f" (hint: {hint})" if hint else "")
@@ -45,9 +100,11 @@ def fail(exc: BaseException) -> NoReturn:
 
     from interfaces.output import err
 
+    exc = user_facing(exc)
     kind = getattr(exc, "kind", None)
     if kind is not None:
-        err().print(f"[bold red]error:[/] {getattr(exc, 'message', exc)}", markup=True, highlight=False)
+        # Messages quote names people chose (scenarios, users, files): text, never markup.
+        err().print(f"[bold red]error:[/] {escape(str(getattr(exc, 'message', exc)))}", markup=True, highlight=False)
         hint = getattr(exc, "hint", None)
         if hint:
             err().print(f"[dim]hint:[/] {escape(hint)}")
@@ -63,6 +120,6 @@ def fail(exc: BaseException) -> NoReturn:
     if os.environ.get("SPM_DEBUG"):
         traceback.print_exception(exc)
     else:
-        err().print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}", markup=True)
+        err().print(f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}", markup=True)
         err().print("[dim]hint:[/] rerun with SPM_DEBUG=1 for the traceback and report it.", markup=True)
     sys.exit(EXIT_INTERNAL)

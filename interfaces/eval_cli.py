@@ -31,11 +31,11 @@ def eval_(
     from evals.cases import available, load_all, load_suite
     from evals.report import as_dict, markdown
     from evals.runner import run_cases
-    from interfaces.batch_io import write_atomically
     from interfaces.compose import model_settings
     from interfaces.errors import EXIT_PARTIAL
     from interfaces.output import err, out, print_json
     from warehouse.errors import InputError
+    from warehouse.files import write_atomically
 
     if model not in ("offline", "openai"):
         raise InputError(f"Unknown --model {model!r}.", "Use offline or openai.")

@@ -86,7 +86,7 @@ def forecast(
 ) -> None:
     """Forecast bookings: time series per group plus calibrated pipeline, P10/P50/P90, backtested."""
     from interfaces.output import err, print_json
-    from interfaces.render import comparison_table, recommendations_and_warnings, table
+    from interfaces.render import comparison_table, headline, recommendations_and_warnings, table
     from tools.core.selection import parse_filters
     from tools.forecast.models import ForecastInput, WhatIf
     from tools.forecast.tool import run_forecast
@@ -111,13 +111,13 @@ def forecast(
         from tools.forecast.plot import save_plot
 
         saved = save_plot(result, plot)
-        err().print(f"Saved the chart to {saved}.")
+        err().print(f"Saved the chart to {saved}.", markup=False)
     if json_:
         print_json(result.model_dump(mode="json"))
         return
     from interfaces.output import out
 
-    out().print(f"[bold]{result.summary}[/]")
+    headline(result)
     dims = [*params.by, *(["name"] if "rep" in params.by else [])]
     cols = ["period", *dims, "p10", "p50", "p90", "target", "gap", "coverage", "required_coverage", "to_build"]
     table(

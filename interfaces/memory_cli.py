@@ -36,7 +36,7 @@ def _print(memories: list, json_: bool) -> None:
         table.add_column(column, overflow="fold")
     for m in memories:
         text = escape(m.text) + (f"\n[dim]recommended: {escape(m.recommended)}[/]" if m.recommended else "")
-        table.add_row(m.memory_id, m.kind, m.user_id, m.created_at[:10], text)
+        table.add_row(escape(m.memory_id), m.kind, escape(m.user_id), m.created_at[:10], text)
     out().print(table)
 
 
@@ -133,4 +133,4 @@ def forget(
     if json_:
         _print([gone], True)
     else:
-        err().print(f"Forgot {gone.memory_id}.")
+        err().print(f"Forgot {gone.memory_id}.", markup=False)

@@ -83,7 +83,7 @@ def simulate(
     import json
 
     from interfaces.output import err, out, print_json
-    from interfaces.render import comparison_table, recommendations_and_warnings, table
+    from interfaces.render import comparison_table, headline, recommendations_and_warnings, saved_scenario, table
     from tools.core.format import quantiles, share
     from tools.core.selection import parse_filters
     from tools.quota.models import Adjustment, CompPlanInput, QuotaInput
@@ -134,7 +134,7 @@ def simulate(
         print_json(result.model_dump(mode="json"))
         return
     m = result.metrics
-    out().print(f"[bold]{result.summary}[/]")
+    headline(result)
     f = m["fairness"]
     out().print(
         f"Payout {quantiles(m['payout'])}; fairness: Gini of quota to potential {f['gini_quota_to_potential']:.2f}, "
@@ -161,7 +161,5 @@ def simulate(
         ["rep_id", "name", "quota", "recommended", "change_pct"],
         tool=result.tool,
     )
-    if "saved_scenario" in m:
-        s = m["saved_scenario"]
-        err().print(f"Saved draft scenario {s['scenario_id']} ({s['name']}, {s['changes']} quota rows).")
+    saved_scenario(result, "quota rows")
     recommendations_and_warnings(result)

@@ -64,6 +64,21 @@ def cell(
     return f"{value:,.2f}" if isinstance(value, float) and not value.is_integer() else f"{value:,}"
 
 
+def headline(result: ToolResult) -> None:
+    """The result's one-sentence summary, in bold; it quotes names from the data and from people
+    (scenarios, regions, reps), so it is printed as text, never read as markup."""
+    out().print(f"[bold]{escape(result.summary)}[/]")
+
+
+def saved_scenario(result: ToolResult, what: str) -> None:
+    """The draft a tool saved (`metrics.saved_scenario`), if it saved one."""
+    saved = result.metrics.get("saved_scenario")
+    if saved:
+        err().print(
+            f"Saved draft scenario {saved['scenario_id']} ({saved['name']}, {saved['changes']} {what}).", markup=False
+        )
+
+
 def table(
     title: str,
     rows: list[dict[str, Any]],
@@ -80,7 +95,7 @@ def table(
     for c in columns:
         unit = _unit(c, spec, units)
         text = unit == "text" or (unit is None and isinstance(rows[0].get(c), str))
-        t.add_column(c, justify="left" if text else "right", no_wrap=True)
+        t.add_column(escape(c), justify="left" if text else "right", no_wrap=True)  # a compare's scenario names
     for row in rows[:limit]:
         t.add_row(*(cell(c, row.get(c), tool=tool, row=row, units=units) for c in columns))
     out().print(t)

@@ -10,8 +10,8 @@ app = typer.Typer(help="Saved draft scenarios: list, show, compare.", no_args_is
 
 
 def _run(ctx: typer.Context, action: str, names: list[str], json_: bool) -> None:
-    from interfaces.output import out, print_json
-    from interfaces.render import recommendations_and_warnings, table
+    from interfaces.output import print_json
+    from interfaces.render import headline, recommendations_and_warnings, table
     from tools.scenarios.models import ScenariosInput
     from tools.scenarios.tool import run_scenarios
 
@@ -19,7 +19,7 @@ def _run(ctx: typer.Context, action: str, names: list[str], json_: bool) -> None
     if json_:
         print_json(result.model_dump(mode="json"))
         return
-    out().print(f"[bold]{result.summary}[/]")
+    headline(result)
     for name, rows in result.tables.items():
         if rows:
             table(name.capitalize(), rows, list(rows[0]), tool=result.tool)

@@ -69,6 +69,13 @@ class Settings(BaseSettings):
         description="Slack users not in the users table: `deny`, or the id of a user (e.g. a read-only viewer) to act as.",
     )
     slack_workers: int = Field(8, ge=1, le=64, description="Questions the Slack bot answers at once.")
+    slack_host: str = Field(
+        "127.0.0.1",
+        min_length=1,
+        description="HTTP mode: the interface the Slack bot listens on. 127.0.0.1 (this machine only, "
+        "behind a reverse proxy that terminates TLS); 0.0.0.0 listens on every interface.",
+    )
+    slack_port: int = Field(3000, ge=1, le=65535, description="HTTP mode: the port the Slack bot listens on.")
     max_trials: int = Field(50_000, ge=100, le=200_000, description="Most Monte Carlo trials a tool run may ask for.")
     max_solver_seconds: float = Field(
         300.0, gt=0, le=3_600, description="Longest territory solver time limit a run may ask for, seconds."

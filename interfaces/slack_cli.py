@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import typer
 
 from interfaces.common import handles_errors, settings
+
+if TYPE_CHECKING:
+    from interfaces.settings import Settings
 
 
 def identifier(warehouse, unknown_user: str):
@@ -25,6 +31,38 @@ def identifier(warehouse, unknown_user: str):
     return identify
 
 
+EVERY_INTERFACE = frozenset({"0.0.0.0", "::", ""})
+
+
+@dataclass(frozen=True)
+class ListenAddress:
+    """Where the HTTP-mode bot listens, and how to say so at start-up."""
+
+    host: str
+    port: int
+
+    def describe(self, port: int | None = None) -> str:
+        where = (
+            "every network interface: let only Slack reach it (a reverse proxy with TLS, a firewall)"
+            if self.host in EVERY_INTERFACE
+            else "this machine only: put a reverse proxy with TLS in front"
+            if self.host in ("127.0.0.1", "localhost", "::1")
+            else f"the interface {self.host}"
+        )
+        return (
+            f"Slack bot listening on http://{self.host}:{port or self.port}/slack/events ({where}; "
+            "SPM_SLACK_HOST / --host change it). Ctrl-C stops it."
+        )
+
+
+def listen_address(settings: Settings, host: str | None = None, port: int | None = None) -> ListenAddress:
+    """The command-line options, else SPM_SLACK_HOST / SPM_SLACK_PORT (default 127.0.0.1:3000: a
+    bot reachable from the network is a choice the deployment makes, never a default)."""
+    return ListenAddress(
+        host if host is not None else settings.slack_host, port if port is not None else settings.slack_port
+    )
+
+
 @handles_errors
 def slack(
     ctx: typer.Context,
@@ -32,8 +70,21 @@ def slack(
         False, "--socket", help="Socket Mode (SLACK_APP_TOKEN + SLACK_BOT_TOKEN); the default."
     ),
     http: bool = typer.Option(False, "--http", help="HTTP mode (SLACK_SIGNING_SECRET + SLACK_BOT_TOKEN)."),
-    port: int = typer.Option(3000, "--port", min=1, max=65535, help="HTTP mode: port to listen on."),
-    host: str = typer.Option("0.0.0.0", "--host", help="HTTP mode: interface to listen on."),
+    port: int | None = typer.Option(
+        None,
+        "--port",
+        min=1,
+        max=65535,
+        show_default=False,
+        help="HTTP mode: port to listen on (default: SPM_SLACK_PORT, else 3000).",
+    ),
+    host: str | None = typer.Option(
+        None,
+        "--host",
+        show_default=False,
+        help="HTTP mode: interface to listen on (default: SPM_SLACK_HOST, else 127.0.0.1, this machine only; "
+        "0.0.0.0 is every interface).",
+    ),
 ) -> None:
     """Run the Slack bot: mentions, direct messages and /spm, answered in threads."""
     from interfaces.ask_cli import agent_for
@@ -65,8 +116,9 @@ def slack(
         workers=s.slack_workers,
     )
     if http:
-        server = serve_http(app, host, port)
-        err().print(f"Slack bot listening on http://{host}:{server.server_port}/slack/events (Ctrl-C stops it)")
+        address = listen_address(s, host, port)
+        server = serve_http(app, address.host, address.port)
+        err().print(address.describe(server.server_port), markup=False)
         try:
             server.serve_forever()
         except KeyboardInterrupt:

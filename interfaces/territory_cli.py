@@ -92,7 +92,7 @@ def rebalance(
 ) -> None:
     """Move the fewest accounts so every rep is within the band of their target, with a proven bound."""
     from interfaces.output import err, out, print_json
-    from interfaces.render import recommendations_and_warnings, table
+    from interfaces.render import headline, recommendations_and_warnings, saved_scenario, table
     from tools.core.format import money, share
     from tools.core.selection import parse_filters
     from tools.territory.models import TerritoryInput
@@ -134,7 +134,7 @@ def rebalance(
         print_json(result.model_dump(mode="json"))
         return
     m = result.metrics
-    out().print(f"[bold]{result.summary}[/]")
+    headline(result)
     d = m["disruption"]
     out().print(
         f"Disruption: {d['accounts']:,} accounts, value {money(d['value'])} ({share(d['value_share'])} of value, "
@@ -171,9 +171,7 @@ def rebalance(
         limit=25,
         tool=result.tool,
     )
-    if "saved_scenario" in m:
-        s = m["saved_scenario"]
-        err().print(f"Saved draft scenario {s['scenario_id']} ({s['name']}, {s['changes']} changes).")
+    saved_scenario(result, "changes")
     if "map" in m:
-        err().print(f"Saved the map to {m['map']}.")
+        err().print(f"Saved the map to {m['map']}.", markup=False)
     recommendations_and_warnings(result)

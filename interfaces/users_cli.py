@@ -73,12 +73,16 @@ def add(
     from interfaces.output import err
     from warehouse.errors import ConflictError, InputError
     from warehouse.identity import ROLES
+    from warehouse.names import USER_ID_EXAMPLE, user_id_problem
 
     _require_admin(ctx)
     if role not in ROLES:
         raise InputError(f"Unknown role {role!r}.", f"Roles: {', '.join(ROLES)}.")
-    if not user_id.strip() or len(user_id) > 64:
-        raise InputError("A user id needs 1-64 characters.")
+    problem = user_id_problem(user_id)
+    if problem:
+        raise InputError(
+            problem[0].upper() + problem[1:] + ".", f"Example: spm users add {USER_ID_EXAMPLE} --role leader"
+        )
     with open_warehouse(ctx, writable=True).writer() as cur:
         kind, value = _scope(cur, scope)
         exists = cur.execute("SELECT 1 FROM users WHERE user_id = ?", [user_id]).fetchone()
@@ -90,7 +94,10 @@ def add(
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [user_id, name, email, slack_id, role, kind, value, datetime.now()],
         )
-    err().print(f"{'Updated' if exists else 'Added'} {user_id}: {role}, scope {kind}{'=' + value if value else ''}.")
+    err().print(
+        f"{'Updated' if exists else 'Added'} {user_id}: {role}, scope {kind}{'=' + value if value else ''}.",
+        markup=False,  # the scope value is a region or segment name from the data
+    )
 
 
 @app.command("list")
@@ -124,4 +131,4 @@ def remove(ctx: typer.Context, user_id: str = typer.Argument(..., help="The user
         if not cur.execute("SELECT 1 FROM users WHERE user_id = ?", [user_id]).fetchone():
             raise NotFoundError(f"No user {user_id!r}.", "List them with spm users list.")
         cur.execute("DELETE FROM users WHERE user_id = ?", [user_id])
-    err().print(f"Removed {user_id}.")
+    err().print(f"Removed {user_id}.", markup=False)  # an id stored before ids had a rule may hold brackets

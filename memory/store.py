@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from memory.embedding import HashingEmbedding, embedding_key
-from warehouse.errors import InputError, NotFoundError, PermissionDeniedError, WarehouseLockedError
+from warehouse.errors import InputError, NotFoundError, PermissionDeniedError, WarehouseLockedError, storage_error
+from warehouse.files import private_dir
 from warehouse.identity import User, allowed
 
 MAX_NOTE_CHARS = 2_000
@@ -108,7 +109,20 @@ class MemoryStore:
 
     @contextmanager
     def _collection(self, *, writes: bool = False) -> Iterator[Any]:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        """The collection, under the store's lock; a disk that is full or refuses a write (here or
+        inside chromadb's SQLite) becomes a `StorageError` naming the folder."""
+        try:
+            with self._locked_collection(writes=writes) as collection:
+                yield collection
+        except Exception as exc:
+            problem = storage_error(exc, self.folder)
+            if problem is None:
+                raise
+            raise problem from exc
+
+    @contextmanager
+    def _locked_collection(self, *, writes: bool) -> Iterator[Any]:
+        private_dir(self.folder)  # notes and decisions: the folder is the account's own (0700)
         with _PROCESS_LOCK:
             lock_path = self.folder / ".lock"
             handle = open(lock_path, "a+")  # noqa: SIM115 - held for the whole operation

@@ -35,7 +35,9 @@ from warehouse.errors import (
     NotFoundError,
     SchemaError,
     WarehouseLockedError,
+    storage_error,
 )
+from warehouse.files import private_files
 from warehouse.migrate import current_version, latest_version, migrate
 
 _READ_STATEMENTS = frozenset(
@@ -133,7 +135,7 @@ def _open_duckdb(path: Path, *, writable: bool, timeout: float, key: str | None)
         except duckdb.IOException as exc:
             text = str(exc)
             if "lock" not in text.lower():
-                raise _explain_open_error(path, exc) from exc
+                raise (storage_error(exc, path) or _explain_open_error(path, exc)) from exc
             if time.monotonic() >= deadline:
                 holder = re.search(r"held in (\S+) \(PID (\d+)\)", text)
                 who = f"PID {holder[2]}, {Path(holder[1]).name}" if holder else "unknown PID"
@@ -236,7 +238,8 @@ class Warehouse:
                         self.path, writable=self.writable, timeout=self.lock_timeout, key=self.encryption_key
                     )
                     try:
-                        self._check_schema(connection)
+                        with private_files():  # a migration writes: its write-ahead log is private
+                            self._check_schema(connection)
                     except BaseException:
                         connection.close()
                         raise
@@ -328,13 +331,16 @@ class Warehouse:
             try:
                 cursor = _cursor(instance)
                 try:
-                    cursor.begin()
-                    try:
-                        yield cursor
-                    except BaseException:
-                        cursor.rollback()
-                        raise
-                    cursor.commit()
+                    # DuckDB creates the write-ahead log (`NAME.wal`, the rows being written) with
+                    # the umask's mode at the first write after each checkpoint: private while writing.
+                    with private_files():
+                        cursor.begin()
+                        try:
+                            yield cursor
+                        except BaseException:
+                            cursor.rollback()
+                            raise
+                        cursor.commit()
                     with _REGISTRY.lock:
                         _REGISTRY.commits[self._key] = _REGISTRY.commits.get(self._key, 0) + 1
                 finally:

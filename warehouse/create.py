@@ -15,7 +15,8 @@ from typing import Any
 from warehouse.calendar import FiscalCalendar
 from warehouse.connection import Warehouse
 from warehouse.encryption import connect
-from warehouse.errors import ConflictError, InputError, SchemaError, WarehouseLockedError
+from warehouse.errors import ConflictError, InputError, SchemaError, WarehouseLockedError, storage_error
+from warehouse.files import private_dir, private_files
 from warehouse.migrate import migrate
 
 
@@ -77,8 +78,25 @@ def create_warehouse(
         if path.is_dir():
             raise InputError(f"{path} is a directory.", "Give a file path such as data/warehouse.duckdb.")
         _assert_not_in_use(path, lock_timeout, key)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.building")
+    try:
+        # The new file and its write-ahead log are the account's own (0600, in a 0700 folder if
+        # spm creates the folder); a full disk or a refused write leaves no half-built file.
+        with private_files():
+            _build(tmp, path, fiscal_year_start_month, demo, seed, as_of, key)
+    except Exception as exc:
+        problem = storage_error(exc, path)
+        if problem is None:
+            raise
+        raise problem from exc
+    return Warehouse(path, lock_timeout=lock_timeout, key=key)
+
+
+def _build(
+    tmp: Path, path: Path, fiscal_year_start_month: int, demo: Any, seed: int, as_of: date | None, key: str | None
+) -> None:
+    """Build the warehouse in `tmp` and move it to `path` when complete; `tmp` never outlives it."""
+    private_dir(path.parent)
     for leftover in (tmp, Path(f"{tmp}.wal")):
         leftover.unlink(missing_ok=True)
     try:
@@ -110,4 +128,3 @@ def create_warehouse(
     finally:
         for leftover in (tmp, Path(f"{tmp}.wal")):
             leftover.unlink(missing_ok=True)
-    return Warehouse(path, lock_timeout=lock_timeout, key=key)

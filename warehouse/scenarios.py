@@ -19,6 +19,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from warehouse.errors import ConflictError, InputError, NotFoundError
+from warehouse.names import SCENARIO_NAME_EXAMPLE, scenario_name_problem
 
 ScenarioKind = Literal["territory", "quota", "forecast", "capacity"]
 # (table, column) pairs a scenario may change, with the table's key columns.
@@ -82,6 +83,9 @@ def save_scenario(
     name = name.strip()
     if not name:
         raise InputError("A scenario needs a name.", "Example: --save-scenario emea-rebalance")
+    problem = scenario_name_problem(name)
+    if problem:
+        raise InputError(problem[0].upper() + problem[1:] + ".", f"Example: --save-scenario {SCENARIO_NAME_EXAMPLE}")
     if cur.execute("SELECT count(*) FROM scenarios WHERE name = ?", [name]).fetchone()[0]:
         raise ConflictError(f"A scenario named {name!r} already exists.", "Choose another name.")
     scenario_id = "SCN-" + uuid.uuid4().hex[:8]

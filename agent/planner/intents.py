@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from prompts import planner_examples
+from warehouse.files import private_dir
 
 NON_TOOL = ("followup", "help", "out_of_scope")
 SPLIT_CONFIDENCE = 0.55
@@ -126,7 +127,7 @@ def _load_or_train(cache_dir: Path | None) -> IntentModel:
         pass
     model = train(planner_examples().train)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)  # SPM_CACHE_DIR: the account's own (0700), like the rest of spm's data
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         with tmp.open("wb") as f:
             pickle.dump(model.pipeline, f, protocol=pickle.HIGHEST_PROTOCOL)

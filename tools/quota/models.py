@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tools.contract import ToolResult
+from tools.core.names import SAVE_AS, ScenarioName
 
 Method = Literal["historical", "potential", "blended", "equal", "current"]
 FILTER_DIMS = ("region", "segment", "manager")
@@ -79,7 +80,9 @@ class QuotaInput(BaseModel):
     as_of: date | None = Field(None, description="Simulate as of this date (default: the warehouse's as-of or today).")
     trials: int = Field(10_000, ge=100, le=200_000)
     seed: int = 0
-    save_scenario: str | None = Field(None, description="Save the allocation as a draft quota scenario with this name.")
+    save_scenario: ScenarioName | None = Field(
+        None, description=f"Save the allocation as a draft quota scenario with this name {SAVE_AS}."
+    )
     comp_plan: CompPlanInput | None = Field(
         None, description="Use this comp plan for every rep instead of the stored plans."
     )

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tools.contract import ToolResult
+from tools.core.names import SAVE_AS, ScenarioName
 
 Metric = Literal["potential", "arr", "workload", "pipeline"]
 Unit = Literal["account", "zip", "msa", "state"]
@@ -47,7 +48,9 @@ class TerritoryInput(BaseModel):
         5, ge=1, le=50, description="Candidate reps per unit besides its current owner (nearest first)."
     )
     time_limit: float = Field(60.0, gt=0, le=3_600, description="Solver time limit per region and segment, seconds.")
-    save_scenario: str | None = Field(None, description="Save the plan as a draft territory scenario with this name.")
+    save_scenario: ScenarioName | None = Field(
+        None, description=f"Save the plan as a draft territory scenario with this name {SAVE_AS}."
+    )
 
     @field_validator("filters")
     @classmethod
