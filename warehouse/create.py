@@ -2,12 +2,15 @@
 
 The new warehouse is built in a temporary file next to the target and moved into place only
 when complete, so a failure (or Ctrl-C) never leaves a half-built file, and `--force` never
-destroys the old warehouse before the new one exists.
+destroys the old warehouse before the new one exists. With `backup`, the old file is kept
+there: a hard link (a copy where links are not supported) made before the new file moves in,
+so at no moment is there no warehouse at the path, nor a lost one.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -53,6 +56,24 @@ def _assert_not_in_use(path: Path, lock_timeout: float, key: str | None) -> None
             fcntl.lockf(handle, fcntl.LOCK_UN)
 
 
+def _keep(path: Path, backup: Path) -> None:
+    """The old file (and a write-ahead log it still has) at `backup`, or nothing at all."""
+    pairs = [(path, backup), (Path(f"{path}.wal"), Path(f"{backup}.wal"))]
+    made: list[Path] = []
+    try:
+        for source, target in pairs:
+            if source.exists():
+                made.append(target)
+                try:
+                    os.link(source, target)
+                except OSError:  # no hard links here (some network and FAT file systems)
+                    shutil.copy2(source, target)
+    except BaseException:
+        for target in made:
+            target.unlink(missing_ok=True)
+        raise
+
+
 def create_warehouse(
     path: str | Path,
     *,
@@ -63,9 +84,11 @@ def create_warehouse(
     force: bool = False,
     lock_timeout: float = 10.0,
     key: str | None = None,
+    backup: Path | None = None,
 ) -> Warehouse:
     """Create an empty warehouse, or the demo company of size `demo` (a size name or a
-    `DemoSize`), at `path`; with `key`, an encrypted DuckDB database."""
+    `DemoSize`), at `path`; with `key`, an encrypted DuckDB database; replacing a file with
+    `force`, keep the old one at `backup` when given."""
     path = Path(path)
     FiscalCalendar(fiscal_year_start_month)  # validates the month
     if path.exists():
@@ -105,6 +128,8 @@ def create_warehouse(
             connection.execute("CHECKPOINT")
         finally:
             connection.close()
+        if backup is not None and path.exists():
+            _keep(path, backup)
         Path(f"{path}.wal").unlink(missing_ok=True)
         os.replace(tmp, path)
     finally:
