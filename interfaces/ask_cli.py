@@ -52,14 +52,14 @@ def ask(
     reject: bool = typer.Option(False, "--reject", help="Decline the write the thread waits for."),
 ) -> None:
     """Ask the planning agent a question; it plans tool calls and answers with recommendations."""
+    from interfaces.identity import acting_user
     from interfaces.output import print_json
     from warehouse.errors import InputError
-    from warehouse.users import find_user
 
     if approve and reject:
         raise InputError("Give --approve or --reject, not both.")
     agent = agent_for(ctx)
-    who = find_user(agent.warehouse, user or settings().user)
+    who = acting_user(agent.warehouse, user)
     if question is None:
         if not thread or not (approve or reject):
             raise InputError(

@@ -1,15 +1,42 @@
-"""`spm audit list|show|verify|replay`: the agent's hash-chained trail of every run."""
+"""`spm audit list|show|verify|replay`: the hash-chained trail of every run (agent and CLI writes).
+
+Users see their own runs; roles that may `read_all_audit` (admins) see everyone's. The trail
+holds other users' questions and answers, so it is scoped like the data it talks about.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from interfaces.common import handles_errors, open_warehouse
 
+if TYPE_CHECKING:
+    from warehouse.identity import User
+
 app = typer.Typer(
     help="The audit trail of agent runs and recorded writes: list, show, verify, replay, seal, anchor.",
     no_args_is_help=True,
 )
+
+
+def _sees_all(who: User) -> bool:
+    from warehouse.identity import allowed
+
+    return allowed(who.role, "read_all_audit")
+
+
+def _check_run(who: User, header: dict[str, Any]) -> None:
+    """Refuse another user's run to someone who may see only their own."""
+    from warehouse.errors import PermissionDeniedError
+    from warehouse.identity import roles_for
+
+    if header.get("user_id") != who.user_id and not _sees_all(who):
+        raise PermissionDeniedError(
+            f"Run {header['run_id']} is another user's; {who.user_id} ({who.role}) sees only their own runs.",
+            f"List yours with spm audit list; roles {roles_for('read_all_audit')} see every run.",
+        )
 
 
 @app.command("list")
@@ -21,12 +48,20 @@ def list_(
     json_: bool = typer.Option(False, "--json", help="Print as JSON on stdout."),
 ) -> None:
     """Recent runs, newest first (a run still `running` after a crash shows as incomplete)."""
+    from interfaces.identity import acting_user
     from interfaces.output import print_json
     from interfaces.render import table
     from warehouse import audit
 
-    with open_warehouse(ctx).reader() as cur:
-        rows = audit.runs(cur, limit, user)
+    wh = open_warehouse(ctx)
+    with wh.held():
+        who = acting_user(wh)
+        if not _sees_all(who):
+            if user not in (None, who.user_id):
+                _check_run(who, {"run_id": f"of {user}", "user_id": user})
+            user = who.user_id
+        with wh.reader() as cur:
+            rows = audit.runs(cur, limit, user)
     if json_:
         print_json(rows)
         return
@@ -44,12 +79,17 @@ def show(
     """A run's steps as a readable trail."""
     from rich.markup import escape
 
+    from interfaces.identity import acting_user
     from interfaces.output import out, print_json
     from warehouse import audit
 
-    with open_warehouse(ctx).reader() as cur:
-        header = audit.run(cur, run_id)
-        steps = audit.steps(cur, run_id)
+    wh = open_warehouse(ctx)
+    with wh.held():
+        who = acting_user(wh)
+        with wh.reader() as cur:
+            header = audit.run(cur, run_id)
+            _check_run(who, header)
+            steps = audit.steps(cur, run_id)
     if json_:
         print_json(
             {
@@ -96,17 +136,28 @@ def verify(
     from rich.markup import escape
 
     from interfaces.common import settings
+    from interfaces.identity import acting_user
     from interfaces.output import err, out, print_json
     from interfaces.settings import audit_key
     from warehouse import audit
 
     key = audit_key(settings())
-    with open_warehouse(ctx).reader() as cur:
-        if run_id and anchor:
-            from warehouse.errors import InputError
+    wh = open_warehouse(ctx)
+    with wh.held():
+        who = acting_user(wh)
+        with wh.reader() as cur:
+            if run_id and anchor:
+                from warehouse.errors import InputError
 
-            raise InputError("--anchor checks the whole trail; leave out the run id.")
-        results = [audit.verify(cur, run_id, key)] if run_id else audit.verify_all(cur, key, anchor)
+                raise InputError("--anchor checks the whole trail; leave out the run id.")
+            if run_id:
+                _check_run(who, audit.run(cur, run_id))
+                results = [audit.verify(cur, run_id, key)]
+            elif _sees_all(who):
+                results = audit.verify_all(cur, key, anchor)
+            else:  # their own runs, oldest first like verify_all
+                own = [r["run_id"] for r in reversed(audit.runs(cur, 2**62, who.user_id))]
+                results = [audit.verify(cur, r, key) for r in own]
     bad = [r for r in results if not r.ok]
     if json_:
         print_json([r.__dict__ for r in results])
@@ -131,12 +182,19 @@ def replay(
     run_id: str = typer.Argument(..., help="The run to replay."),
     json_: bool = typer.Option(False, "--json", help="Print as JSON on stdout."),
 ) -> None:
-    """Re-run a run's tool calls on the current data; report whether each result matches and why not."""
+    """Re-run a run's tool calls on the current data (with that run's user's scope); report whether
+    each result matches and why not."""
     from agent.replay import replay as replay_run
+    from interfaces.identity import acting_user
     from interfaces.output import out, print_json
     from interfaces.render import table
+    from warehouse import audit
 
-    report = replay_run(open_warehouse(ctx, writable=True), run_id)
+    wh = open_warehouse(ctx, writable=True)
+    with wh.held():
+        with wh.reader() as cur:
+            _check_run(acting_user(wh), audit.run(cur, run_id))
+        report = replay_run(wh, run_id)
     if json_:
         print_json(report.as_dict())
     else:
@@ -156,15 +214,15 @@ def seal(ctx: typer.Context) -> None:
     """
     from agent.version import code_version
     from interfaces.common import settings
+    from interfaces.identity import acting_user
     from interfaces.output import out
     from interfaces.settings import audit_key
     from warehouse import audit
     from warehouse.errors import PermissionDeniedError
     from warehouse.identity import allowed, roles_for
-    from warehouse.users import find_user
 
     wh = open_warehouse(ctx, writable=True)
-    who = find_user(wh, settings().user)
+    who = acting_user(wh)
     if not allowed(who.role, "seal_audit"):
         raise PermissionDeniedError(
             f"{who.user_id} ({who.role}) may not seal the audit trail.",

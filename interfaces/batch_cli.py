@@ -15,7 +15,7 @@ from pathlib import Path
 
 import typer
 
-from interfaces.common import handles_errors, settings
+from interfaces.common import handles_errors
 
 
 @handles_errors
@@ -45,17 +45,18 @@ def batch(
     from interfaces.ask_cli import agent_for
     from interfaces.batch_io import FORMATS, read_prompts, record, render
     from interfaces.errors import EXIT_PARTIAL
+    from interfaces.identity import acting_user
     from interfaces.output import err
     from warehouse.errors import InputError
     from warehouse.files import write_atomically
-    from warehouse.users import find_user
 
     if fmt not in FORMATS:
         raise InputError(f"Unknown --format {fmt!r}.", f"Use one of {', '.join(FORMATS)}.")
     prompts = read_prompts(file)
     agent = agent_for(ctx)
-    default_user = find_user(agent.warehouse, user or settings().user)
-    users = {p.user: find_user(agent.warehouse, p.user) for p in prompts if p.user}  # unknown user: fail up front
+    default_user = acting_user(agent.warehouse, user)
+    # A prompt's own user is acted as under the same rule as --user; unknown or not allowed: fail up front.
+    users = {p.user: acting_user(agent.warehouse, p.user) for p in prompts if p.user}
     # A batch's threads are its own: running the file again starts fresh conversations.
     batch_id = "batch-" + uuid.uuid4().hex[:8]
     questions = [

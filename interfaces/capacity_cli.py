@@ -127,6 +127,7 @@ def gap(
 ) -> None:
     """Capacity vs target by month, quarter and year; the fewest hires that close the gap."""
     from interfaces.output import err, out, print_json
+    from interfaces.recorded_write import run_as_user
     from interfaces.render import comparison_table, headline, recommendations_and_warnings, table
     from tools.capacity.models import CapacityInput
     from tools.capacity.ramp import parse as parse_ramp
@@ -165,7 +166,7 @@ def gap(
     check_limits(params)
     wh = open_warehouse(ctx)
     with err().status("Simulating capacity..."):
-        result = run_capacity(wh, params)
+        result = run_as_user(ctx, wh, lambda who: run_capacity(wh, params, scope=who.scope))
     if json_:
         print_json(result.model_dump(mode="json"))
         return

@@ -255,11 +255,11 @@ def chat(
 ) -> None:
     """Chat with the planning agent: follow-ups, /help, /audit, /approve, /plot, /json, /exit."""
     from interfaces.ask_cli import agent_for
+    from interfaces.identity import acting_user
     from interfaces.output import err
-    from warehouse.users import find_user
 
     agent = agent_for(ctx)
-    who = find_user(agent.warehouse, user or settings().user)
+    who = acting_user(agent.warehouse, user)
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     session = ChatSession(agent, who, thread or "chat-" + uuid.uuid4().hex[:12], interactive=interactive)
     if interactive:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from agent.result import AgentResult
     from warehouse.checks import Finding
     from warehouse.connection import Warehouse
+    from warehouse.identity import Scope
     from warehouse.importers import ImportReport
     from warehouse.summary import Summary
 
@@ -73,10 +74,21 @@ def init(
         show_default=False,
     ),
     force: bool = typer.Option(False, "--force", help="Replace an existing warehouse."),
+    yes: bool = typer.Option(
+        False,
+        "--yes",
+        help="With --force over a warehouse that holds data: yes, destroy it (admins; a backup is kept).",
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
-    """Create an empty warehouse, or the demo company, at SPM_WAREHOUSE."""
+    """Create an empty warehouse, or the demo company, at SPM_WAREHOUSE (an audit run).
+
+    Replacing one that holds data needs an admin, --force and --yes; the old file is kept next
+    to the new one as FILE.bak-YYYYmmdd-HHMMSS.
+    """
     from interfaces.output import err, print_json
+    from interfaces.recorded_write import command_text
+    from interfaces.replace_warehouse import create_or_replace
     from warehouse.create import create_warehouse
     from warehouse.errors import InputError
 
@@ -88,18 +100,26 @@ def init(
         )
     if not demo and (as_of is not None or size != DemoSize.small):
         raise InputError("--size and --as-of describe the demo company.", "Add --demo, or leave them out.")
+    day = parse_date(as_of, "--as-of")
     start = time.perf_counter()
-    with err().status(f"Building the {size.value} demo company..." if demo else "Creating the warehouse..."):
-        wh = create_warehouse(
-            path,
-            fiscal_year_start_month=fiscal_start or settings().fiscal_year_start_month,
-            demo=size.value if demo else None,
-            seed=seed,
-            as_of=parse_date(as_of, "--as-of"),
-            force=force,
-            lock_timeout=settings().lock_timeout,
-            key=warehouse_key(),
-        )
+
+    def build(backup: Path | None) -> Warehouse:
+        with err().status(f"Building the {size.value} demo company..." if demo else "Creating the warehouse..."):
+            return create_warehouse(
+                path,
+                fiscal_year_start_month=fiscal_start or settings().fiscal_year_start_month,
+                demo=size.value if demo else None,
+                seed=seed,
+                as_of=day,
+                force=force,
+                lock_timeout=settings().lock_timeout,
+                key=warehouse_key(),
+                backup=backup,
+            )
+
+    what = f"the {size.value} demo company" if demo else "an empty warehouse"
+    done = create_or_replace(path, question=command_text(ctx), yes=yes, force=force, build=build, what=what)
+    wh = done.warehouse
     seconds = time.perf_counter() - start
     with wh.reader() as cur:
         counts = {
@@ -114,11 +134,14 @@ def init(
                 "seconds": round(seconds, 2),
                 "counts": counts,
                 "meta": {k: v for k, v in meta.items() if k != "demo_planted"},
+                "backup": str(done.backup) if done.backup else None,
             }
         )
         return
     what = f"demo company ({size.value}, seed {seed}, as of {meta.get('as_of')})" if demo else "empty warehouse"
-    err().print(f"Created {what} at {path} in {seconds:.1f} s.")
+    err().print(f"{'Replaced the warehouse with' if done.replaced else 'Created'} {what} at {path} in {seconds:.1f} s.")
+    if done.backup:
+        err().print(f"The previous warehouse is kept at {done.backup} (open it with -w to read it).")
     if demo:
         err().print(", ".join(f"{n:,} {t}" for t, n in counts.items()) + ".")
         err().print("Next: `spm data summary`, `spm data check`.")
@@ -162,26 +185,50 @@ def import_(
     when anything was rejected (nothing loaded).
     """
     from interfaces.errors import EXIT_PARTIAL
-    from interfaces.output import print_json
+    from interfaces.identity import acting_user
+    from interfaces.recorded_write import DATA_TABLES, RecordedWrite, command_text
     from warehouse.errors import InputError
     from warehouse.importers import import_files
 
-    _check_sizes(paths, settings().max_import_mb)
     wh = open_warehouse(ctx, writable=True)
-    report = import_files(wh, paths, format=format_.value, strict=strict)
+    with wh.held():  # one open for the identity, the gate, the import and its audit run
+        write = RecordedWrite(wh, acting_user(wh), "import_data", "import_data", command_text(ctx), tables=DATA_TABLES)
+        with write.writing():
+            _check_sizes(paths, settings().max_import_mb)
+            report = import_files(wh, paths, format=format_.value, strict=strict, imported_by=write.user.user_id)
+            if strict and report.rejected:
+                _show_import(report, rejects, json_)
+                raise InputError(
+                    f"{report.rejected:,} rows were rejected, so nothing was loaded (--strict).",
+                    "Fix the rows listed above (or see --rejects FILE) and import again.",
+                )
+            write.args = {
+                "import_id": report.import_id,
+                "format": report.format,
+                "files": [{"file": f.file, "table": f.table, "read": f.read, "loaded": f.loaded} for f in report.files],
+                "read": report.read,
+                "loaded": report.loaded,
+                "rejected": report.rejected,
+                "created_members": report.created_members,
+            }
+            write.answer = (
+                f"Import {report.import_id} by {write.user.user_id}: read {report.read:,} = loaded "
+                f"{report.loaded:,} + rejected {report.rejected:,} ({len(report.files)} files)."
+            )
+    _show_import(report, rejects, json_)
+    if report.rejected:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+def _show_import(report: ImportReport, rejects: Path | None, json_: bool) -> None:
+    from interfaces.output import print_json
+
     if rejects is not None:
         _write_rejects(rejects, report)
     if json_:
         print_json(report.to_dict())
     else:
         _render_import(report)
-    if strict and report.rejected:
-        raise InputError(
-            f"{report.rejected:,} rows were rejected, so nothing was loaded (--strict).",
-            "Fix the rows listed above (or see --rejects FILE) and import again.",
-        )
-    if report.rejected:
-        raise typer.Exit(EXIT_PARTIAL)
 
 
 def _write_rejects(path: Path, report: ImportReport) -> None:
@@ -277,13 +324,17 @@ def check(
     from dataclasses import asdict
 
     from interfaces.errors import EXIT_PARTIAL
+    from interfaces.identity import acting_user
     from interfaces.output import print_json
     from warehouse.checks import run_checks
 
     wh = open_warehouse(ctx)
-    day = parse_date(as_of, "--as-of") or warehouse_as_of(wh)
-    with wh.reader() as cur:
-        findings = run_checks(cur, day, wh.calendar(), only=only or None, where=_check_slice(cur, filter_))
+    with wh.held():
+        who = acting_user(wh)  # the checks cover the acting user's data scope, as the data_check tool's do
+        day = parse_date(as_of, "--as-of") or warehouse_as_of(wh)
+        with wh.reader() as cur:
+            where = _check_slice(cur, filter_, who.scope)
+            findings = run_checks(cur, day, wh.calendar(), only=only or None, where=where)
     if json_:
         print_json({"as_of": day, "findings": [asdict(f) | {"ok": f.ok} for f in findings]})
     else:
@@ -293,18 +344,18 @@ def check(
         raise typer.Exit(EXIT_PARTIAL)
 
 
-def _check_slice(cur: Any, items: list[str] | None) -> Any:
-    """`--filter region=EMEA` as the checks' slice (the data_check tool's own reading of it)."""
+def _check_slice(cur: Any, items: list[str] | None, scope: Scope) -> Any:
+    """The caller's scope and `--filter region=EMEA` as the checks' slice (the data_check tool's
+    own reading of them)."""
     from tools.core.selection import Selection, parse_filters, resolve_filters
     from tools.data_check.models import FILTER_DIMS
     from tools.data_check.tool import slice_where
     from warehouse.checks import everything
-    from warehouse.identity import Scope
 
-    if not items:
+    if not items and scope.kind == "all":
         return everything
     filters = resolve_filters(cur, parse_filters(items), allowed=FILTER_DIMS)
-    return slice_where(Selection.of(Scope.everything(), filters))
+    return slice_where(Selection.of(scope, filters))
 
 
 def _render_findings(findings: list[Finding], day: object, examples: int = 2) -> None:
@@ -345,13 +396,22 @@ def summary(
     """A short tour of the warehouse: people, accounts, bookings vs target, pipeline."""
     from dataclasses import asdict
 
+    from interfaces.identity import acting_user
     from interfaces.output import print_json
+    from warehouse.errors import PermissionDeniedError
     from warehouse.summary import summarize
 
     wh = open_warehouse(ctx)
-    day = parse_date(as_of, "--as-of") or warehouse_as_of(wh)
-    with wh.reader() as cur:
-        result = summarize(cur, day, wh.calendar())
+    with wh.held():
+        who = acting_user(wh)
+        if who.scope.kind != "all":  # the tour counts the whole warehouse: it has no scoped form
+            raise PermissionDeniedError(
+                f"The summary covers the whole warehouse; your data scope is {who.scope.describe()}.",
+                'Ask about your scope instead (spm ask "bookings this year"), or run spm data check.',
+            )
+        day = parse_date(as_of, "--as-of") or warehouse_as_of(wh)
+        with wh.reader() as cur:
+            result = summarize(cur, day, wh.calendar())
     if json_:
         print_json(asdict(result) | {"warehouse": str(wh.path)})
     else:
@@ -430,54 +490,44 @@ def calendar(
     """Show the fiscal calendar, or change its start month for every user and tool (audited).
 
     Stored period names (FY2027-Q1 in targets and quotas) are kept and read under the new
-    calendar. The acting user (SPM_USER; unset: the local admin) must be allowed to approve writes.
+    calendar. The acting user (your OS login's user, or SPM_USER where you may act as them) needs
+    a role that may change the calendar and an all-data scope; the change is an audit run.
     """
+    from interfaces.recorded_write import command_text
+
     wh = open_warehouse(ctx, writable=fiscal_start is not None)
     with wh.held():  # one open for the lookups, the audit run and the change
-        _calendar(wh, fiscal_start, json_)
+        _calendar(wh, fiscal_start, json_, command_text(ctx))
 
 
-def _calendar(wh: Warehouse, fiscal_start: int | None, json_: bool) -> None:
-    import uuid
+def _calendar(wh: Warehouse, fiscal_start: int | None, json_: bool, question: str) -> None:
     from calendar import month_name
 
     from agent.approvals import decision, refusal
-    from agent.version import code_version
+    from interfaces.identity import acting_user
     from interfaces.output import err, print_json
-    from interfaces.settings import audit_key
+    from interfaces.recorded_write import RecordedWrite
     from tools.calendar.tool import FiscalCalendarInput, apply, describe
-    from warehouse.audit import AuditLog
     from warehouse.errors import InputError, PermissionDeniedError
-    from warehouse.users import find_user
 
     if fiscal_start is not None:
-        user = find_user(wh, settings().user)
-        refused = refusal(user)
-        if refused:
-            raise PermissionDeniedError(f"{user.user_id} may not change the calendar: {refused}.")
-        change = describe(wh, {"start_month": fiscal_start})
-        if "error" in change:
-            raise InputError(change["error"])
-        log = AuditLog.start(
-            wh,
-            run_id="run-" + uuid.uuid4().hex[:12],
-            thread_id=None,
-            user_id=user.user_id,
-            interface="cli",
-            question=f"spm data calendar --fiscal-start {fiscal_start}",
-            model="none",
-            code_version=code_version(),
-            key=audit_key(settings()),
+        user = acting_user(wh)
+        write = RecordedWrite(
+            wh, user, "change_calendar", "set_fiscal_calendar", question, tables=("meta",), doing="change the calendar"
         )
-        # The same write the agent makes once approved: the command itself is the approval.
-        result = apply(wh, FiscalCalendarInput(start_month=fiscal_start), decision(user, True, "approved by command"))
-        log.append(
-            "approval",
-            "set_fiscal_calendar",
-            args=change["change"],
-            summary=f"{change['summary']} Applied by {user.user_id}.",
-        )
-        log.finish("ok", result.summary)
+        with write.writing():
+            refused = refusal(user)  # like an approver of the agent's change: an all-data scope too
+            if refused:
+                raise PermissionDeniedError(f"{user.user_id} may not change the calendar: {refused}.")
+            change = describe(wh, {"start_month": fiscal_start})
+            if "error" in change:
+                raise InputError(change["error"])
+            # The same write the agent makes once approved: the command itself is the approval.
+            result = apply(
+                wh, FiscalCalendarInput(start_month=fiscal_start), decision(user, True, "approved by command")
+            )
+            write.args = change["change"]
+            write.answer = f"{change['summary']} Applied by {user.user_id}. {result.summary}"
         err().print(f"{change['summary']} Done.")
     cal = wh.calendar()
     day = warehouse_as_of(wh)
@@ -494,17 +544,34 @@ def _calendar(wh: Warehouse, fiscal_start: int | None, json_: bool) -> None:
 @app.command()
 @handles_errors
 def migrate(ctx: typer.Context, json_: bool = JSON_OPTION) -> None:
-    """Upgrade the warehouse schema to this version of spm-agent (data is kept)."""
+    """Upgrade the warehouse schema to this version of spm-agent (data is kept; an audit run)."""
+    from interfaces.identity import acting_user
     from interfaces.output import err, print_json
+    from interfaces.recorded_write import RecordedWrite, command_text
     from warehouse.migrate import current_version, latest_version
 
     wh = open_warehouse(ctx, writable=True)
-    with wh.writer() as cur:  # opening a writable handle applies pending migrations
-        version = current_version(cur)
+    with wh.held():  # opening a writable handle applies pending migrations, each in its own transaction
+        with wh.reader() as cur:
+            version = current_version(cur)
+        applied = wh.applied_migrations
+        # Every writable open (an import, a question's audit run) applies the same migrations, so
+        # every role may: the run records who upgraded, from which version to which.
+        write = RecordedWrite(wh, acting_user(wh), "upgrade_schema", "migrate_schema", command_text(ctx))
+        write.require()
+        write.args = {"applied": applied, "schema_version": version}
+        write.answer = (
+            f"Upgraded the schema from version {min(applied) - 1} to {version}."
+            if applied
+            else f"The schema was already at version {version}."
+        )
+        write.done(before=None)
     if json_:
-        print_json({"warehouse": str(wh.path), "schema_version": version, "latest": latest_version()})
+        print_json(
+            {"warehouse": str(wh.path), "schema_version": version, "latest": latest_version(), "applied": applied}
+        )
     else:
-        err().print(f"{wh.path} is at schema version {version} (latest {latest_version()}).")
+        err().print(f"{wh.path} is at schema version {version} (latest {latest_version()}). {write.answer}")
 
 
 @handles_errors
@@ -529,11 +596,26 @@ def demo(
     except SpmError:  # missing, or built by an older schema
         stale = True
     if rebuild or stale:
+        from interfaces.recorded_write import command_text
+        from interfaces.replace_warehouse import create_or_replace
+
         start = time.perf_counter()
-        with err().status("Building the demo company..."):
-            wh = create_warehouse(
-                path, demo="small", force=True, lock_timeout=settings().lock_timeout, key=warehouse_key()
-            )
+
+        def build(backup: Path | None) -> Warehouse:
+            with err().status("Building the demo company..."):
+                return create_warehouse(
+                    path, demo="small", force=True, lock_timeout=settings().lock_timeout, key=warehouse_key()
+                )
+
+        wh = create_or_replace(
+            path,
+            question=command_text(ctx),
+            yes=False,
+            force=True,
+            build=build,
+            what="the demo company",
+            only_demo=True,
+        ).warehouse
         err().print(f"Built the demo company at {path} in {time.perf_counter() - start:.1f} s.")
     day = warehouse_as_of(wh)
     with wh.reader() as cur:

@@ -86,6 +86,7 @@ def forecast(
 ) -> None:
     """Forecast bookings: time series per group plus calibrated pipeline, P10/P50/P90, backtested."""
     from interfaces.output import err, print_json
+    from interfaces.recorded_write import run_as_user
     from interfaces.render import comparison_table, headline, recommendations_and_warnings, table
     from tools.core.selection import parse_filters
     from tools.forecast.models import ForecastInput, WhatIf
@@ -106,7 +107,7 @@ def forecast(
     check_limits(params)
     wh = open_warehouse(ctx)
     with err().status("Forecasting..."):
-        result = run_forecast(wh, params)
+        result = run_as_user(ctx, wh, lambda who: run_forecast(wh, params, scope=who.scope))
     if plot:
         from tools.forecast.plot import save_plot
 

@@ -14,9 +14,9 @@ USER_HELP = "Act as this user (users table): what they may see and change."
 def _store_and_user(ctx: typer.Context, user: str | None):
     from interfaces.common import open_warehouse
     from interfaces.compose import memory_store
-    from warehouse.users import find_user
+    from interfaces.identity import acting_user
 
-    return memory_store(settings()), find_user(open_warehouse(ctx), user or settings().user)
+    return memory_store(settings()), acting_user(open_warehouse(ctx), user)
 
 
 def _print(memories: list, json_: bool) -> None:
@@ -48,22 +48,22 @@ def add(
     user: str | None = typer.Option(None, "--user", help=USER_HELP, show_default=False),
     json_: bool = typer.Option(False, "--json", help="Print as JSON on stdout."),
 ) -> None:
-    """Remember a planning assumption, rule or glossary entry."""
+    """Remember a planning assumption, rule or glossary entry (an audit run)."""
     from interfaces.common import open_warehouse
     from interfaces.compose import memory_store
-    from warehouse.errors import PermissionDeniedError
-    from warehouse.identity import allowed, roles_for
-    from warehouse.users import find_user
+    from interfaces.identity import acting_user
+    from interfaces.recorded_write import RecordedWrite, command_text
 
-    wh = open_warehouse(ctx)
-    with wh.held():  # one open for the user lookup and the calendar
-        who = find_user(wh, user or settings().user)
+    wh = open_warehouse(ctx, writable=True)
+    with wh.held():  # one open for the user lookup, the calendar and the audit run
+        who = acting_user(wh, user)
         calendar_start = wh.calendar().start_month
-    if not allowed(who.role, "add_note"):
-        raise PermissionDeniedError(
-            f"Role {who.role} may not add planning notes.", f"Roles that may: {roles_for('add_note')}."
-        )
-    note = memory_store(settings()).add_note(text, who)
+        with RecordedWrite(
+            wh, who, "add_note", "add_note", command_text(ctx), doing="add planning notes"
+        ).writing() as write:
+            note = memory_store(settings()).add_note(text, who)
+            write.args = {"memory_id": note.memory_id, "characters": len(text)}
+            write.answer = f"Remembered {note.memory_id} for {who.user_id}."
     _print([note], json_)
     _hint_calendar(note, calendar_start)
 
@@ -125,11 +125,20 @@ def forget(
     user: str | None = typer.Option(None, "--user", help=USER_HELP, show_default=False),
     json_: bool = typer.Option(False, "--json", help="Print as JSON on stdout."),
 ) -> None:
-    """Remove a memory from the store for good (its author or an admin)."""
+    """Remove a memory from the store for good (its author or an admin; an audit run)."""
+    from interfaces.common import open_warehouse
+    from interfaces.compose import memory_store
+    from interfaces.identity import acting_user
     from interfaces.output import err
+    from interfaces.recorded_write import RecordedWrite, command_text
 
-    store, who = _store_and_user(ctx, user)
-    gone = store.forget(memory_id, who)
+    wh = open_warehouse(ctx, writable=True)
+    with wh.held():
+        who = acting_user(wh, user)
+        with RecordedWrite(wh, who, "forget_memory", "forget_memory", command_text(ctx)).writing() as write:
+            gone = memory_store(settings()).forget(memory_id, who)  # refuses someone else's note unless admin
+            write.args = {"memory_id": gone.memory_id, "author": gone.user_id, "kind": gone.kind}
+            write.answer = f"Forgot {gone.memory_id} (by {gone.user_id})."
     if json_:
         _print([gone], True)
     else:

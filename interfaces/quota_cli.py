@@ -83,6 +83,7 @@ def simulate(
     import json
 
     from interfaces.output import err, out, print_json
+    from interfaces.recorded_write import run_as_user
     from interfaces.render import comparison_table, headline, recommendations_and_warnings, saved_scenario, table
     from tools.core.format import quantiles, share
     from tools.core.selection import parse_filters
@@ -129,7 +130,9 @@ def simulate(
     check_limits(params)
     wh = open_warehouse(ctx, writable=bool(save_scenario))
     with err().status("Simulating quotas..."):
-        result = run_quota(wh, params)
+        result = run_as_user(
+            ctx, wh, lambda who: run_quota(wh, params, scope=who.scope, user=who.user_id), saves=save_scenario
+        )
     if json_:
         print_json(result.model_dump(mode="json"))
         return

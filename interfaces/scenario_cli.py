@@ -1,4 +1,8 @@
-"""`spm scenario list|show|compare`: the draft plans tools saved, side by side."""
+"""`spm scenario list|show|compare`: the draft plans tools saved, side by side.
+
+These only read (tools save drafts with --save-scenario; applying one goes through the agent's
+approval). Scenarios span the organisation, so a user with a scoped view is refused, as in the agent.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,16 @@ app = typer.Typer(help="Saved draft scenarios: list, show, compare.", no_args_is
 
 def _run(ctx: typer.Context, action: str, names: list[str], json_: bool) -> None:
     from interfaces.output import print_json
+    from interfaces.recorded_write import run_as_user
     from interfaces.render import headline, recommendations_and_warnings, table
     from tools.scenarios.models import ScenariosInput
     from tools.scenarios.tool import run_scenarios
 
-    result = run_scenarios(open_warehouse(ctx), ScenariosInput(action=action, names=names))
+    wh = open_warehouse(ctx)
+    # As the agent's scenarios tool: a scoped user is refused (scenarios span the organisation).
+    result = run_as_user(
+        ctx, wh, lambda who: run_scenarios(wh, ScenariosInput(action=action, names=names), scope=who.scope)
+    )
     if json_:
         print_json(result.model_dump(mode="json"))
         return

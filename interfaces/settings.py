@@ -31,7 +31,11 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(
         Path("data/cache"), description="Folder of derived files that make a fresh process fast (the trained planner)."
     )
-    user: str | None = Field(None, description="Default user id for `spm ask` (users table); unset: local admin.")
+    user: str | None = Field(
+        None,
+        description="User to act as (users table), where your OS login's user may act as them; "
+        "unset: your OS login's user (interfaces/identity.py).",
+    )
     llm_timeout: float = Field(30.0, gt=0, description="Seconds before a model request times out.")
     llm_retries: int = Field(2, ge=0, le=10, description="Retries of a failed model request (with backoff).")
 

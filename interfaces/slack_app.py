@@ -32,8 +32,8 @@ MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
 SEEN_EVENTS = 10_000  # event ids remembered for de-duplication
 WORKING = "Working on it…"
 NOT_REGISTERED = (
-    "I don't know you yet, so I can't show planning data. Ask an admin to add your Slack id ({user}) "
-    "to the users table (`spm users add` or the users import)."
+    "I don't know you yet, so I can't show planning data. Ask an admin to add your Slack id ({user}): "
+    "`spm users add YOUR_ID --role ROLE --scope SCOPE --slack-id {user}`."
 )
 
 

@@ -92,6 +92,7 @@ def rebalance(
 ) -> None:
     """Move the fewest accounts so every rep is within the band of their target, with a proven bound."""
     from interfaces.output import err, out, print_json
+    from interfaces.recorded_write import run_as_user
     from interfaces.render import headline, recommendations_and_warnings, saved_scenario, table
     from tools.core.format import money, share
     from tools.core.selection import parse_filters
@@ -129,7 +130,12 @@ def rebalance(
     check_limits(params)
     wh = open_warehouse(ctx, writable=bool(save_scenario))
     with err().status("Optimising territories..."):
-        result = run_territory(wh, params, map_path=map_)
+        result = run_as_user(
+            ctx,
+            wh,
+            lambda who: run_territory(wh, params, scope=who.scope, user=who.user_id, map_path=map_),
+            saves=save_scenario,
+        )
     if json_:
         print_json(result.model_dump(mode="json"))
         return

@@ -123,7 +123,8 @@ def test_user_ids_follow_a_rule_and_stored_ones_print_as_text(warehouse_file: Pa
     assert refused.exit_code == EXIT_CODES["input"] and USER_ID_RULE in refused.stderr, refused.output
     with Warehouse(warehouse_file, writable=True).writer() as cur:
         cur.execute(
-            "INSERT INTO users VALUES (?, ?, NULL, NULL, 'analyst', 'all', NULL, current_timestamp)", [EVIL, EVIL]
+            "INSERT INTO users (user_id, name, role, scope_kind, created_at) VALUES (?, ?, 'analyst', 'all', current_timestamp)",
+            [EVIL, EVIL],
         )
     noted = spm("-w", w, "memory", "add", "Keep [/] Acme with its owner", "--user", EVIL)
     assert noted.exit_code == 0, noted.output

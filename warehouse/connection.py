@@ -204,6 +204,7 @@ class Warehouse:
         self.encryption_key = key  # SPM_WAREHOUSE_KEY: the file is an encrypted DuckDB database
         self._key = str(self.path.expanduser().resolve())
         self._local = threading.local()
+        self.applied_migrations: list[int] = []  # versions this handle's first writable open applied
 
     def __repr__(self) -> str:
         mode = "rw" if self.writable else "ro"
@@ -291,7 +292,7 @@ class Warehouse:
                     f"The warehouse {self.path} has schema version {version}; this spm-agent needs {latest}.",
                     "Run `spm data migrate` to upgrade it (your data is kept).",
                 )
-            migrate(connection)
+            self.applied_migrations = migrate(connection)
 
     # --- public access ------------------------------------------------------------------
 

@@ -2,12 +2,15 @@
 
 The new warehouse is built in a temporary file next to the target and moved into place only
 when complete, so a failure (or Ctrl-C) never leaves a half-built file, and `--force` never
-destroys the old warehouse before the new one exists.
+destroys the old warehouse before the new one exists. With `backup`, the old file is kept
+there: a hard link (a copy where links are not supported) made before the new file moves in,
+so at no moment is there no warehouse at the path, nor a lost one.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -54,6 +57,24 @@ def _assert_not_in_use(path: Path, lock_timeout: float, key: str | None) -> None
             fcntl.lockf(handle, fcntl.LOCK_UN)
 
 
+def _keep(path: Path, backup: Path) -> None:
+    """The old file (and a write-ahead log it still has) at `backup`, or nothing at all."""
+    pairs = [(path, backup), (Path(f"{path}.wal"), Path(f"{backup}.wal"))]
+    made: list[Path] = []
+    try:
+        for source, target in pairs:
+            if source.exists():
+                made.append(target)
+                try:
+                    os.link(source, target)
+                except OSError:  # no hard links here (some network and FAT file systems)
+                    shutil.copy2(source, target)
+    except BaseException:
+        for target in made:
+            target.unlink(missing_ok=True)
+        raise
+
+
 def create_warehouse(
     path: str | Path,
     *,
@@ -64,9 +85,11 @@ def create_warehouse(
     force: bool = False,
     lock_timeout: float = 10.0,
     key: str | None = None,
+    backup: Path | None = None,
 ) -> Warehouse:
     """Create an empty warehouse, or the demo company of size `demo` (a size name or a
-    `DemoSize`), at `path`; with `key`, an encrypted DuckDB database."""
+    `DemoSize`), at `path`; with `key`, an encrypted DuckDB database; replacing a file with
+    `force`, keep the old one at `backup` when given."""
     path = Path(path)
     FiscalCalendar(fiscal_year_start_month)  # validates the month
     if path.exists():
@@ -83,7 +106,7 @@ def create_warehouse(
         # The new file and its write-ahead log are the account's own (0600, in a 0700 folder if
         # spm creates the folder); a full disk or a refused write leaves no half-built file.
         with private_files():
-            _build(tmp, path, fiscal_year_start_month, demo, seed, as_of, key)
+            _build(tmp, path, fiscal_year_start_month, demo, seed, as_of, key, backup)
     except Exception as exc:
         problem = storage_error(exc, path)
         if problem is None:
@@ -93,7 +116,14 @@ def create_warehouse(
 
 
 def _build(
-    tmp: Path, path: Path, fiscal_year_start_month: int, demo: Any, seed: int, as_of: date | None, key: str | None
+    tmp: Path,
+    path: Path,
+    fiscal_year_start_month: int,
+    demo: Any,
+    seed: int,
+    as_of: date | None,
+    key: str | None,
+    backup: Path | None,
 ) -> None:
     """Build the warehouse in `tmp` and move it to `path` when complete; `tmp` never outlives it."""
     private_dir(path.parent)
@@ -123,6 +153,8 @@ def _build(
             connection.execute("CHECKPOINT")
         finally:
             connection.close()
+        if backup is not None and path.exists():
+            _keep(path, backup)
         Path(f"{path}.wal").unlink(missing_ok=True)
         os.replace(tmp, path)
     finally:

@@ -34,6 +34,8 @@ FINGERPRINT_TABLES = frozenset(
         "scenarios",
         "scenario_changes",
         "meta",
+        "users",
+        "imports",
     }
 )
 

@@ -20,14 +20,24 @@ ROLES: tuple[str, ...] = ("admin", "leader", "manager", "analyst", "rep")
 SCOPE_KINDS: tuple[str, ...] = ("all", "region", "segment", "team", "own")
 
 # Reading data is governed by scope, not by role; this table covers the actions that change
-# something or speak for the organisation. Approving a write also needs an all-data scope (a
-# regional leader cannot vouch for changes across regions).
+# something or speak for the organisation, whatever the entry point (the agent's approval gate,
+# every CLI write: interfaces/recorded_write.py). Approving a write and changing the calendar
+# also need an all-data scope (a regional leader cannot vouch for changes across regions).
 PERMISSIONS: dict[str, tuple[str, ...]] = {
     "approve_write": ("admin", "leader"),  # apply a territory plan to account owners, publish quotas
+    "change_calendar": ("admin", "leader"),  # spm data calendar --fiscal-start: the command is its approval
+    "import_data": ("admin",),  # spm data import: replaces base data (quotas, owners) with no per-change approval
+    "init_warehouse": ("admin",),  # spm data init --force over an empty warehouse, spm demo's rebuild of its own
+    "destroy_warehouse": ("admin",),  # spm data init --force over a warehouse with data (with --yes; kept as backup)
+    "save_scenario": ROLES,  # a draft changes no base data; applying it needs approve_write
+    "upgrade_schema": ROLES,  # spm data migrate: any writable open applies the same migrations (data kept)
     "add_note": ("admin", "leader", "manager", "analyst"),  # planning notes the agent will apply
-    "forget_any_memory": ("admin",),  # authors may always forget their own
+    "forget_memory": ROLES,  # one's own notes; someone else's needs forget_any_memory
+    "forget_any_memory": ("admin",),
     "manage_users": ("admin",),  # spm users add|remove
     "seal_audit": ("admin",),  # spm audit seal: vouch once for runs recorded before the ledger or the key
+    "act_as_anyone": ("admin",),  # --user / SPM_USER naming any user (others: only those in their may_act_as)
+    "read_all_audit": ("admin",),  # spm audit list|show|verify|replay of other users' runs
 }
 
 
@@ -88,6 +98,8 @@ class User:
     role: str
     scope: Scope
     name: str | None = None
+    os_user: str | None = None  # the OS login that is this user (the CLI acts as its login's user)
+    may_act_as: tuple[str, ...] = ()  # user ids this user may act as with --user / SPM_USER
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
@@ -100,6 +112,12 @@ class User:
     def describe(self) -> str:
         return f"{self.user_id} ({self.role}, {self.scope.describe()})"
 
+    def may_act_for(self, other: User) -> bool:
+        """May this user act as `other` (--user, SPM_USER)? Themselves, anyone for an admin, else
+        only the users an admin listed in their `may_act_as`."""
+        return other.user_id == self.user_id or allowed(self.role, "act_as_anyone") or other.user_id in self.may_act_as
 
-# Who runs a command when nobody is named: the person at their own laptop, with every right.
+
+# The person at their own laptop, with every right: who the CLI acts as when the OS login owns
+# the warehouse file (or the warehouse has no users yet) and no users row names that login.
 LOCAL_USER = User("local", "admin", Scope.everything(), "the local user")

@@ -110,8 +110,10 @@ def import_files(
     format: ImportFormat = "native",
     strict: bool = False,
     today: date | None = None,
+    imported_by: str | None = None,
 ) -> ImportReport:
-    """Import files into the warehouse in one transaction; see the module docstring."""
+    """Import files into the warehouse in one transaction; see the module docstring.
+    `imported_by` is the acting user's id, recorded with the import."""
     files = _expand(paths)
     if format == "native":
         plan = sorted(((table_for(f), f) for f in files), key=lambda tf: (LOAD_ORDER.index(tf[0]), str(tf[1])))
@@ -171,7 +173,8 @@ def import_files(
             if strict and total_rejected:
                 raise _StrictRollback
             cur.execute(
-                "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO imports (import_id, imported_at, format, files, rows_read, rows_loaded, rows_rejected, "
+                "created_members, imported_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     import_id,
                     datetime.now(),
@@ -181,6 +184,7 @@ def import_files(
                     sum(r.loaded for r in reports),
                     total_rejected,
                     ", ".join(f"{t}: {', '.join(n)}" for t, n in created.items()) or None,
+                    imported_by,
                 ],
             )
             committed = True
