@@ -186,7 +186,7 @@ class RecordedWrite:
     @contextmanager
     def writing(self) -> Iterator[RecordedWrite]:
         """Gate, start the run, run the body (the write), record its outcome."""
-        from warehouse.errors import PermissionDeniedError, SpmError
+        from warehouse.errors import PermissionDeniedError
 
         self.require()
         self._start()
@@ -196,10 +196,16 @@ class RecordedWrite:
         except PermissionDeniedError as exc:  # a rule the write checks itself (an author, a scope)
             self.refuse(exc)
         except BaseException as exc:
-            message = exc.message if isinstance(exc, SpmError) else f"{type(exc).__name__}: {exc}"
-            self._close("error", "error", f"Nothing changed: {message}", {"action": self.action})
+            self.failed(exc)
             raise
         self.done(before)
+
+    def failed(self, exc: BaseException) -> None:
+        """Record a write that failed before committing (so nothing changed); the caller raises `exc`."""
+        from warehouse.errors import SpmError
+
+        message = exc.message if isinstance(exc, SpmError) else f"{type(exc).__name__}: {exc}"
+        self._close("error", "error", f"Nothing changed: {message}", {"action": self.action})
 
 
 def _warn(message: str) -> None:

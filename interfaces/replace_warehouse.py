@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from interfaces.recorded_write import RecordedWrite
     from warehouse.connection import Warehouse
     from warehouse.identity import User
 
@@ -89,6 +90,7 @@ def create_or_replace(
     from warehouse.identity import LOCAL_USER
 
     user: User | None = None
+    gate: RecordedWrite | None = None  # the old file's record of the attempt, when it opens
     backup: Path | None = None
     before: str | None = None
     held: dict[str, Any] = {}
@@ -153,7 +155,12 @@ def create_or_replace(
                     "or choose another file with -w.",
                 )
             user, backup, held = LOCAL_USER, backup_path(path), {"unreadable file": 1}
-    wh = build(backup)
+    try:
+        wh = build(backup)
+    except BaseException as exc:  # the old file is untouched (create_warehouse is atomic): say so in its trail
+        if gate is not None:
+            gate.failed(exc)
+        raise
     new = wh.with_writes()
     with new.held():
         record = RecordedWrite(

@@ -190,11 +190,12 @@ def test_demo_builds_once_and_tours(tmp_path: Path, demo_path: Path) -> None:
     assert "Status infeasible: no plan keeps every rep within +-10%" in " ".join(result.stdout.split())
     again = spm("demo", env=env)
     assert again.exit_code == 0 and "Built" not in again.stderr
-    # Not rebuilt: the first tour's audited agent runs are still there next to the second's.
+    # Not rebuilt: the first tour's audited agent runs are still there next to the second's (and
+    # the build's own run, which records who built the demo company).
     con = duckdb.connect(str(target), read_only=True)
     runs = con.execute("SELECT count(*) FROM audit_runs").fetchone()[0]
     con.close()
-    assert runs == 2 * len(TOUR_QUESTIONS)
+    assert runs == 2 * len(TOUR_QUESTIONS) + 1
 
 
 def test_tour_notes_explain_mase_above_one_and_an_infeasible_plan_once() -> None:

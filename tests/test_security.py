@@ -262,8 +262,11 @@ def test_an_encrypted_warehouse_holds_no_plaintext_and_needs_its_key(tmp_path: P
     assert b"owner_rep_id" in plain.read_bytes() and b"owner_rep_id" not in blob
     mismatched = _spm("data", "summary", env=_env(plain, tmp_path, SPM_WAREHOUSE_KEY=key))
     assert mismatched.returncode == 3 and "not encrypted" in mismatched.stderr
-    replaced = _spm("data", "init", "--force", env=_env(plain, tmp_path, SPM_WAREHOUSE_KEY=key))
+    # A file that does not open with the key holds unknown data: replacing it needs --yes, and keeps it.
+    replaced = _spm("data", "init", "--force", "--yes", env=_env(plain, tmp_path, SPM_WAREHOUSE_KEY=key))
     assert replaced.returncode == 0 and b"owner_rep_id" not in plain.read_bytes()  # --force re-creates it encrypted
+    (kept,) = tmp_path.glob("plain.duckdb.bak-*")
+    assert b"owner_rep_id" in kept.read_bytes()
     missing = _spm("data", "summary", env=_env(tmp_path / "nothing.duckdb", tmp_path, SPM_WAREHOUSE_KEY=key))
     assert missing.returncode == 4 and not (tmp_path / "nothing.duckdb").exists()  # never a new empty warehouse
     assert path.read_bytes() == blob  # failed opens changed nothing

@@ -193,6 +193,10 @@ def test_scenario_audit_and_summary_reads_are_scoped(warehouse_file: Path) -> No
         assert scoped.exit_code == EXIT_CODES["permission"] and "region EMEA" in scoped.stderr
     summary = spm(warehouse_file, "data", "summary", user="rep")
     assert summary.exit_code == EXIT_CODES["permission"] and "the accounts of rep" in summary.stderr
+    scoped_checks = json.loads(spm(warehouse_file, "data", "check", "--json", user="emea-lead").stdout)
+    filtered = json.loads(spm(warehouse_file, "data", "check", "--filter", "region=EMEA", "--json").stdout)
+    everything = json.loads(spm(warehouse_file, "data", "check", "--json").stdout)
+    assert scoped_checks == filtered != everything  # a scoped user's checks are the admin's, filtered
 
     assert spm(warehouse_file, "data", "calendar", "--fiscal-start", "1", user="rep").exit_code == 8  # a rep's run
     mine = json.loads(spm(warehouse_file, "audit", "list", "--json", user="rep").stdout)
