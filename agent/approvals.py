@@ -27,8 +27,9 @@ def describe(warehouse: Warehouse, tool: str, args: dict[str, Any]) -> dict[str,
 # Words that ask for a change to take effect. A question without one ("what's pipeline in EMEA?")
 # never asks for a write, whatever a model then decides to call.
 _WRITE_VERBS = re.compile(
-    r"\b(apply|applies|applying|publish|push|roll(?:ing)? out|go live|make (?:it|that|this|them) live|activate|"
-    r"adopt|implement|commit|put (?:it |that |this )?in(?:to)? (?:place|effect)|set|change|move|switch|starts?)\b",
+    r"\b(apply|applies|applying|publish|push|roll(?:ing)? (?:[^.?!]{0,60}? )?out|go(?:es)? live|"
+    r"(?:make|put|take|turn) [^.?!]{0,60}?\blive|activate|enact|launch|"
+    r"adopt|implement|commit|(?:put|bring) (?:[^.?!]{0,60}? )?in(?:to)? (?:place|effect)|set|change|move|switch|starts?)\b",
     re.IGNORECASE,
 )
 

@@ -136,7 +136,7 @@ def add(
         write.args = {"user_id": user_id, "replaced": bool(row), "role": role, "scope": [kind, value]}
         write.args |= {"os_user": login, "may_act_as": acts}
         write.answer = f"{'Updated' if row else 'Added'} {user_id}: {shown}."
-    err().print(write.answer)
+    err().print(write.answer, markup=False, highlight=False)
 
 
 def _user_ids(cur: Any, text: str) -> str | None:
@@ -185,4 +185,4 @@ def remove(ctx: typer.Context, user_id: str = typer.Argument(..., help="The user
             cur.execute("DELETE FROM users WHERE user_id = ?", [user_id])
         write.args = {"user_id": user_id}
         write.answer = f"Removed {user_id}."
-    err().print(write.answer)
+    err().print(write.answer, markup=False, highlight=False)

@@ -335,3 +335,23 @@ def test_an_up_front_approval_covers_only_the_change_the_question_names(warehous
     # The same approval on a question that names the change applies exactly that change.
     applied = agent.ask("apply the emea-up scenario", user=cro, approve=True)
     assert applied.status == "ok" and quota_total() != before
+
+
+@pytest.mark.parametrize(
+    ("question", "covered"),
+    [
+        ("Make the a-apac-terr territory plan live", True),
+        ("apply a-apac-terr", True),
+        ("roll a-apac-terr out to the field", True),
+        ("please put a-apac-terr into effect", True),
+        ("go live with a-apac-terr", True),
+        ("how does a-apac-terr compare with today?", False),  # names it, asks for nothing
+        ("Make the emea-up plan live", False),  # asks for a different change
+        ("what is live right now?", False),
+    ],
+)
+def test_an_up_front_approval_reads_the_ways_people_ask_for_a_change(question: str, covered: bool) -> None:
+    from agent.approvals import not_asked
+
+    described = {"tool": "apply_scenario", "target": "a-apac-terr", "summary": "apply a-apac-terr"}
+    assert (not_asked(question, described) is None) is covered

@@ -138,8 +138,17 @@ def test_user_ids_follow_a_rule_and_stored_ones_print_as_text(warehouse_file: Pa
 # --- disk full, permission denied, read-only ----------------------------------------------
 
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def _business_rows(path: Path) -> str:
+    """A digest of every row the business relies on (the audit trail is allowed to grow)."""
+    tables = ("accounts", "reps", "opportunities", "bookings", "quotas", "targets", "headcount_plan", "users")
+    with Warehouse(path).reader() as cur:
+        rows = [cur.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables]
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def _init_runs(path: Path) -> list[str]:
+    with Warehouse(path).reader() as cur:
+        return [r[0] for r in cur.execute("SELECT status FROM audit_runs WHERE question LIKE '%init%'").fetchall()]
 
 
 @pytest.mark.parametrize(
@@ -165,13 +174,14 @@ def test_a_refused_write_during_init_is_a_clear_error_and_leaves_the_old_file(
 
     monkeypatch.setattr(create, "migrate", migrate_then_fail)
     monkeypatch.setenv("SPM_WAREHOUSE", str(warehouse_file))
-    before = _digest(warehouse_file)
-    result = spm("data", "init", "--force")
+    before, runs_before = _business_rows(warehouse_file), _init_runs(warehouse_file)
+    result = spm("data", "init", "--force", "--yes")
     assert result.exit_code == EXIT_CODES["storage"], result.output
     assert we_say in result.stderr and str(warehouse_file) in result.stderr and "SPM_WAREHOUSE" in result.stderr
     assert "internal error" not in result.stderr and "report it" not in result.stderr
     assert sorted(p.name for p in warehouse_file.parent.iterdir() if "duckdb" in p.name) == [warehouse_file.name]
-    assert _digest(warehouse_file) == before
+    assert _business_rows(warehouse_file) == before
+    assert len(_init_runs(warehouse_file)) == len(runs_before) + 1  # the failed attempt is on record
 
 
 def test_a_full_disk_under_the_threads_file_names_it_and_its_setting(
