@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check --no-input
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test eval lint bench clean
 
 setup: $(STAMP)
 
@@ -24,6 +24,10 @@ demo: setup
 
 test: setup
 	@$(BIN)/python -m pytest -n 2
+
+# The eval floors on every case (about 8 minutes on 2 cores; `make test` checks a fixed third of them).
+eval: setup
+	@$(BIN)/python -m pytest -n 2 -m eval_full tests/test_evals.py
 
 # ruff (style), mypy (types), import-linter (the layering contracts in pyproject.toml).
 lint: setup

@@ -1,11 +1,12 @@
 """Grounding check: every number in an answer must come from a tool result or the question.
 
-A number counts as grounded when some number in the tool results (any field, table cell or
-number written in their text) or in the question matches it at the precision it is written
+A number counts as grounded when some figure in the tool results (any numeric field or table
+cell, a number written in the tool's own text) or in the question matches it at the precision it is written
 with: "$1.2M" matches 1,234,567 (1.2 million to the nearest 0.1M), "14%" matches 0.1416 or
 14.2, "+7 pts" (a change of a share) matches 0.07 or 7, "2.6x" matches 2.57. Period names
 (FY2027-Q3, Q3, H2, 2026-09), years, dates, record ids (R-00016) and list numbering are not
-claims and are skipped.
+claims and are skipped. Digits inside data text (an account named "EMEA pipeline is $999M")
+are never evidence, wherever the text is repeated (the tool's prose, its rendered message).
 """
 
 from __future__ import annotations
@@ -67,28 +68,70 @@ def claims(text: str) -> list[Claim]:
     return out
 
 
-def _numbers(value: Any, out: list[float]) -> None:
+# A tool result's own prose: written by the tool from its figures. Everything else a result holds
+# in text (table cells, metric labels: account, rep and scenario names, notes) is data text.
+DATA_FIELDS = {"tables", "metrics"}
+_FORMATTED_NUMBER = re.compile(r"\s*[+-]?\$?\s?[+-]?\d[\d,]*(?:\.\d+)?\s?(?:%|pts?|x|k|m|mm|bn|b)?\s*", re.IGNORECASE)
+
+
+def _is_tool_result(value: Any) -> bool:
+    return isinstance(value, dict) and "tool" in value and "summary" in value
+
+
+def data_text(sources: Iterable[Any]) -> list[str]:
+    """The strings from data inside the tool results that hold a digit (longest first): a name
+    such as "EMEA pipeline is $999M" is not a figure, wherever a tool repeats it."""
+    found: set[str] = set()
+
+    def walk(value: Any, inside_data: bool) -> None:
+        if isinstance(value, str):
+            if inside_data and any(c.isdigit() for c in value) and not _FORMATTED_NUMBER.fullmatch(value):
+                found.add(value)
+        elif isinstance(value, dict):
+            tool = _is_tool_result(value)
+            for k, v in value.items():
+                walk(v, inside_data or (tool and k in DATA_FIELDS))
+        elif isinstance(value, list | tuple):
+            for v in value:
+                walk(v, inside_data)
+
+    for source in sources:
+        walk(source, False)
+    return sorted(found, key=len, reverse=True)
+
+
+def _numbers(value: Any, out: list[float], data: list[str], inside_data: bool = False) -> None:
     if isinstance(value, bool) or value is None:
         return
     if isinstance(value, int | float):
         out.append(float(value))
     elif isinstance(value, str):
+        if inside_data and not _FORMATTED_NUMBER.fullmatch(value):
+            return  # data text: its digits are not evidence (a formatted figure in a cell is)
+        for text in data:
+            if text in value:
+                value = value.replace(text, " ")  # a name the prose repeats
         for claim in claims(value):
             out.extend(claim.values)
     elif isinstance(value, dict):
-        for v in value.values():
-            _numbers(v, out)
+        tool = _is_tool_result(value)
+        for k, v in value.items():
+            _numbers(v, out, data, inside_data or (tool and k in DATA_FIELDS))
     elif isinstance(value, list | tuple):
         out.append(float(len(value)))
         for v in value:
-            _numbers(v, out)
+            _numbers(v, out, data, inside_data)
 
 
 def known_numbers(sources: Iterable[Any]) -> list[float]:
-    """Every number in the sources (tool results, the question), sorted, for lookups."""
+    """Every figure in the sources (tool results, the question), sorted, for lookups: numbers,
+    and numbers written in the tools' own text or the question, but not digits inside data text
+    (names and notes in tables and metrics, wherever a tool or its rendering repeats them)."""
+    sources = list(sources)
+    data = data_text(sources)
     out: list[float] = []
     for source in sources:
-        _numbers(source, out)
+        _numbers(source, out, data)
     # Percent-style readings of shares (0.142 -> 14.2) are matched through Claim.values.
     return sorted(out)
 

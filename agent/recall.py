@@ -56,9 +56,21 @@ def recall(memory: Any, ctx: Context, question: str, k: int, before: str | None 
         summary=f"{len(recalled)} related memories; {len(rules.describe())} standing rules",
     )
     return {
-        "recalled": [m.as_dict() for m in recalled],
+        "recalled": [_shareable(m.as_dict(), ctx.user.user_id) for m in recalled],
         "locked_accounts": dict(rules.locked_accounts),
         "fiscal_note": list(rules.fiscal_start_month) if rules.fiscal_start_month else None,
+    }
+
+
+def _shareable(memory: dict[str, Any], user_id: str) -> dict[str, Any]:
+    """A memory as this user may see it: another user's decision keeps its run id, date, topic and
+    what was recommended (the tools' output on a slice this user sees), but not the words of the
+    question, which are that user's own (the audit trail keeps them for those who may read it)."""
+    if memory.get("kind") != "decision" or memory.get("user_id") == user_id:
+        return memory
+    return {
+        **memory,
+        "text": f"a question by {memory.get('user_id')} on the same topic (spm audit show {memory.get('run_id')})",
     }
 
 

@@ -30,6 +30,11 @@ from warehouse.identity import User
 EVAL_AS_OF = date(2026, 11, 29)  # the demo company's "today" for every eval run
 EVAL_SEED = 7
 FLOORS = {"tool_selection": 0.95, "arguments": 0.90}  # on the held-out split; CI fails below them
+# `make test` runs a fixed third of the routing cases (tests/test_evals.py): a regression check,
+# its floors set under that third's scores measured on 2026-12-03 (tool selection 93.5%,
+# arguments 91.3%: 112 cases, about 2 points of sampling error). FLOORS hold on every case, in
+# `make eval`.
+THIRD_FLOORS = {"tool_selection": 0.92, "arguments": 0.88}
 # Fully useful answers per usefulness suite (evals/usefulness.py); CI fails below them.
 # Set a few points under the scores measured on 2026-12-02 (dev 89%, dev2 75%, blind 56%; bench/RESULTS.md):
 # a regression fails CI; the blind split's issue-17 target (90%) is not met and is not lowered here.

@@ -139,7 +139,7 @@ def render_result(result: AgentResult, *, trail: bool = True, tables: bool = Fal
     from rich.markup import escape
     from rich.table import Table
 
-    from interfaces.output import err, out
+    from interfaces.output import err, out, terminal_safe
     from interfaces.render import result_units, table
 
     shown = result.recommendations[:RECOMMENDATIONS_SHOWN]
@@ -148,7 +148,7 @@ def render_result(result: AgentResult, *, trail: bool = True, tables: bool = Fal
     if out().is_terminal:
         out().print(Markdown(answer))
     else:  # piped: plain text; rich would pad every line to the width
-        sys.stdout.write(plain_text(answer) + "\n")
+        sys.stdout.write(terminal_safe(plain_text(answer)) + "\n")
         sys.stdout.flush()
     if tables:
         for tool_result in result.tool_results:

@@ -46,7 +46,7 @@ def batch(
     from interfaces.batch_io import FORMATS, read_prompts, record, render
     from interfaces.errors import EXIT_PARTIAL
     from interfaces.identity import acting_user
-    from interfaces.output import err
+    from interfaces.output import err, terminal_safe
     from warehouse.errors import InputError
     from warehouse.files import write_atomically
 
@@ -90,7 +90,8 @@ def batch(
     records = [record(i, p, r) for i, (p, r) in enumerate(zip(prompts, results, strict=True), start=1)]
     text = render(records, fmt)
     if out_path is None:
-        typer.echo(text, nl=False)
+        # Markdown is for people; JSON escapes control characters itself, CSV keeps the data exact.
+        typer.echo(terminal_safe(text) if fmt == "md" else text, nl=False)
     else:
         write_atomically(out_path, text)
     counts = Counter(r.status for r in results)

@@ -22,6 +22,13 @@ import typer
 
 from interfaces.common import handles_errors, settings
 
+
+def _safe(text: str) -> str:
+    from interfaces.output import terminal_safe
+
+    return terminal_safe(text)
+
+
 EXAMPLES = (
     "Forecast next quarter's bookings by region",
     "What if we raise EMEA quotas 10%?",
@@ -63,7 +70,7 @@ class ChatSession:
         if not line:
             return True
         if not self.interactive:
-            print(f"> {line}", flush=True)  # a piped transcript shows what was asked
+            print(_safe(f"> {line}"), flush=True)  # a piped transcript shows what was asked
         try:
             if line.startswith("/"):
                 name, *args = shlex.split(line[1:]) or [""]
@@ -139,12 +146,12 @@ class ChatSession:
         print(f"Audit trail of {last.run_id} (spm audit show {last.run_id}):")
         for step in last.steps:
             took = f" {step.duration_ms:,.0f} ms" if step.duration_ms else ""
-            print(f"{step.seq:>3}. {step.kind:<14} {step.name or '':<22}{took}  {(step.summary or '')[:110]}")
+            print(_safe(f"{step.seq:>3}. {step.kind:<14} {step.name or '':<22}{took}  {(step.summary or '')[:110]}"))
 
     def _tool_output(self, result: dict[str, Any]) -> None:
         from interfaces.render import result_units, table
 
-        print(result["summary"])
+        print(_safe(result["summary"]))
         for name, rows in result.get("tables", {}).items():
             if rows:
                 table(name.capitalize(), rows, list(rows[0]), tool=result.get("tool"), units=result_units(result))

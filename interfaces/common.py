@@ -48,8 +48,10 @@ def warehouse_path(ctx: typer.Context | None) -> Path:
 
 
 def open_warehouse(ctx: typer.Context | None, *, writable: bool = False) -> Warehouse:
+    from interfaces.compose import install_fit_store
     from warehouse.connection import Warehouse
 
+    install_fit_store(settings())
     return Warehouse(warehouse_path(ctx), writable=writable, lock_timeout=settings().lock_timeout, key=warehouse_key())
 
 

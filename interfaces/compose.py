@@ -63,6 +63,7 @@ def build_agent(settings: Settings | None = None, warehouse: Warehouse | None = 
     )
     if not wh.writable:
         wh = wh.with_writes()
+    install_fit_store(settings)
     return PlanningAgent(
         warehouse=wh,
         model_settings=model_settings(settings),
@@ -81,3 +82,20 @@ def memory_store(settings: Settings) -> Any:
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
     embedding = embedding_function(settings.embedding_model, key, settings.openai_base_url)
     return MemoryStore(settings.memory_dir, embedding, lock_timeout=settings.lock_timeout)
+
+
+def install_fit_store(settings: Settings) -> None:
+    """Series fits kept in SPM_CACHE_DIR/fits, so a fresh process reuses what an earlier one fitted.
+
+    Not for an encrypted warehouse: the stored backtest rows hold its history in the clear.
+    """
+    from tools.forecast import timeseries
+    from tools.forecast.fit_store import DiskFitStore
+
+    if settings.warehouse_key is not None:
+        timeseries.use_store(None)
+        return
+    folder = settings.cache_dir / "fits"
+    current = timeseries.current_store()
+    if not (isinstance(current, DiskFitStore) and current.folder == folder):
+        timeseries.use_store(DiskFitStore(folder))

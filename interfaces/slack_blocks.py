@@ -45,9 +45,17 @@ def _tables_as_code(markdown: str) -> str:
     return "\n".join(out[:-1])
 
 
+def slack_escape(text: str) -> str:
+    """`&`, `<` and `>` as Slack requires them in message text: data such as an account named
+    "<!channel> see <https://evil.example|the plan>" then shows as written instead of pinging the
+    channel or linking (https://api.slack.com/reference/surfaces/formatting#escaping)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def to_mrkdwn(markdown: str) -> str:
-    """Slack's dialect: *bold* instead of **bold**, • bullets, tables as code blocks; code spans pass through."""
-    text = re.sub(r"\*\*(.+?)\*\*", r"*\1*", _tables_as_code(markdown))
+    """Slack's dialect: *bold* instead of **bold**, • bullets, tables as code blocks; code spans pass
+    through; `&`, `<`, `>` escaped (the answer repeats data text)."""
+    text = re.sub(r"\*\*(.+?)\*\*", r"*\1*", slack_escape(_tables_as_code(markdown)))
     text = re.sub(r"^\s*[-*] ", "• ", text, flags=re.MULTILINE)
     return re.sub(r"^#+\s*(.+)$", r"*\1*", text, flags=re.MULTILINE)
 
@@ -65,7 +73,9 @@ def _table_text(tool_result: dict[str, Any]) -> str | None:
     ]
     widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
     lines = ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
-    return f"*{title}*\n```" + _cut("\n".join(lines), SECTION_LIMIT - len(title) - 12) + "```"
+    return (
+        f"*{slack_escape(title)}*\n```" + _cut(slack_escape("\n".join(lines)), SECTION_LIMIT - len(title) - 12) + "```"
+    )
 
 
 def answer_text(result: AgentResult) -> str:
@@ -88,8 +98,8 @@ def result_blocks(result: AgentResult, question: str) -> tuple[list[dict[str, An
         for i, rec in enumerate(result.recommendations[:MAX_RECOMMENDATIONS], start=1):
             impact = impact_text(rec)
             lines.append(
-                f"{i}. {rec.get('action', '')}"
-                + (f"\n      _{impact}_" if impact else "")
+                f"{i}. {slack_escape(str(rec.get('action', '')))}"
+                + (f"\n      _{slack_escape(impact)}_" if impact else "")
                 + f" · confidence {rec.get('confidence', 0):.0%}"
             )
         blocks.append({"type": "divider"})
@@ -137,5 +147,5 @@ def result_blocks(result: AgentResult, question: str) -> tuple[list[dict[str, An
             ],
         }
     )
-    fallback = _cut(f"{answer}\n(run {result.run_id})", FALLBACK_LIMIT)
+    fallback = _cut(slack_escape(f"{answer}\n(run {result.run_id})"), FALLBACK_LIMIT)
     return blocks, fallback

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from datetime import date
 from pathlib import Path
@@ -44,12 +45,27 @@ def empty(tmp_path: Path) -> Warehouse:
     return Warehouse(path, writable=True, lock_timeout=2.0)
 
 
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SPM_CACHE_DIR for the whole run, shared by the xdist workers and the processes tests start.
+
+    It holds derived files only (the trained planner, series fits), keyed by what made them, so
+    sharing it changes how fast a test runs, never what it computes; tests of the caches
+    themselves use folders of their own.
+    """
+    base = tmp_path_factory.getbasetemp()
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared-cache"
+
+
 @pytest.fixture(autouse=True)
-def private_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def private_state(tmp_path: Path, shared_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Conversation threads and memory of each test live in its own folder, never in the repo's data/."""
     from interfaces.settings import get_settings
+    from tools.forecast import timeseries
+    from tools.forecast.fit_store import DiskFitStore
 
     monkeypatch.setenv("SPM_THREADS_DB", str(tmp_path / "threads.sqlite"))
     monkeypatch.setenv("SPM_MEMORY_DIR", str(tmp_path / "memory"))
-    monkeypatch.setenv("SPM_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SPM_CACHE_DIR", str(shared_cache))
     get_settings.cache_clear()
+    timeseries.use_store(DiskFitStore(shared_cache / "fits"))  # as the interfaces install it

@@ -172,6 +172,16 @@ def test_past_decisions_are_cited_with_their_run_id(agent: PlanningAgent) -> Non
     assert first.run_id not in unrelated.answer
 
 
+def test_another_users_decision_is_cited_without_their_words(agent: PlanningAgent) -> None:
+    private = "What if we raise EMEA quotas 10% before we let the Zanzibar team go?"
+    first = agent.ask(private, user=find_user(agent.warehouse, "cro"))
+    later = agent.ask("what if EMEA quotas go up 12%", user=find_user(agent.warehouse, "admin"))
+    assert first.run_id in later.answer and "Related earlier decisions" in later.answer  # still cited
+    assert "Zanzibar" not in later.answer and "a question by cro" in later.answer
+    own = agent.ask("what if EMEA quotas go up 11%", user=find_user(agent.warehouse, "cro"))
+    assert "Zanzibar" in own.answer  # one's own earlier question is quoted as asked
+
+
 def test_a_contradicting_fiscal_start_note_is_flagged_until_applied(agent: PlanningAgent) -> None:
     note = agent.memory.add_note("Our fiscal year starts in March", ADMIN)  # e.g. `spm memory add`
     result = agent.ask("Forecast next quarter by region")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import shutil
 import sqlite3
@@ -269,8 +270,14 @@ def test_folders_spm_may_not_write_give_a_clear_error(
 # --- private files --------------------------------------------------------------------------
 
 
-def test_what_spm_creates_is_private(warehouse_file: Path, tmp_path: Path, umask_022: None) -> None:
+def test_what_spm_creates_is_private(
+    warehouse_file: Path, tmp_path: Path, umask_022: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from agent.planner import intents
+    from interfaces.settings import get_settings
+
+    monkeypatch.setenv("SPM_CACHE_DIR", str(tmp_path / "cache"))  # this test's own, not the run's shared one
+    get_settings.cache_clear()
 
     fresh = tmp_path / "fresh" / "warehouse.duckdb"
     created = spm("-w", str(fresh), "data", "init")
@@ -347,3 +354,41 @@ def test_storage_error_kinds_have_their_own_exit_code() -> None:
         assert getattr(problem, "kind", None) == "storage" and words in str(problem)
         assert "/srv/spm/data/warehouse.duckdb" in str(problem)
     assert user_facing(FileNotFoundError(errno.ENOENT, "gone", "/x")).__class__ is FileNotFoundError
+
+
+# --- data text on screens ---------------------------------------------------------------------
+
+CONTROL_NAME = "Acme \x1b[2J\x1b[31mRED\x1b[0m \u202etnuocca\u202c"  # clear screen, colour, right-to-left override
+
+
+def test_control_sequences_in_data_print_as_visible_escapes(warehouse_file: Path) -> None:
+    from interfaces.output import terminal_safe
+
+    with Warehouse(warehouse_file, writable=True).writer() as cur:
+        cur.execute("UPDATE reps SET name = ? || ' ' || rep_id WHERE region = 'NA'", [CONTROL_NAME])
+    shown = spm("-w", str(warehouse_file), "territory", "rebalance", "--filter", "region=NA", "--time-limit", "5")
+    assert shown.exit_code == 0, shown.output
+    assert "Acme" in shown.stdout  # the names are shown...
+    assert not any(c in shown.stdout for c in "\x1b\u202e\u202c")  # ...without a character that controls the terminal
+    assert "\\x1b[2J" in shown.stdout and "\\u202e" in shown.stdout  # written so a reader sees what is there
+    assert terminal_safe("tab\tand\nnewline, é, 漢字, $1.2M") == "tab\tand\nnewline, é, 漢字, $1.2M"  # text stays text
+
+
+def test_slack_text_escapes_what_slack_would_read_as_mentions_or_links() -> None:
+    from agent.result import AgentResult
+    from interfaces.slack_blocks import result_blocks
+
+    name = "<!channel> see <https://evil.example|the plan> & more"
+    result = AgentResult(
+        run_id="run-1",
+        thread_id="t",
+        status="ok",
+        answer=f"The biggest move is **{name}**.",
+        model="offline",
+        recommendations=[{"action": f"Move {name} to R-00003", "confidence": 0.8, "impact": {}}],
+    )
+    blocks, fallback = result_blocks(result, "Rebalance NA")
+    text = json.dumps(blocks) + fallback
+    assert "<!channel>" not in text and "<https://" not in text
+    assert "&lt;!channel&gt; see &lt;https://evil.example|the plan&gt; &amp; more" in text
+    assert "*&lt;!channel&gt;" in text  # the answer's bold still converts to Slack's *bold*

@@ -26,7 +26,9 @@ import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -327,9 +329,50 @@ _fits: Lru[tuple[int, list[pd.DataFrame | None]]] = Lru(FIT_CACHE_SIZE)
 MIN_CACHED_HORIZON = 8
 
 
+class FitStore(Protocol):
+    """Where fits outlive the process (tools/forecast/fit_store.py keeps them on disk)."""
+
+    def get(self, key: str) -> tuple[int, list[pd.DataFrame | None]] | None: ...
+
+    def put(self, key: str, entry: tuple[int, list[pd.DataFrame | None]]) -> None: ...
+
+
+_store: FitStore | None = None
+
+
+def use_store(store: FitStore | None) -> None:
+    """Keep fits in `store` as well as in memory (the interfaces install one; None: memory only)."""
+    global _store
+    _store = store
+
+
+def current_store() -> FitStore | None:
+    return _store
+
+
 def clear_cache() -> None:
-    """Forget every remembered fit (benchmarks time a cold start with it)."""
+    """Forget every fit remembered in memory (benchmarks time a cold start with it and no store)."""
     _fits.clear()
+
+
+@cache
+def _code_version() -> str:
+    """The fitting code and library a stored fit was made with: any change makes earlier fits misses."""
+    import statsforecast
+
+    source = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=8).hexdigest()
+    return f"{source}-statsforecast{statsforecast.__version__}"
+
+
+def _stored_key(key: tuple[Any, ...]) -> str:
+    return hashlib.blake2b(repr((key, _code_version())).encode(), digest_size=20).hexdigest()
+
+
+def _remembered(key: tuple[Any, ...]) -> tuple[int, list[pd.DataFrame | None]] | None:
+    hit = _fits.get(key)
+    if hit is None and _store is not None and (hit := _store.get(_stored_key(key))) is not None:
+        _fits.put(key, hit)
+    return hit
 
 
 def _fit_cached(
@@ -355,7 +398,7 @@ def _fit_cached(
          first_train, h_cv, want_fitted)
         for i in range(len(ids))
     ]  # fmt: skip
-    found = {k: hit for k in keys if (hit := _fits.get(k)) is not None and hit[0] >= horizon}
+    found = {k: hit for k in keys if (hit := _remembered(k)) is not None and hit[0] >= horizon}
     missing = [i for i, k in enumerate(keys) if k not in found]
     if missing:
         sub_ids = [ids[i] for i in missing]
@@ -366,6 +409,8 @@ def _fit_cached(
             parts = [None if f is None else f[f["unique_id"] == sid].assign(unique_id="_") for f in frames]
             found[keys[i]] = (h_fit, parts)
             _fits.put(keys[i], found[keys[i]])
+            if _store is not None:
+                _store.put(_stored_key(keys[i]), found[keys[i]])
 
     def gather(k: int) -> pd.DataFrame | None:
         parts = [found[key][1][k] for key in keys]
