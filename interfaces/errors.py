@@ -48,7 +48,7 @@ _PLACES = (
     ("SPM_WAREHOUSE", "the warehouse", "warehouse"),
     ("SPM_THREADS_DB", "conversation threads", "threads_db"),
     ("SPM_MEMORY_DIR", "the memory store", "memory_dir"),
-    ("SPM_CACHE_DIR", "the planner cache", "cache_dir"),
+    ("SPM_CACHE_DIR", "the cache folder (planner, series fits)", "cache_dir"),
     ("SPM_DEMO_WAREHOUSE", "the demo warehouse", "demo_warehouse"),
 )
 

@@ -29,7 +29,8 @@ class Settings(BaseSettings):
     memory_dir: Path = Field(Path("data/memory"), description="Folder of the memory store.")
     threads_db: Path = Field(Path("data/threads.sqlite"), description="SQLite file of conversation threads.")
     cache_dir: Path = Field(
-        Path("data/cache"), description="Folder of derived files that make a fresh process fast (the trained planner)."
+        Path("data/cache"),
+        description="Folder of derived files that make a fresh process fast (the trained planner, series fits).",
     )
     user: str | None = Field(
         None,
