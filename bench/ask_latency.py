@@ -1,9 +1,10 @@
 """`spm ask` and `spm chat` as a new user meets them: a fresh process per question on the small
 demo, wall time from exec to exit (imports, warehouse open, planner, tools, audit, memory).
 
-Side by side in the same run: the planner cache warm (the trained classifier loaded from
-SPM_CACHE_DIR, as every process after the first sees it) and cold (an empty cache folder per
-process, so each one trains the classifier: the behaviour before the cache). Targets (issue 17):
+Side by side in the same run: SPM_CACHE_DIR warm (the trained classifier, and the series fits
+earlier processes stored, as every process after the first sees them) and cold (an empty cache
+folder per process, so each one trains the classifier and fits every series: the behaviour
+before the caches). Targets (issue 17):
 p50 under 1.5 s for KPI questions, under 5 s for a forecast, the chat's first answer under 2 s.
 """
 
@@ -78,9 +79,10 @@ def run() -> None:
         )
     md = "## `spm ask` and `spm chat` in a fresh process (small demo)\n\n"
     md += (
-        "Wall time per process, from exec to exit. Warm: the planner's trained classifier loaded from the "
-        "cache (every process after the first); cold: an empty cache per process (each trains it, the "
-        f"behaviour before the cache), measured in the same run. {ROUNDS} rounds.\n\n"
+        "Wall time per process, from exec to exit. Warm: SPM_CACHE_DIR holds the planner's trained "
+        "classifier and the series fits earlier processes stored (every process after the first); cold: "
+        "an empty cache per process (each trains the classifier and fits every series, the behaviour "
+        f"before the caches), measured in the same run. {ROUNDS} rounds.\n\n"
     )
     md += table(["questions", "runs", "warm p50", "warm max", "cold p50 (baseline)", "target", "p50"], rows)
     write_section("ask_latency", md)
