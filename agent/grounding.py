@@ -68,59 +68,57 @@ def claims(text: str) -> list[Claim]:
     return out
 
 
-# A tool result's own prose: written by the tool from its figures. Everything else a result holds
-# in text (table cells, metric labels: account, rep and scenario names, notes) is data text.
-DATA_FIELDS = {"tables", "metrics"}
+# Text from the warehouse inside a tool result: account, rep, deal and scenario names, notes. The
+# tool's own text (summaries, rationales, check titles, warnings) is written from its figures.
+DATA_KEYS = {"name", "text", "note", "notes"}
 _FORMATTED_NUMBER = re.compile(r"\s*[+-]?\$?\s?[+-]?\d[\d,]*(?:\.\d+)?\s?(?:%|pts?|x|k|m|mm|bn|b)?\s*", re.IGNORECASE)
 
 
-def _is_tool_result(value: Any) -> bool:
-    return isinstance(value, dict) and "tool" in value and "summary" in value
+def _is_data_key(key: Any) -> bool:
+    return isinstance(key, str) and (key in DATA_KEYS or key.endswith("_name"))
+
+
+def _data_strings(value: Any, found: set[str], under_data_key: bool = False) -> None:
+    if isinstance(value, str):
+        if under_data_key and any(c.isdigit() for c in value) and not _FORMATTED_NUMBER.fullmatch(value):
+            found.add(value)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _data_strings(v, found, _is_data_key(k))
+    elif isinstance(value, list | tuple):
+        for v in value:
+            _data_strings(v, found, under_data_key)
 
 
 def data_text(sources: Iterable[Any]) -> list[str]:
-    """The strings from data inside the tool results that hold a digit (longest first): a name
-    such as "EMEA pipeline is $999M" is not a figure, wherever a tool repeats it."""
+    """The data strings in the sources that hold a digit (longest first): a name such as
+    "EMEA pipeline is $999M" is not a figure, wherever a tool repeats it."""
     found: set[str] = set()
-
-    def walk(value: Any, inside_data: bool) -> None:
-        if isinstance(value, str):
-            if inside_data and any(c.isdigit() for c in value) and not _FORMATTED_NUMBER.fullmatch(value):
-                found.add(value)
-        elif isinstance(value, dict):
-            tool = _is_tool_result(value)
-            for k, v in value.items():
-                walk(v, inside_data or (tool and k in DATA_FIELDS))
-        elif isinstance(value, list | tuple):
-            for v in value:
-                walk(v, inside_data)
-
     for source in sources:
-        walk(source, False)
+        _data_strings(source, found)
     return sorted(found, key=len, reverse=True)
 
 
-def _numbers(value: Any, out: list[float], data: list[str], inside_data: bool = False) -> None:
+def _numbers(value: Any, out: list[float], data: list[str], under_data_key: bool = False) -> None:
     if isinstance(value, bool) or value is None:
         return
     if isinstance(value, int | float):
         out.append(float(value))
     elif isinstance(value, str):
-        if inside_data and not _FORMATTED_NUMBER.fullmatch(value):
-            return  # data text: its digits are not evidence (a formatted figure in a cell is)
+        if under_data_key and not _FORMATTED_NUMBER.fullmatch(value):
+            return  # data text: its digits are not evidence
         for text in data:
             if text in value:
-                value = value.replace(text, " ")  # a name the prose repeats
+                value = value.replace(text, " ")  # a name the tool's text repeats
         for claim in claims(value):
             out.extend(claim.values)
     elif isinstance(value, dict):
-        tool = _is_tool_result(value)
         for k, v in value.items():
-            _numbers(v, out, data, inside_data or (tool and k in DATA_FIELDS))
+            _numbers(v, out, data, _is_data_key(k))
     elif isinstance(value, list | tuple):
         out.append(float(len(value)))
         for v in value:
-            _numbers(v, out, data, inside_data)
+            _numbers(v, out, data, under_data_key)
 
 
 def known_numbers(sources: Iterable[Any]) -> list[float]:

@@ -89,13 +89,12 @@ def install_fit_store(settings: Settings) -> None:
 
     Not for an encrypted warehouse: the stored backtest rows hold its history in the clear.
     """
-    from tools.forecast import timeseries
-    from tools.forecast.fit_store import DiskFitStore
+    from tools.forecast import fit_store
 
     if settings.warehouse_key is not None:
-        timeseries.use_store(None)
+        fit_store.use(None)
         return
     folder = settings.cache_dir / "fits"
-    current = timeseries.current_store()
-    if not (isinstance(current, DiskFitStore) and current.folder == folder):
-        timeseries.use_store(DiskFitStore(folder))
+    current = fit_store.current()
+    if not (isinstance(current, fit_store.DiskFitStore) and current.folder == folder):
+        fit_store.use(fit_store.DiskFitStore(folder))

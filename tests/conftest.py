@@ -61,11 +61,10 @@ def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def private_state(tmp_path: Path, shared_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Conversation threads and memory of each test live in its own folder, never in the repo's data/."""
     from interfaces.settings import get_settings
-    from tools.forecast import timeseries
-    from tools.forecast.fit_store import DiskFitStore
+    from tools.forecast import fit_store
 
     monkeypatch.setenv("SPM_THREADS_DB", str(tmp_path / "threads.sqlite"))
     monkeypatch.setenv("SPM_MEMORY_DIR", str(tmp_path / "memory"))
     monkeypatch.setenv("SPM_CACHE_DIR", str(shared_cache))
     get_settings.cache_clear()
-    timeseries.use_store(DiskFitStore(shared_cache / "fits"))  # as the interfaces install it
+    fit_store.use(fit_store.DiskFitStore(shared_cache / "fits"))  # as the interfaces install it

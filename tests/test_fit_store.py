@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tools.forecast import timeseries
+from tools.forecast import fit_store, timeseries
 from tools.forecast.fit_store import DiskFitStore
 
 
@@ -40,7 +40,7 @@ def test_a_fresh_process_reads_the_fit_instead_of_refitting(
     store: DiskFitStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     values = _series(1)
-    timeseries.use_store(store)
+    fit_store.use(store)
     timeseries.clear_cache()
     first = _forecast(values)
     assert len(list(store.folder.glob("*.npz"))) == len(values)  # one entry per series
@@ -61,7 +61,7 @@ def test_a_fresh_process_reads_the_fit_instead_of_refitting(
 
 def test_other_fitting_code_or_a_longer_horizon_is_a_miss(store: DiskFitStore, monkeypatch: pytest.MonkeyPatch) -> None:
     values = _series(2, n=1)
-    timeseries.use_store(store)
+    fit_store.use(store)
     timeseries.clear_cache()
     _forecast(values)
     fits = []
@@ -83,7 +83,7 @@ def test_other_fitting_code_or_a_longer_horizon_is_a_miss(store: DiskFitStore, m
 
 def test_damaged_or_foreign_files_are_misses_never_errors(store: DiskFitStore) -> None:
     values = _series(3, n=1)
-    timeseries.use_store(store)
+    fit_store.use(store)
     timeseries.clear_cache()
     first = _forecast(values)
     (entry,) = store.folder.glob("*.npz")
@@ -130,7 +130,7 @@ def test_an_encrypted_warehouse_keeps_no_fits_on_disk(tmp_path: Path, monkeypatc
     from interfaces.settings import Settings
 
     install_fit_store(Settings(cache_dir=tmp_path / "cache"))
-    current = timeseries.current_store()
+    current = fit_store.current()
     assert isinstance(current, DiskFitStore) and current.folder == tmp_path / "cache" / "fits"
     install_fit_store(Settings(cache_dir=tmp_path / "cache", warehouse_key="k" * 32))  # type: ignore[arg-type]
-    assert timeseries.current_store() is None
+    assert fit_store.current() is None

@@ -173,7 +173,7 @@ def test_past_decisions_are_cited_with_their_run_id(agent: PlanningAgent) -> Non
 
 
 def test_another_users_decision_is_cited_without_their_words(agent: PlanningAgent) -> None:
-    private = "What if we raise EMEA quotas 10% before we let the Zanzibar team go?"
+    private = "What if EMEA quotas go up 10% before the Zanzibar team goes?"  # close enough to be cited
     first = agent.ask(private, user=find_user(agent.warehouse, "cro"))
     later = agent.ask("what if EMEA quotas go up 12%", user=find_user(agent.warehouse, "admin"))
     assert first.run_id in later.answer and "Related earlier decisions" in later.answer  # still cited

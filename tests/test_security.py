@@ -124,7 +124,7 @@ def test_figures_inside_data_text_are_not_evidence() -> None:
     result = {
         "tool": "territory_rebalance",
         "summary": f"Moves 3 accounts ($1.25M of potential); the largest from {FIGURE_POISON} (R-00003).",
-        "metrics": {"moved_value": 1_250_000.0, "largest_rep": FIGURE_POISON, "share": "45%"},
+        "metrics": {"moved_value": 1_250_000.0, "largest_rep_name": FIGURE_POISON, "share": "45%"},
         "tables": {"moves": [{"account_id": "A-1", "name": FIGURE_POISON, "potential": 410_000.0}]},
         "recommendations": [{"action": f"Move 3 accounts from {FIGURE_POISON}", "rationale": "41 deals open"}],
     }

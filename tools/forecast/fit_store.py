@@ -18,16 +18,38 @@ import tempfile
 import threading
 import zipfile
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Protocol
 
 from warehouse.files import private_dir
 
-Entry = tuple[int, list[pd.DataFrame | None]]  # (steps forecast, the four frames of one series)
+if TYPE_CHECKING:  # numpy and pandas load on first use: the CLI installs a store before any fit
+    import pandas as pd
+
+Entry = tuple[int, list["pd.DataFrame | None"]]  # (steps forecast, the four frames of one series)
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 PRUNE_EVERY = 200  # writes between two size checks of the folder
 SERIES_ID = "_"  # every stored frame is one series, under this placeholder id (timeseries.py)
+
+
+class FitStore(Protocol):
+    """Where series fits outlive the process (tools/forecast/timeseries.py reads and fills it)."""
+
+    def get(self, key: str) -> Entry | None: ...
+
+    def put(self, key: str, entry: Entry) -> None: ...
+
+
+_current: FitStore | None = None
+
+
+def use(store: FitStore | None) -> None:
+    """Keep fits in `store` as well as in memory (the interfaces install one; None: memory only)."""
+    global _current
+    _current = store
+
+
+def current() -> FitStore | None:
+    return _current
 
 
 class DiskFitStore:
@@ -41,6 +63,8 @@ class DiskFitStore:
         return self.folder / f"{key}.npz"
 
     def get(self, key: str) -> Entry | None:
+        import numpy as np
+
         path = self._path(key)
         try:
             with np.load(path, allow_pickle=False) as z:
@@ -51,8 +75,11 @@ class DiskFitStore:
         return entry
 
     def put(self, key: str, entry: Entry) -> None:
+        import numpy as np
+        import pandas as pd
+
         steps, parts = entry
-        arrays: dict[str, np.ndarray] = {"steps": np.array(steps), "parts": np.array(len(parts))}
+        arrays: dict[str, Any] = {"steps": np.array(steps), "parts": np.array(len(parts))}
         for k, frame in enumerate(parts):
             if frame is None:
                 continue
@@ -65,7 +92,7 @@ class DiskFitStore:
             private_dir(self.folder)
             fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")  # 0600
             with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)  # type: ignore[arg-type]
+                np.savez(f, **arrays)
             os.replace(tmp, self._path(key))
         except OSError:
             with contextlib.suppress(OSError, UnboundLocalError):
@@ -92,7 +119,9 @@ class DiskFitStore:
                 total -= size
 
 
-def _frame(z: np.lib.npyio.NpzFile, k: int) -> pd.DataFrame | None:
+def _frame(z: Any, k: int) -> pd.DataFrame | None:
+    import pandas as pd
+
     if f"p{k}_columns" not in z.files:
         return None
     columns = [str(c) for c in z[f"p{k}_columns"]]

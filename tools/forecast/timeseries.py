@@ -28,12 +28,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from tools.core.lru import Lru
+from tools.forecast import fit_store
 from tools.forecast.backtest import mase_scale
 from tools.forecast.blend import Z80
 
@@ -329,27 +330,6 @@ _fits: Lru[tuple[int, list[pd.DataFrame | None]]] = Lru(FIT_CACHE_SIZE)
 MIN_CACHED_HORIZON = 8
 
 
-class FitStore(Protocol):
-    """Where fits outlive the process (tools/forecast/fit_store.py keeps them on disk)."""
-
-    def get(self, key: str) -> tuple[int, list[pd.DataFrame | None]] | None: ...
-
-    def put(self, key: str, entry: tuple[int, list[pd.DataFrame | None]]) -> None: ...
-
-
-_store: FitStore | None = None
-
-
-def use_store(store: FitStore | None) -> None:
-    """Keep fits in `store` as well as in memory (the interfaces install one; None: memory only)."""
-    global _store
-    _store = store
-
-
-def current_store() -> FitStore | None:
-    return _store
-
-
 def clear_cache() -> None:
     """Forget every fit remembered in memory (benchmarks time a cold start with it and no store)."""
     _fits.clear()
@@ -370,7 +350,8 @@ def _stored_key(key: tuple[Any, ...]) -> str:
 
 def _remembered(key: tuple[Any, ...]) -> tuple[int, list[pd.DataFrame | None]] | None:
     hit = _fits.get(key)
-    if hit is None and _store is not None and (hit := _store.get(_stored_key(key))) is not None:
+    store = fit_store.current()
+    if hit is None and store is not None and (hit := store.get(_stored_key(key))) is not None:
         _fits.put(key, hit)
     return hit
 
@@ -409,8 +390,8 @@ def _fit_cached(
             parts = [None if f is None else f[f["unique_id"] == sid].assign(unique_id="_") for f in frames]
             found[keys[i]] = (h_fit, parts)
             _fits.put(keys[i], found[keys[i]])
-            if _store is not None:
-                _store.put(_stored_key(keys[i]), found[keys[i]])
+            if (store := fit_store.current()) is not None:
+                store.put(_stored_key(keys[i]), found[keys[i]])
 
     def gather(k: int) -> pd.DataFrame | None:
         parts = [found[key][1][k] for key in keys]
