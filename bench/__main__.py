@@ -9,6 +9,7 @@ from bench import (
     ask_latency,
     capacity_speed,
     cli_startup,
+    concurrent_asks,
     encryption,
     eval_scores,
     faults,
@@ -42,6 +43,7 @@ BENCHMARKS = {
     "eval_scores": eval_scores.run,
     "faults": faults.run,
     "encryption": encryption.run,
+    "concurrent_asks": concurrent_asks.run,
 }
 
 

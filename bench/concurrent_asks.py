@@ -1,0 +1,106 @@
+"""Load test (issue 18 item 5): N `spm ask` processes started at once on one warehouse.
+
+Small demo, warm SPM_CACHE_DIR (one question asked first, as a user's first question fills
+it), KPI questions in rotation. Side by side in the same run: the default lock timeout and a
+long one (SPM_LOCK_TIMEOUT=300). For each: how many processes answered, how many failed on
+the warehouse lock, any other failure, the wall time until the last one exited, how many
+runs the audit trail holds afterwards and whether `spm audit verify` passes over all of them.
+Target: every process answers under the default timeout, every run recorded and verified.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from bench.report import table, write_section
+
+QUESTIONS = (
+    "What's pipeline this quarter in EMEA?",
+    "Win rate by segment last quarter",
+    "What did we book last quarter by region?",
+    "Who is below 50% attainment last quarter?",
+)
+PROCESSES = 50
+LOCKED = "in use by another process"
+
+
+def _load(spm: str, env: dict[str, str], count: int) -> dict[str, float | int]:
+    start = time.perf_counter()
+    procs = [
+        subprocess.Popen(
+            [spm, "ask", QUESTIONS[i % len(QUESTIONS)]],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(count)
+    ]
+    ok = locked = other = 0
+    for proc in procs:
+        _, err = proc.communicate(timeout=1800)
+        if proc.returncode == 0:
+            ok += 1
+        elif LOCKED in err:
+            locked += 1
+        else:
+            other += 1
+    return {"ok": ok, "locked": locked, "other": other, "wall_s": time.perf_counter() - start}
+
+
+def _trail(path: Path) -> tuple[int, bool]:
+    from warehouse import audit
+    from warehouse.connection import Warehouse
+
+    with Warehouse(path).reader() as cur:
+        runs = int(cur.scalar("SELECT count(*) FROM audit_runs"))
+        verified = all(v.ok for v in audit.verify_all(cur))
+    return runs, verified
+
+
+def run() -> None:
+    from warehouse.create import create_warehouse
+
+    spm = str(Path(sys.executable).with_name("spm"))
+    rows = []
+    for label, timeout in (("default (10 s)", None), ("SPM_LOCK_TIMEOUT=300", "300")):
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            path = folder / "small.duckdb"
+            create_warehouse(path, demo="small", seed=7, as_of=date(2026, 11, 29))
+            env = {**os.environ, "SPM_WAREHOUSE": str(path), "NO_COLOR": "1", "SPM_CACHE_DIR": str(folder / "cache")}
+            env |= {"SPM_MEMORY_DIR": str(folder / "memory"), "SPM_THREADS_DB": str(folder / "threads.sqlite")}
+            if timeout is not None:
+                env["SPM_LOCK_TIMEOUT"] = timeout
+            subprocess.run([spm, "ask", QUESTIONS[0]], env=env, capture_output=True, check=True, timeout=600)
+            before, _ = _trail(path)
+            got = _load(spm, env, PROCESSES)
+            after, verified = _trail(path)
+            rows.append(
+                [
+                    label,
+                    PROCESSES,
+                    got["ok"],
+                    got["locked"],
+                    got["other"],
+                    f"{got['wall_s']:.0f} s",
+                    after - before,
+                    "yes" if verified else "NO",
+                ]
+            )
+    headers = ["lock timeout", "processes", "answered", "lock error", "other error", "wall", "runs recorded",
+               "trail verifies"]  # fmt: skip
+    write_section(
+        "concurrent_asks",
+        "## Load: concurrent `spm ask` processes on one warehouse (issue 18 item 5)\n\n"
+        + table(headers, rows)
+        + "\n\nEach ask opens the warehouse read-write for its whole run (the audit trail is written "
+        "step by step into it), so DuckDB's one-writer file lock serialises the processes: a process "
+        "that cannot get the file within the lock timeout fails. Reproduce: `python -m bench concurrent_asks`.",
+    )
