@@ -116,6 +116,12 @@ class PlanningAgent:
                 f"The question is {len(question):,} characters; the limit is {self.settings.max_question_chars:,}.",
                 "Ask one planning question in a sentence or two.",
             )
+        if self._remote is None:
+            # Loading the planner's classifier (and scikit-learn with it) needs no warehouse:
+            # done before the file is held, other processes are not kept waiting for it.
+            from agent.planner.intents import intent_model
+
+            intent_model(self.settings.planner_cache)
         with self.warehouse.held():  # one open of the file for the whole run
             run_id = "run-" + uuid.uuid4().hex[:12]
             thread_id = thread_id or "thread-" + uuid.uuid4().hex[:12]

@@ -343,3 +343,28 @@ def test_plain_text_and_the_answer_without_its_recommendation_list() -> None:
 def test_users_resolve_from_the_warehouse(agent: PlanningAgent) -> None:
     user = find_user(agent.warehouse, "emea-lead")
     assert user.role == "leader" and user.scope == Scope("region", "EMEA")
+
+
+def test_the_planner_classifier_loads_before_the_warehouse_is_held(
+    agent: PlanningAgent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process waits while an ask holds the file: loading the classifier (and
+    scikit-learn, a second in a fresh process) must not happen inside that window."""
+    from contextlib import contextmanager
+
+    from agent.planner import intents
+
+    intents.reset()
+    loaded_when_held: list[bool] = []
+    held = agent.warehouse.held
+
+    @contextmanager
+    def watching():  # type: ignore[no-untyped-def]
+        loaded_when_held.append(intents._model is not None)
+        with held() as wh:
+            yield wh
+
+    monkeypatch.setattr(agent.warehouse, "held", watching)
+    result = agent.ask("What's pipeline this quarter in EMEA?")
+    assert result.status == "ok" and _tools(result) == ["metrics"]
+    assert loaded_when_held and loaded_when_held[0] is True
