@@ -24,7 +24,7 @@ from agent.models import ModelSettings, offline_planner, openai_model
 from agent.planner.vocabulary import load_vocabulary
 from agent.result import AgentResult, StepView
 from agent.version import code_version
-from warehouse import audit
+from warehouse import audit, audit_journal
 from warehouse.connection import Warehouse
 from warehouse.errors import NotFoundError
 from warehouse.identity import LOCAL_USER, User
@@ -61,7 +61,7 @@ class PlanningAgent:
         user: User,
         run_id: str,
         interface: str,
-        log: audit.AuditLog,
+        log: audit.RunLog,
         approve: bool,
         approve_target: str | None = None,
     ) -> Context:
@@ -122,21 +122,45 @@ class PlanningAgent:
             from agent.planner.intents import intent_model
 
             intent_model(self.settings.planner_cache)
-        with self.warehouse.held():  # one open of the file for the whole run
-            run_id = "run-" + uuid.uuid4().hex[:12]
-            thread_id = thread_id or "thread-" + uuid.uuid4().hex[:12]
-            model_name = self.model_name
-            log = audit.AuditLog.start(
-                self.warehouse,
-                run_id=run_id,
-                thread_id=thread_id,
-                user_id=user.user_id,
-                interface=interface,
-                question=question,
-                model=model_name,
-                code_version=code_version(),
-                key=self.audit_key,
-            )
+        # The run only reads the warehouse (an approved write upgrades the hold), and journals its
+        # trail beside it, imported after: other processes read meanwhile instead of waiting
+        # (warehouse/audit_journal.py). An encrypted warehouse keeps its trail inside the file only.
+        journaled = self.warehouse.encryption_key is None
+        try:
+            with self.warehouse.held(write=not journaled):  # one open of the file for the whole run
+                return self._ask(question, thread_id, user, interface, approve, approve_target, on_progress,
+                                 recall_before, journaled)  # fmt: skip
+        finally:
+            if journaled:
+                audit_journal.drain_quietly(self.warehouse, self.audit_key)
+
+    def _ask(
+        self,
+        question: str,
+        thread_id: str | None,
+        user: User,
+        interface: str,
+        approve: bool,
+        approve_target: str | None,
+        on_progress: Progress | None,
+        recall_before: str | None,
+        journaled: bool,
+    ) -> AgentResult:
+        run_id = "run-" + uuid.uuid4().hex[:12]
+        thread_id = thread_id or "thread-" + uuid.uuid4().hex[:12]
+        start_log = audit_journal.JournalLog.start if journaled else audit.AuditLog.start
+        log = start_log(
+            self.warehouse,
+            run_id=run_id,
+            thread_id=thread_id,
+            user_id=user.user_id,
+            interface=interface,
+            question=question,
+            model=self.model_name,
+            code_version=code_version(),
+            key=self.audit_key,
+        )
+        try:
             log.append(
                 "question",
                 interface,
@@ -172,6 +196,8 @@ class PlanningAgent:
             result = self._run(ctx, thread_id, start, on_progress)
             recall.record_decision(self.memory, ctx, question, result)
             return result
+        finally:
+            log.close()  # a run that never finished stays incomplete in the trail
 
     def ask_many(
         self,
@@ -205,7 +231,10 @@ class PlanningAgent:
                 recall_before=started,
             )
 
-        return run_questions(questions, one, workers=workers, on_done=on_done)
+        results = run_questions(questions, one, workers=workers, on_done=on_done)
+        # Workers finishing together may each find the file held by another: import what is left.
+        audit_journal.drain_quietly(self.warehouse, self.audit_key)
+        return results
 
     def call_tool(self, name: str, args: dict[str, Any], *, user: User | None = None) -> dict[str, Any]:
         """Run one read-only tool directly with the user's scope (interfaces' shortcuts, e.g. /compare).
@@ -244,6 +273,7 @@ class PlanningAgent:
         request keeps waiting for someone who may.
         """
         user = user or LOCAL_USER
+        audit_journal.drain(self.warehouse, self.audit_key)  # the waiting run's trail, if still journaled
         with self.warehouse.held():
             snapshot = self.graph.get_state(self._config(thread_id))
             if not snapshot.interrupts:
@@ -342,8 +372,8 @@ class PlanningAgent:
         tool_results: list[dict[str, Any]] | None = None,
         fallback_reason: str | None = None,
     ) -> AgentResult:
-        with self.warehouse.reader() as cur:
-            steps = audit.steps(cur, ctx.run_id)
+        assert ctx.audit is not None
+        steps = ctx.audit.recorded()
         return AgentResult(
             run_id=ctx.run_id,
             thread_id=thread_id,

@@ -18,7 +18,7 @@ from warehouse.identity import Scope, User
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from warehouse.audit import AuditLog
+    from warehouse.audit import RunLog
     from warehouse.connection import Warehouse
 
 
@@ -42,7 +42,7 @@ class Context:
     user: User
     run_id: str
     interface: str = "python"
-    audit: AuditLog | None = None
+    audit: RunLog | None = None
     auto_approve: bool = False  # the user approved up front (--approve) the change their request asks for
     approve_target: str | None = None  # ...or the one they named (a batch row's `approve` column)
     settings: AgentSettings = field(default_factory=AgentSettings)

@@ -85,6 +85,8 @@ def create_or_replace(
     from interfaces.common import settings, warehouse_key
     from interfaces.identity import acting_user, os_account, owns_file
     from interfaces.recorded_write import DATA_TABLES, RecordedWrite
+    from interfaces.settings import audit_key
+    from warehouse import audit_journal
     from warehouse.connection import Warehouse
     from warehouse.errors import ConflictError, InputError, PermissionDeniedError
     from warehouse.identity import LOCAL_USER
@@ -98,6 +100,8 @@ def create_or_replace(
     if replacing:
         old = Warehouse(path, writable=True, lock_timeout=settings().lock_timeout, key=warehouse_key())
         if _opens(old):
+            # Runs still journaled beside the old file belong to its trail (and its backup), not the new one's.
+            audit_journal.drain(old, audit_key(settings()))
             with old.held():
                 user = acting_user(old)
                 held = _contents(old)

@@ -359,9 +359,9 @@ def test_the_planner_classifier_loads_before_the_warehouse_is_held(
     held = agent.warehouse.held
 
     @contextmanager
-    def watching():  # type: ignore[no-untyped-def]
+    def watching(**how):  # type: ignore[no-untyped-def]
         loaded_when_held.append(intents._model is not None)
-        with held() as wh:
+        with held(**how) as wh:
             yield wh
 
     monkeypatch.setattr(agent.warehouse, "held", watching)

@@ -21,7 +21,7 @@ from agent.models import ModelSettings
 from interfaces.cli import app
 from interfaces.compose import checkpointer
 from interfaces.settings import get_settings
-from warehouse import audit
+from warehouse import audit, audit_journal
 from warehouse.connection import Warehouse
 from warehouse.identity import PERMISSIONS, ROLES
 from warehouse.users import find_user
@@ -334,6 +334,8 @@ def test_a_killed_run_is_left_incomplete_and_the_warehouse_stays_consistent(
         assert stub.requests, "the run never reached the model"
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
+    # The killed run's journal (warehouse/audit_journal.py) is imported by the next drain.
+    assert audit_journal.drain(Warehouse(warehouse_file, writable=True), None).imported == 1
     with Warehouse(warehouse_file).reader() as cur:
         run_id, status = cur.execute(
             "SELECT run_id, status FROM audit_runs ORDER BY started_at DESC LIMIT 1"

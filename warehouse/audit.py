@@ -16,9 +16,9 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from warehouse import audit_ledger as ledger
 from warehouse.connection import Warehouse
@@ -100,6 +100,80 @@ class Step:
         }
 
 
+def step_body(step: Step) -> dict[str, Any]:
+    """The fields a step's hash covers, as `step_hash` reads them (`at` in ISO form, `args` canonical)."""
+    return {
+        "run_id": step.run_id,
+        "seq": step.seq,
+        "at": step.at.isoformat() if isinstance(step.at, datetime) else str(step.at),
+        "kind": step.kind,
+        "name": step.name,
+        "args": canonical(step.args) if step.args is not None else None,
+        "summary": step.summary,
+        "result_digest": step.result_digest,
+        "data_fingerprint": step.data_fingerprint,
+        "duration_ms": step.duration_ms,
+    }
+
+
+def new_step(
+    run_id: str,
+    seq: int,
+    prev_hash: str,
+    kind: str,
+    name: str | None,
+    *,
+    args: Any = None,
+    summary: str | None = None,
+    result_digest: str | None = None,
+    data_fingerprint: str | None = None,
+    duration_ms: float | None = None,
+) -> Step:
+    """The next step of a run, chained to `prev_hash` (the run's head). Pure but for the clock."""
+    if kind not in STEP_KINDS:
+        raise ValueError(f"unknown audit step kind {kind!r}")
+    duration = None if duration_ms is None else round(float(duration_ms), 3)
+    draft = Step(run_id, seq, datetime.now(), kind, name, args, summary, result_digest, data_fingerprint, duration,
+                 prev_hash, "")  # fmt: skip
+    return replace(draft, hash=step_hash(prev_hash, step_body(draft)))
+
+
+def insert_step(cur: Any, step: Step) -> None:
+    """Store `step` and move its run's header to it (inside the caller's transaction)."""
+    body = step_body(step)
+    cur.execute(
+        "INSERT INTO audit_steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [step.run_id, step.seq, step.at, step.kind, step.name, body["args"], step.summary, step.result_digest,
+         step.data_fingerprint, step.duration_ms, step.prev_hash, step.hash],
+    )  # fmt: skip
+    cur.execute("UPDATE audit_runs SET steps = ?, head_hash = ? WHERE run_id = ?", [step.seq, step.hash, step.run_id])
+
+
+class RunLog(Protocol):
+    """Where a run's trail goes as it happens: the warehouse itself (`AuditLog`), or a journal
+    imported into it after (`audit_journal.JournalLog`, for runs that only read the warehouse)."""
+
+    run_id: str
+
+    def append(
+        self,
+        kind: str,
+        name: str | None = None,
+        *,
+        args: Any = None,
+        summary: str | None = None,
+        result_digest: str | None = None,
+        data_fingerprint: str | None = None,
+        duration_ms: float | None = None,
+    ) -> Step: ...
+
+    def finish(self, status: str, answer: str | None = None, grounding: Any = None) -> None: ...
+
+    def recorded(self) -> list[Step]: ...
+
+    def close(self) -> None: ...
+
+
 class AuditLog:
     """Writes one run's steps as they happen. Thread-safe: parallel tool calls append in turn."""
 
@@ -149,63 +223,23 @@ class AuditLog:
         data_fingerprint: str | None = None,
         duration_ms: float | None = None,
     ) -> Step:
-        if kind not in STEP_KINDS:
-            raise ValueError(f"unknown audit step kind {kind!r}")
         with self._lock:
-            seq = self._seq + 1
-            at = datetime.now()
-            duration = None if duration_ms is None else round(float(duration_ms), 3)
-            body: dict[str, Any] = {
-                "run_id": self.run_id,
-                "seq": seq,
-                "at": at.isoformat(),
-                "kind": kind,
-                "name": name,
-                "args": canonical(args) if args is not None else None,
-                "summary": summary,
-                "result_digest": result_digest,
-                "data_fingerprint": data_fingerprint,
-                "duration_ms": duration,
-            }
-            new_hash = step_hash(self._head, body)
+            step = new_step(self.run_id, self._seq + 1, self._head, kind, name, args=args, summary=summary,
+                            result_digest=result_digest, data_fingerprint=data_fingerprint,
+                            duration_ms=duration_ms)  # fmt: skip
             with self.warehouse.writer() as cur:
-                cur.execute(
-                    "INSERT INTO audit_steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        self.run_id,
-                        seq,
-                        at,
-                        kind,
-                        name,
-                        body["args"],
-                        summary,
-                        result_digest,
-                        data_fingerprint,
-                        body["duration_ms"],
-                        self._head,
-                        new_hash,
-                    ],
-                )
-                cur.execute(
-                    "UPDATE audit_runs SET steps = ?, head_hash = ? WHERE run_id = ?", [seq, new_hash, self.run_id]
-                )
+                insert_step(cur, step)
                 ledger.record(cur, self.run_id, "step", self.key)
-            step = Step(
-                self.run_id,
-                seq,
-                at,
-                kind,
-                name,
-                args,
-                summary,
-                result_digest,
-                data_fingerprint,
-                duration,
-                self._head,
-                new_hash,
-            )
-            self._seq, self._head = seq, new_hash
+            self._seq, self._head = step.seq, step.hash
             return step
+
+    def recorded(self) -> list[Step]:
+        """Every step of the run so far, as stored."""
+        with self.warehouse.reader() as cur:
+            return steps(cur, self.run_id)
+
+    def close(self) -> None:
+        """Nothing to release: every step is already committed."""
 
     def finish(self, status: str, answer: str | None = None, grounding: Any = None) -> None:
         with self.warehouse.writer() as cur:
@@ -300,18 +334,7 @@ def verify_chain(run_id: str, rows: list[Step], expected_steps: int, expected_he
             kind = "reordered" if step.prev_hash in hashes or step.prev_hash == genesis(run_id) else "edited"
             what = "is out of order" if kind == "reordered" else f"does not follow step {i - 1} (chain edited)"
             return Verification(run_id, False, len(rows), f"step {i} {what}", i, kind)
-        body = {
-            "run_id": step.run_id,
-            "seq": step.seq,
-            "at": step.at.isoformat() if isinstance(step.at, datetime) else str(step.at),
-            "kind": step.kind,
-            "name": step.name,
-            "args": canonical(step.args) if step.args is not None else None,
-            "summary": step.summary,
-            "result_digest": step.result_digest,
-            "data_fingerprint": step.data_fingerprint,
-            "duration_ms": step.duration_ms,
-        }
+        body = step_body(step)
         if step_hash(prev, body) != step.hash:
             return Verification(
                 run_id, False, len(rows), f"step {i} ({step.kind} {step.name or ''}) was edited", i, "edited"

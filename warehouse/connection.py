@@ -58,20 +58,17 @@ _BASE_CONFIG: dict[str, Any] = {
 class ReadCursor:
     """A cursor restricted to read statements (SELECT, EXPLAIN, PRAGMA)."""
 
-    def __init__(
-        self, cursor: duckdb.DuckDBPyConnection, *, check: bool, version: tuple[Any, ...] | None = None
-    ) -> None:
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, *, version: tuple[Any, ...] | None = None) -> None:
         self._cursor = cursor
-        self._check = check
         # Which state of the file this cursor reads (Warehouse._version): equal versions hold
         # equal data, so a fingerprint computed once serves every reader of that version.
         self.version = version
 
     def execute(self, sql: str, params: Any = None) -> ReadCursor:
-        if self._check:
-            for statement in duckdb.extract_statements(sql):
-                if statement.type not in _READ_STATEMENTS:
-                    raise PermissionError(f"A read cursor cannot run a {statement.type.name} statement.")
+        # Checked on read-only instances too: the same error whichever instance the reader shares.
+        for statement in duckdb.extract_statements(sql):
+            if statement.type not in _READ_STATEMENTS:
+                raise PermissionError(f"A read cursor cannot run a {statement.type.name} statement.")
         self._cursor.execute(sql, params)
         return self
 
@@ -105,6 +102,7 @@ class _Instance:
     writable: bool
     encrypted: bool = False  # the file is attached as catalog `wh`: each cursor must USE it
     refs: int = 0
+    cursors: dict[int, int] = field(default_factory=dict)  # thread id -> cursors open (an upgrade waits for none)
     holders: dict[int, int] = field(default_factory=dict)  # thread id -> refs held
 
 
@@ -163,13 +161,25 @@ def _stat(path: Path) -> Any:
         return None
 
 
-def _cursor(instance: _Instance) -> duckdb.DuckDBPyConnection:
+@contextmanager
+def _cursor(instance: _Instance) -> Iterator[duckdb.DuckDBPyConnection]:
     """A new cursor on the instance, its default catalog the warehouse (cursors do not inherit USE)."""
+    thread = threading.get_ident()
     with _REGISTRY.lock:
         cursor = instance.connection.cursor()
-    if instance.encrypted:
-        cursor.execute(f"USE {CATALOG}")
-    return cursor
+        instance.cursors[thread] = instance.cursors.get(thread, 0) + 1
+    try:
+        if instance.encrypted:
+            cursor.execute(f"USE {CATALOG}")
+        yield cursor
+    finally:
+        cursor.close()
+        with _REGISTRY.lock:
+            if instance.cursors[thread] > 1:
+                instance.cursors[thread] -= 1
+            else:
+                del instance.cursors[thread]
+            _REGISTRY.lock.notify_all()
 
 
 def _explain_open_error(path: Path, exc: Exception) -> Exception:
@@ -190,9 +200,9 @@ def _explain_open_error(path: Path, exc: Exception) -> Exception:
 class Warehouse:
     """Handle on a warehouse file. Cheap to create; opens the file only inside `reader`/`writer`.
 
-    `writable=False` handles open the file read-only, so several processes can read at once.
-    `writable=True` handles open it read-write when used (and upgrade the schema on first
-    open); their readers share the read-write instance but remain restricted to reads.
+    Reads open the file read-only, so several processes can read at once; `writable=True`
+    handles open it read-write to write (and to upgrade the schema on first open). A reader
+    shares whatever instance the process holds, restricted to reads either way.
     """
 
     def __init__(
@@ -219,43 +229,41 @@ class Warehouse:
 
     # --- instance management ------------------------------------------------------------
 
-    def _acquire(self) -> _Instance:
+    def _acquire(self, write: bool | None = None, *, reading: bool = False) -> _Instance:
+        """This process's instance of the file, opened if needed. `write` (default: the handle's
+        mode) asks for a read-write instance; a read-only one that is held (`held`) but has no
+        cursor open is reopened read-write in place (an ask that reads, then applies a change).
+        `reading`: any open instance will do (a reader shares what is held)."""
         if not self.exists():
             raise NotFoundError(
                 f"No warehouse at {self.path}.",
                 "Create one with `spm data init --demo` (demo company) or `spm data init` "
                 "followed by `spm data import FILES`, or set SPM_WAREHOUSE to an existing file.",
             )
+        write = self.writable if write is None else write
         thread = threading.get_ident()
         deadline = time.monotonic() + self.lock_timeout
         with _REGISTRY.lock:
             while True:
                 instance = _REGISTRY.instances.get(self._key)
-                if instance is None or (instance.refs == 0 and self.writable and not instance.writable):
+                if reading:
+                    write = False  # a read never takes the writer's lock (but for a pending migration)
+                if instance is None or (instance.refs == 0 and write and not instance.writable):
                     if instance is not None:  # idle read-only instance: reopen read-write
                         instance.connection.close()
                         del _REGISTRY.instances[self._key]
-                    connection = _open_duckdb(
-                        self.path, writable=self.writable, timeout=self.lock_timeout, key=self.encryption_key
-                    )
-                    try:
-                        with private_files():  # a migration writes: its write-ahead log is private
-                            self._check_schema(connection)
-                    except BaseException:
-                        connection.close()
-                        raise
-                    instance = _Instance(connection, self.writable, self.encryption_key is not None)
+                    instance = _Instance(*self._open(write), self.encryption_key is not None)
                     _REGISTRY.instances[self._key] = instance
-                if instance.writable or not self.writable:
+                elif write and not instance.writable and not instance.cursors:
+                    instance.connection.close()  # held, but no one is reading: upgrade in place
+                    instance.connection, instance.writable = self._open(True)
+                if instance.writable or not write:
                     instance.refs += 1
                     instance.holders[thread] = instance.holders.get(thread, 0) + 1
                     return instance
-                # A read-only instance is busy and we need to write: wait for its readers.
-                if instance.holders.get(thread):
-                    raise RuntimeError(
-                        "This thread holds a read-only connection and asked to write; "
-                        "use a writable handle from the start."
-                    )
+                # A read-only instance is being read and we need to write: wait for its readers.
+                if instance.cursors.get(thread):
+                    raise RuntimeError("This thread is reading from a read-only connection and asked to write.")
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise WarehouseLockedError(
@@ -263,6 +271,21 @@ class Warehouse:
                         "Try again when they finish; set SPM_LOCK_TIMEOUT to wait longer.",
                     )
                 _REGISTRY.lock.wait(remaining)
+
+    def _open(self, writable: bool) -> tuple[duckdb.DuckDBPyConnection, bool]:
+        """The file opened read-write or read-only, and which. A writable handle that finds the
+        schema behind reopens it read-write to migrate it, whatever it opened it for."""
+        connection = _open_duckdb(self.path, writable=writable, timeout=self.lock_timeout, key=self.encryption_key)
+        try:
+            if not writable and self.writable and current_version(connection) < latest_version():
+                connection.close()
+                return self._open(True)
+            with private_files():  # a migration writes: its write-ahead log is private
+                self._check_schema(connection, writable)
+        except BaseException:
+            connection.close()
+            raise
+        return connection, writable
 
     def _release(self, instance: _Instance) -> None:
         thread = threading.get_ident()
@@ -278,7 +301,7 @@ class Warehouse:
                 del _REGISTRY.instances[self._key]
             _REGISTRY.lock.notify_all()
 
-    def _check_schema(self, connection: duckdb.DuckDBPyConnection) -> None:
+    def _check_schema(self, connection: duckdb.DuckDBPyConnection, writable: bool) -> None:
         version = current_version(connection)
         latest = latest_version()
         if version > latest:
@@ -287,7 +310,7 @@ class Warehouse:
                 "Upgrade spm-agent to read it.",
             )
         if version < latest:
-            if not self.writable:
+            if not writable:
                 raise SchemaError(
                     f"The warehouse {self.path} has schema version {version}; this spm-agent needs {latest}.",
                     "Run `spm data migrate` to upgrade it (your data is kept).",
@@ -297,13 +320,14 @@ class Warehouse:
     # --- public access ------------------------------------------------------------------
 
     @contextmanager
-    def held(self) -> Iterator[Warehouse]:
+    def held(self, *, write: bool | None = None) -> Iterator[Warehouse]:
         """Keep the file open across many reads and writes (one open instead of one per call).
 
         Opening a DuckDB file costs milliseconds; a run of the agent makes dozens of small
-        reads and audit writes, so it holds the instance for its duration.
+        reads, so it holds the instance for its duration. `write=False` holds it read-only even
+        on a writable handle, so other processes can read meanwhile; a write inside upgrades it.
         """
-        instance = self._acquire()
+        instance = self._acquire(write)
         try:
             yield self
         finally:
@@ -312,13 +336,10 @@ class Warehouse:
     @contextmanager
     def reader(self) -> Iterator[ReadCursor]:
         """A cursor for read statements. Threads may read in parallel, each with its own cursor."""
-        instance = self._acquire()
+        instance = self._acquire(reading=True)
         try:
-            cursor = _cursor(instance)
-            try:
-                yield ReadCursor(cursor, check=instance.writable, version=self._version())
-            finally:
-                cursor.close()
+            with _cursor(instance) as cursor:
+                yield ReadCursor(cursor, version=self._version())
         finally:
             self._release(instance)
 
@@ -330,8 +351,7 @@ class Warehouse:
         with _REGISTRY.write_lock(self._key):
             instance = self._acquire()
             try:
-                cursor = _cursor(instance)
-                try:
+                with _cursor(instance) as cursor:
                     # DuckDB creates the write-ahead log (`NAME.wal`, the rows being written) with
                     # the umask's mode at the first write after each checkpoint: private while writing.
                     with private_files():
@@ -344,8 +364,6 @@ class Warehouse:
                         cursor.commit()
                     with _REGISTRY.lock:
                         _REGISTRY.commits[self._key] = _REGISTRY.commits.get(self._key, 0) + 1
-                finally:
-                    cursor.close()
             finally:
                 self._release(instance)
 
