@@ -25,7 +25,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 from pydantic import ValidationError
 
-from agent import approvals, grounding
+from agent import approvals, grounding, model_output
 from agent.context import Context
 from agent.models import model_errors
 from agent.planner.model import OfflinePlanner
@@ -111,6 +111,47 @@ def _model_call(
     return response, fallback_reason
 
 
+def _readable_calls(
+    ctx: Context, messages: list[BaseMessage], response: AIMessage, fallback: str | None
+) -> tuple[AIMessage, str | None]:
+    """A language model's reply with its tool calls read: invalid JSON arguments and calls written
+    as text become calls where the reading is unambiguous (agent/model_output.py); otherwise the
+    model is told what could not be read and tries once more, then the offline planner takes over
+    (and the answer says so). Never an unreadable call passed off as an answer."""
+    if isinstance(ctx.offline if fallback else ctx.model, OfflinePlanner):
+        return response, fallback
+    known = {t.name for t in tools()}
+    problems: list[model_output.Problem] = []
+    for attempt in (1, 2):
+        calls, problems = model_output.repair_invalid([dict(c) for c in response.invalid_tool_calls], known)
+        content = response.content
+        if not response.tool_calls and not response.invalid_tool_calls:
+            calls, problems = model_output.text_tool_calls(str(response.content), known)
+            content = "" if calls else content  # the text was the call, not an answer
+        if calls or response.invalid_tool_calls:
+            response = AIMessage(content=content, tool_calls=[*response.tool_calls, *calls], id=response.id,
+                                 response_metadata=response.response_metadata)  # fmt: skip
+        if not problems:
+            return response, fallback
+        if ctx.audit:
+            ctx.audit.append("error", ctx.model_name(fallback), args=[p.__dict__ for p in problems],
+                             summary="tool call could not be read: " + "; ".join(p.reason for p in problems))  # fmt: skip
+        if attempt == 2:
+            break
+        tried = str(content) or "; ".join(f"{p.name or 'tool'}({p.raw})" for p in problems)
+        retry = [*messages, AIMessage(content=tried), HumanMessage(model_output.retry_instruction(problems))]
+        response, fallback = _model_call(ctx, retry, fallback)
+        if fallback:  # the model failed outright: the offline planner already answered
+            return response, fallback
+    fallback = f"its tool calls could not be read twice ({problems[0].reason})"
+    start = time.perf_counter()
+    response = _invoke(ctx.offline, messages, True)
+    if ctx.audit:
+        ctx.audit.append("llm_call", ctx.model_name(fallback), summary=_describe_response(response),
+                         duration_ms=(time.perf_counter() - start) * 1000)  # fmt: skip
+    return response, fallback
+
+
 def plan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context
     messages: list[BaseMessage] = [SystemMessage(system_prompt(_context_text(ctx))), *state.messages]
@@ -122,6 +163,8 @@ def plan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         response = AIMessage(content="", tool_calls=state.proposed_calls)
     else:
         response, fallback = _model_call(ctx, messages, fallback, bind=not answer_now)
+        if not answer_now:
+            response, fallback = _readable_calls(ctx, messages, response, fallback)
     if answer_now and response.tool_calls:
         response = AIMessage(content=response.content or "", response_metadata=response.response_metadata)
     if response.tool_calls and ctx.audit:
@@ -343,10 +386,19 @@ def recommend(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         answer = str(again.content)
         check = grounding.check(answer, sources)
         check_dict = {**check.as_dict(), "regenerated": True}
-        new_messages.append(again)
+        if not check.ok:
+            # Invented twice: the numbers no tool result supports leave the answer, said below.
+            answer = grounding.redact(answer, check.ungrounded)
+            check_dict["removed"] = list(check.ungrounded)
+        # Only the checked answer stays in the thread: it replaces the draft (same id), so the next
+        # turn neither replays the invented numbers nor sends two assistant messages in a row.
+        new_messages.append(AIMessage(content=answer, id=final.id, response_metadata=again.response_metadata))
     else:
         check_dict = {**check.as_dict(), "regenerated": False}
-    if not check.ok:
+    if not check.ok and check_dict.get("removed"):
+        answer += (f"\n\n(Grounding check: the model gave {', '.join(check.ungrounded)} twice without a tool result "
+                   "behind it; those figures were removed.)")  # fmt: skip
+    elif not check.ok:
         answer += f"\n\n(Grounding check: {', '.join(check.ungrounded)} could not be traced to a tool result.)"
     calls = [c for m in turn if isinstance(m, AIMessage) for c in m.tool_calls]
     memory_lines = _memory_lines(ctx, state, topic([(c["name"], c["args"]) for c in calls]))

@@ -152,3 +152,14 @@ def check(answer: str, sources: Iterable[Any]) -> Grounding:
         if not grounded:
             bad.append(claim.text)
     return Grounding(ok=not bad, checked=len(found), ungrounded=bad)
+
+
+REDACTED = "[figure removed]"
+
+
+def redact(answer: str, numbers: Iterable[str]) -> str:
+    """`answer` with each of `numbers` (claim texts from `check`) replaced by a marker; a number
+    inside a longer one ("777" in "1,777") is left alone."""
+    for number in sorted(set(numbers), key=len, reverse=True):
+        answer = re.sub(rf"(?<![\w$.,]){re.escape(number)}(?![\w%]|[.,]\d)", REDACTED, answer)
+    return answer

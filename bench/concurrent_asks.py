@@ -57,8 +57,9 @@ def _load(spm: str, env: dict[str, str], count: int) -> dict[str, float | int]:
     return {"ok": ok, "locked": locked, "other": other, "wall_s": time.perf_counter() - start}
 
 
-def _trail(path: Path) -> tuple[int, bool, int]:
-    """Runs in the trail, whether it all verifies, and how many journals were left to import."""
+def _trail(path: Path) -> tuple[int, bool, int, int]:
+    """Runs in the trail, whether it all verifies, how many journals were left to import, and
+    how many runs could not use the memory store (recall or remembering the decision)."""
     from warehouse import audit, audit_journal
     from warehouse.connection import Warehouse
 
@@ -68,7 +69,10 @@ def _trail(path: Path) -> tuple[int, bool, int]:
     with wh.reader() as cur:
         runs = int(cur.scalar("SELECT count(*) FROM audit_runs"))
         verified = all(v.ok for v in audit.verify_all(cur))
-    return runs, verified, left
+        memory = int(
+            cur.scalar("SELECT count(DISTINCT run_id) FROM audit_steps WHERE kind = 'error' AND name = 'memory'")
+        )
+    return runs, verified, left, memory
 
 
 def run() -> None:
@@ -86,9 +90,9 @@ def run() -> None:
             if timeout is not None:
                 env["SPM_LOCK_TIMEOUT"] = timeout
             subprocess.run([spm, "ask", QUESTIONS[0]], env=env, capture_output=True, check=True, timeout=600)
-            before, _, _ = _trail(path)
+            before, _, _, _ = _trail(path)
             got = _load(spm, env, PROCESSES)
-            after, verified, left = _trail(path)
+            after, verified, left, memory = _trail(path)
             rows.append(
                 [
                     label,
@@ -99,11 +103,12 @@ def run() -> None:
                     f"{got['wall_s']:.0f} s",
                     after - before,
                     left,
+                    memory,
                     "yes" if verified else "NO",
                 ]
             )
     headers = ["lock timeout", "processes", "answered", "lock error", "other error", "wall", "runs recorded",
-               "left journaled", "trail verifies"]  # fmt: skip
+               "left journaled", "memory missed", "trail verifies"]  # fmt: skip
     write_section(
         "concurrent_asks",
         "## Load: concurrent `spm ask` processes on one warehouse (issue 18 item 5)\n\n"

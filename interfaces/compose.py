@@ -13,11 +13,14 @@ if TYPE_CHECKING:
     from warehouse.connection import Warehouse
 
 
-def checkpointer(path: Path | str) -> Any:
+def checkpointer(path: Path | str, lock_timeout: float = 10.0) -> Any:
     """A SQLite checkpointer for conversation threads (":memory:" for a throwaway one).
 
     The threads hold questions and tool results: a new file is created 0600 (in a 0700 folder
     when spm creates the folder), and SQLite gives its journal files the database's mode.
+    Many processes share the file (concurrent `spm ask`, Slack workers): in WAL mode readers
+    never wait for the writer, and a writer waits up to `lock_timeout` for another's commit
+    (SQLite's default, 5 s, failed 2 of 50 simultaneous asks).
     """
     from langgraph.checkpoint.sqlite import SqliteSaver
 
@@ -27,7 +30,9 @@ def checkpointer(path: Path | str) -> Any:
     try:
         if str(path) != ":memory:":
             private_file(path)
-        connection = sqlite3.connect(str(path), check_same_thread=False)
+        connection = sqlite3.connect(str(path), check_same_thread=False, timeout=lock_timeout)
+        if str(path) != ":memory:":
+            connection.execute("PRAGMA journal_mode=WAL")
         saver = SqliteSaver(connection)
         saver.setup()
     except (OSError, sqlite3.Error) as exc:
@@ -67,7 +72,7 @@ def build_agent(settings: Settings | None = None, warehouse: Warehouse | None = 
     return PlanningAgent(
         warehouse=wh,
         model_settings=model_settings(settings),
-        checkpointer=checkpointer(settings.threads_db),
+        checkpointer=checkpointer(settings.threads_db, settings.lock_timeout),
         memory=memory_store(settings),
         audit_key=audit_key(settings),
         settings=AgentSettings(limits=limits(settings), planner_cache=settings.cache_dir),

@@ -30,6 +30,8 @@ def user_facing(exc: BaseException) -> BaseException:
     `StorageError` naming the file and the setting that places it; anything else is unchanged."""
     if getattr(exc, "kind", None) not in (None, "storage"):
         return exc
+    if type(exc).__name__ == "OperationalError" and "database is locked" in str(exc):
+        return _threads_busy()  # SQLite: the only SQLite file spm writes is the threads file
     from warehouse.errors import storage_error
 
     problem = storage_error(exc)
@@ -51,6 +53,18 @@ _PLACES = (
     ("SPM_CACHE_DIR", "the cache folder (planner, series fits)", "cache_dir"),
     ("SPM_DEMO_WAREHOUSE", "the demo warehouse", "demo_warehouse"),
 )
+
+
+def _threads_busy() -> BaseException:
+    from interfaces.settings import get_settings
+    from warehouse.errors import WarehouseLockedError
+
+    settings = get_settings()
+    return WarehouseLockedError(
+        f"The conversation threads file {settings.threads_db} was busy (another process writing it) "
+        f"for longer than {settings.lock_timeout:g} s.",
+        "Try again; set SPM_LOCK_TIMEOUT to wait longer (SPM_THREADS_DB sets where the threads file is).",
+    )
 
 
 def _setting_for(path: str | None) -> tuple[str, str] | None:

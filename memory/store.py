@@ -6,16 +6,21 @@ and run id). A memory carries the data scope it belongs to: a scoped user's note
 decisions are visible to that scope and to all-data users; an all-data user's notes are
 visible to everyone, their decisions to all-data users only (they may quote any region).
 
-One process owns the store at a time: every operation takes an exclusive file lock (waiting
-up to `lock_timeout`, then failing with the owner's PID) and reopens the persistent client when
-another process wrote since (a generation marker), so a CLI command and a running Slack bot
-interleave safely and each sees the other's writes.
+Processes share the store through a file lock: reads take it shared (many at once), writes
+exclusive (waiting up to `lock_timeout`, then failing with the owner's PID); an operation reopens
+the persistent client when another process wrote since (a generation marker), so a CLI command
+and a running Slack bot interleave safely and each sees the other's writes. A decision, written
+after every answered question, never waits: it goes to `pending/` (one small file, written
+atomically) and is upserted by the first operation that gets the lock exclusively (its own, at
+once, when no one else is reading), so 50 simultaneous askers neither queue on the store nor
+lose a decision.
 """
 
 from __future__ import annotations
 
 import fcntl
 import functools
+import json
 import os
 import threading
 import time
@@ -29,7 +34,7 @@ from typing import Any, Literal
 
 from memory.embedding import HashingEmbedding, embedding_key
 from warehouse.errors import InputError, NotFoundError, PermissionDeniedError, WarehouseLockedError, storage_error
-from warehouse.files import private_dir
+from warehouse.files import private_dir, write_atomically
 from warehouse.identity import User, allowed
 
 MAX_NOTE_CHARS = 2_000
@@ -108,11 +113,11 @@ class MemoryStore:
     # --- locking and the client ------------------------------------------------------------
 
     @contextmanager
-    def _collection(self, *, writes: bool = False) -> Iterator[Any]:
+    def _collection(self, *, writes: bool = False, wait: bool = True) -> Iterator[Any]:
         """The collection, under the store's lock; a disk that is full or refuses a write (here or
         inside chromadb's SQLite) becomes a `StorageError` naming the folder."""
         try:
-            with self._locked_collection(writes=writes) as collection:
+            with self._locked_collection(writes=writes, wait=wait) as collection:
                 yield collection
         except Exception as exc:
             problem = storage_error(exc, self.folder)
@@ -121,22 +126,30 @@ class MemoryStore:
             raise problem from exc
 
     @contextmanager
-    def _locked_collection(self, *, writes: bool) -> Iterator[Any]:
+    def _locked_collection(self, *, writes: bool, wait: bool = True) -> Iterator[Any]:
         private_dir(self.folder)  # notes and decisions: the folder is the account's own (0700)
+        import chromadb  # noqa: F401 - imported before the lock: nobody waits for our imports
+
+        # A store not created yet is created by this operation: that is a write.
+        writes = writes or not (self.folder / "chroma.sqlite3").exists()
         with _PROCESS_LOCK:
             lock_path = self.folder / ".lock"
             handle = open(lock_path, "a+")  # noqa: SIM115 - held for the whole operation
             try:
-                self._acquire(handle, lock_path)
-                handle.seek(0)
-                handle.truncate()
-                handle.write(str(os.getpid()))
-                handle.flush()
-                yield self._client().get_or_create_collection(
+                self._acquire(handle, lock_path, fcntl.LOCK_EX if writes else fcntl.LOCK_SH, wait)
+                if writes:
+                    handle.seek(0)
+                    handle.truncate()
+                    handle.write(str(os.getpid()))
+                    handle.flush()
+                collection = self._client().get_or_create_collection(
                     self.collection_name,
                     embedding_function=self.embedding,
                     configuration={"hnsw": {"space": "cosine"}},
                 )
+                if writes:
+                    self._upsert(collection, self._take_pending())
+                yield collection
                 if writes:  # tell other processes (and our next operation) that the store changed
                     generation = uuid.uuid4().hex
                     (self.folder / ".generation").write_text(generation)
@@ -161,11 +174,11 @@ class MemoryStore:
         _CLIENTS[str(self.folder)] = (client, generation)
         return client
 
-    def _acquire(self, handle: Any, lock_path: Path) -> None:
-        deadline = time.monotonic() + self.lock_timeout
+    def _acquire(self, handle: Any, lock_path: Path, mode: int, wait: bool) -> None:
+        deadline = time.monotonic() + (self.lock_timeout if wait else 0.0)
         while True:
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(handle, mode | fcntl.LOCK_NB)
                 return
             except BlockingIOError:
                 if time.monotonic() >= deadline:
@@ -222,8 +235,37 @@ class MemoryStore:
             recommended=" | ".join(actions)[: MAX_NOTE_CHARS * 2] or None,
             topic=topic,
         )
-        self._put([memory])
+        pending = private_dir(self.folder / "pending")
+        write_atomically(pending / f"{memory.memory_id}.json", json.dumps(memory.as_dict()))
+        self.flush(wait=False)
         return memory
+
+    def flush(self, *, wait: bool = True) -> int:
+        """Upsert the decisions waiting in `pending/`; `wait=False`: only if the lock is free now
+        (else the next writer does). Returns how many are still waiting."""
+        if not self._pending_files():
+            return 0
+        try:
+            with self._collection(writes=True, wait=wait):
+                pass  # the exclusive operation itself upserts what is pending
+        except MemoryLockedError:
+            if wait:
+                raise
+        return len(self._pending_files())
+
+    def _pending_files(self) -> list[Path]:
+        folder = self.folder / "pending"
+        return sorted(folder.glob("*.json")) if folder.is_dir() else []
+
+    def _take_pending(self) -> list[tuple[Path | None, Memory]]:
+        taken: list[tuple[Path | None, Memory]] = []
+        for path in self._pending_files():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                taken.append((path, Memory(**{k: v for k, v in data.items() if k in Memory.__dataclass_fields__})))
+            except (OSError, ValueError, TypeError):
+                continue  # written atomically, so never half a file; unreadable otherwise: left for a person
+        return taken
 
     def put_many(self, memories: list[Memory], batch: int = 1_000) -> None:
         """Store many memories at once (imports, benchmarks): one lock, batched upserts."""
@@ -232,24 +274,35 @@ class MemoryStore:
 
     def _put(self, memories: list[Memory]) -> None:
         with self._collection(writes=True) as collection:
-            collection.upsert(
-                ids=[m.memory_id for m in memories],
-                documents=[m.text for m in memories],
-                metadatas=[
-                    {
-                        "kind": m.kind,
-                        "user_id": m.user_id,
-                        "created_at": m.created_at,
-                        "scope": m.scope,
-                        "visibility": m.visibility,
-                        "run_id": m.run_id or "",
-                        "scenario": m.scenario or "",
-                        "recommended": m.recommended or "",
-                        "topic": m.topic or "",
-                    }
-                    for m in memories
-                ],
-            )
+            self._upsert(collection, [(None, m) for m in memories])
+
+    @staticmethod
+    def _upsert(collection: Any, items: list[tuple[Path | None, Memory]]) -> None:
+        """Store memories; a pending file goes only after its memory is in."""
+        if not items:
+            return
+        memories = [m for _, m in items]
+        collection.upsert(
+            ids=[m.memory_id for m in memories],
+            documents=[m.text for m in memories],
+            metadatas=[
+                {
+                    "kind": m.kind,
+                    "user_id": m.user_id,
+                    "created_at": m.created_at,
+                    "scope": m.scope,
+                    "visibility": m.visibility,
+                    "run_id": m.run_id or "",
+                    "scenario": m.scenario or "",
+                    "recommended": m.recommended or "",
+                    "topic": m.topic or "",
+                }
+                for m in memories
+            ],
+        )
+        for path, _ in items:
+            if path is not None:
+                path.unlink(missing_ok=True)
 
     def forget(self, memory_id: str, user: User) -> Memory:
         """Remove a memory for good. Its author or an admin may; others get a clear refusal."""

@@ -243,3 +243,28 @@ def test_a_write_inside_a_read_only_hold_upgrades_it(wh: Warehouse) -> None:
         with ThreadPoolExecutor(1) as pool:
             assert pool.submit(write).result() > 0
     assert os.path.exists(wh.path)
+
+
+def test_the_threads_file_lets_readers_past_a_writer_and_a_busy_one_is_a_lock_error(tmp_path: Path) -> None:
+    """50 simultaneous asks share the threads file: SQLite's default (rollback journal, 5 s wait)
+    failed 2 of them with an internal error."""
+    import sqlite3
+
+    from interfaces.errors import user_facing
+
+    path = tmp_path / "threads.sqlite"
+    saver = checkpointer(path, lock_timeout=0.2)
+    assert saver.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    other = sqlite3.connect(path)
+    other.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
+    try:
+        assert saver.conn.execute("SELECT count(*) FROM checkpoints").fetchone()[0] == 0  # reads pass
+        with pytest.raises(sqlite3.OperationalError) as info:
+            saver.conn.execute("INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) "
+                               "VALUES ('t', '', 'c', 'k', 0)")  # fmt: skip
+    finally:
+        other.rollback()
+        other.close()
+    problem = user_facing(info.value)
+    assert getattr(problem, "kind", None) == "locked"
+    assert "threads file" in str(problem) and "SPM_LOCK_TIMEOUT" in (getattr(problem, "hint", "") or "")

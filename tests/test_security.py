@@ -156,7 +156,8 @@ def test_a_model_repeating_poisoned_figures_is_flagged(warehouse_file: Path) -> 
     tool_text = json.dumps(result.tool_results)
     assert FIGURE_POISON in tool_text  # the poisoned name did reach the tool result
     assert result.grounding["ok"] is False and {"$999M", "777"} <= set(result.grounding["ungrounded"])
-    assert "could not be traced" in result.answer
+    stated = result.answer.split("\n\n")[0]  # repeated after the regeneration: removed, and said so
+    assert "$999M" not in stated and "777" not in stated and "were removed" in result.answer
 
 
 def test_resource_caps_refuse_oversized_requests_from_models_and_the_cli(

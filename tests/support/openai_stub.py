@@ -24,7 +24,8 @@ def completion(content: str | None = None, tool_calls: list[dict[str, Any]] | No
             {
                 "id": f"call_{i}_{int(time.time() * 1e6)}",
                 "type": "function",
-                "function": {"name": c["name"], "arguments": json.dumps(c.get("args", {}))},
+                # "raw": the arguments exactly as a model wrote them (not always valid JSON).
+                "function": {"name": c["name"], "arguments": c["raw"] if "raw" in c else json.dumps(c.get("args", {}))},
             }
             for i, c in enumerate(tool_calls)
         ]
