@@ -22,7 +22,7 @@ from agent.context import AgentSettings, Context
 from agent.graph import build
 from agent.models import ModelSettings, offline_planner, openai_model
 from agent.planner.vocabulary import load_vocabulary
-from agent.result import AgentResult, StepView
+from agent.result import AgentResult, StepView, Usage
 from agent.version import code_version
 from warehouse import audit, audit_journal
 from warehouse.connection import Warehouse
@@ -373,17 +373,18 @@ class PlanningAgent:
         fallback_reason: str | None = None,
     ) -> AgentResult:
         assert ctx.audit is not None
-        steps = ctx.audit.recorded()
+        views = [
+            StepView(seq=s.seq, kind=s.kind, name=s.name, args=s.args, summary=s.summary, duration_ms=s.duration_ms)
+            for s in ctx.audit.recorded()
+        ]
         return AgentResult(
             run_id=ctx.run_id,
             thread_id=thread_id,
             status=status,
             answer=answer,
             recommendations=recommendations or [],
-            steps=[
-                StepView(seq=s.seq, kind=s.kind, name=s.name, args=s.args, summary=s.summary, duration_ms=s.duration_ms)
-                for s in steps
-            ],
+            steps=views,
+            usage=Usage.of(views),
             model=ctx.model_name(fallback_reason),
             grounding=grounding or {},
             approval=approval,

@@ -25,7 +25,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 from pydantic import ValidationError
 
-from agent import approvals, grounding, model_output
+from agent import approvals, grounding, model_output, models, tool_choice, tool_schemas
 from agent.context import Context
 from agent.models import model_errors
 from agent.planner.model import OfflinePlanner
@@ -69,9 +69,17 @@ def _context_text(ctx: Context) -> str:
     )
 
 
-def _invoke(model: BaseChatModel, messages: list[BaseMessage], bind: bool) -> AIMessage:
-    runnable = model.bind_tools(tools()) if bind else model
-    response = runnable.invoke(messages)
+def _invoke(model: BaseChatModel, messages: list[BaseMessage], bind: bool, names: list[str] | None = None) -> AIMessage:
+    """One model call with the tools bound (`names`: only those; None: every tool)."""
+    model = models.usable(model)
+    schemas = [s for s in tool_schemas.for_model() if names is None or s["function"]["name"] in names]
+    runnable = model.bind_tools(schemas) if bind else model
+    try:
+        response = runnable.invoke(messages)
+    except model_errors() as exc:
+        if not models.rejects_temperature(exc, model):
+            raise
+        return _invoke(model, messages, bind, names)  # once more, now without the temperature
     return response if isinstance(response, AIMessage) else AIMessage(content=str(response.content))
 
 
@@ -81,17 +89,37 @@ def _describe_response(response: AIMessage) -> str:
     return f"answer ({len(str(response.content))} characters)"
 
 
+def _tools_for(ctx: Context, messages: list[BaseMessage]) -> list[str] | None:
+    """The tools a language model is shown for this request (agent/tool_choice.py); None, every
+    tool, for the offline planner (it reads the request itself)."""
+    if isinstance(ctx.model, OfflinePlanner):
+        return None
+    from agent.planner.intents import intent_model
+
+    question, _ = _turn(messages)
+    scores = intent_model(ctx.settings.planner_cache).scores([question])[0]
+    earlier = [c["name"] for m in messages if isinstance(m, AIMessage) for c in m.tool_calls]
+    return tool_choice.choose(question, scores, earlier)
+
+
 def _model_call(
-    ctx: Context, messages: list[BaseMessage], fallback_reason: str | None, *, bind: bool = True
+    ctx: Context,
+    messages: list[BaseMessage],
+    fallback_reason: str | None,
+    *,
+    bind: bool = True,
+    names: list[str] | None = None,
 ) -> tuple[AIMessage, str | None]:
-    """Call the run's model; on a remote failure record it and use the offline planner instead.
+    """Call the run's model (showing it the tools `names`, None: all); on a remote failure record
+    it and use the offline planner instead (which is shown every tool).
 
     Returns the response and the fallback reason (set once the model failed in this run)."""
     model = ctx.offline if fallback_reason else ctx.model
+    names = None if fallback_reason else names
     name = ctx.model_name(fallback_reason)
     start = time.perf_counter()
     try:
-        response = _invoke(model, messages, bind)
+        response = _invoke(model, messages, bind, names)
     except model_errors() as exc:
         fallback_reason = f"{type(exc).__name__}: {str(exc)[:200]}"
         if ctx.audit:
@@ -105,8 +133,14 @@ def _model_call(
         response = _invoke(ctx.offline, messages, True)
         name = ctx.model_name(fallback_reason)
     if ctx.audit:
+        usage = response.usage_metadata  # tokens, as the provider reported them (None offline)
+        shown = {"tools": names} if bind and names is not None and not fallback_reason else {}
         ctx.audit.append(
-            "llm_call", name, summary=_describe_response(response), duration_ms=(time.perf_counter() - start) * 1000
+            "llm_call",
+            name,
+            args=({"usage": dict(usage)} if usage else {}) | shown or None,
+            summary=_describe_response(response),
+            duration_ms=(time.perf_counter() - start) * 1000,
         )
     return response, fallback_reason
 
@@ -140,7 +174,7 @@ def _readable_calls(
             break
         tried = str(content) or "; ".join(f"{p.name or 'tool'}({p.raw})" for p in problems)
         retry = [*messages, AIMessage(content=tried), HumanMessage(model_output.retry_instruction(problems))]
-        response, fallback = _model_call(ctx, retry, fallback)
+        response, fallback = _model_call(ctx, retry, fallback, names=_tools_for(ctx, messages))
         if fallback:  # the model failed outright: the offline planner already answered
             return response, fallback
     fallback = f"its tool calls could not be read twice ({problems[0].reason})"
@@ -162,7 +196,8 @@ def plan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         # for this write; no model decides it, and it still stops at the approval gate.
         response = AIMessage(content="", tool_calls=state.proposed_calls)
     else:
-        response, fallback = _model_call(ctx, messages, fallback, bind=not answer_now)
+        shown = None if answer_now or fallback else _tools_for(ctx, list(state.messages))
+        response, fallback = _model_call(ctx, messages, fallback, bind=not answer_now, names=shown)
         if not answer_now:
             response, fallback = _readable_calls(ctx, messages, response, fallback)
     if answer_now and response.tool_calls:

@@ -27,7 +27,7 @@ class ModelSettings:
     base_url: str | None = None
     timeout: float = 30.0
     max_retries: int = 2
-    temperature: float = 0.0
+    temperature: float | None = 0.0  # None: not sent (the provider's default)
 
     def use_openai(self) -> bool:
         if self.provider == "offline":
@@ -54,6 +54,30 @@ def openai_model(settings: ModelSettings) -> BaseChatModel:
         max_retries=settings.max_retries,
         temperature=settings.temperature,
     )
+
+
+# Models this process has seen refuse a temperature (reasoning models accept only their default):
+# every later call to them is sent without one, instead of failing and retrying each time.
+_REJECTS_TEMPERATURE: set[str] = set()
+
+
+def rejects_temperature(exc: BaseException, model: BaseChatModel) -> bool:
+    """A 400 from the provider saying the temperature is not supported (remembered for the process)."""
+    import openai
+
+    refused = isinstance(exc, openai.BadRequestError) and "temperature" in str(exc).lower()
+    if refused and getattr(model, "temperature", None) is not None:
+        _REJECTS_TEMPERATURE.add(str(getattr(model, "model_name", "")))
+        return True
+    return False
+
+
+def usable(model: BaseChatModel) -> BaseChatModel:
+    """`model`, or a copy that sends no temperature when this model has refused one."""
+    name = str(getattr(model, "model_name", ""))
+    if name in _REJECTS_TEMPERATURE and getattr(model, "temperature", None) is not None:
+        return model.model_copy(update={"temperature": None})
+    return model
 
 
 def model_errors() -> tuple[type[BaseException], ...]:

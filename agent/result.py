@@ -16,6 +16,24 @@ class StepView(BaseModel):
     duration_ms: float | None = None
 
 
+class Usage(BaseModel):
+    """Tokens the run's language-model calls used, as the provider reported them (zero offline)."""
+
+    model_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+
+    @classmethod
+    def of(cls, steps: list[StepView]) -> Usage:
+        reported = [s.args["usage"] for s in steps if s.kind == "llm_call" and isinstance(s.args, dict)
+                    and isinstance(s.args.get("usage"), dict)]  # fmt: skip
+        return cls(
+            model_calls=sum(1 for s in steps if s.kind == "llm_call"),
+            **{k: sum(int(u.get(k) or 0) for u in reported) for k in ("input_tokens", "output_tokens", "total_tokens")},
+        )
+
+
 class AgentResult(BaseModel):
     run_id: str
     thread_id: str
@@ -27,3 +45,4 @@ class AgentResult(BaseModel):
     grounding: dict[str, Any] = Field(default_factory=dict)
     approval: dict[str, Any] | None = Field(None, description="What will change, when status is needs_approval.")
     tool_results: list[dict[str, Any]] = Field(default_factory=list, description="Full results of this run's tools.")
+    usage: Usage = Field(default_factory=Usage, description="Tokens this run's model calls used.")

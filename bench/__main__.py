@@ -22,6 +22,7 @@ from bench import (
     memory_speed,
     quota_speed,
     territory_speed,
+    tool_schemas,
     usefulness,
 )
 
@@ -44,6 +45,7 @@ BENCHMARKS = {
     "faults": faults.run,
     "encryption": encryption.run,
     "concurrent_asks": concurrent_asks.run,
+    "tool_schemas": tool_schemas.run,
 }
 
 

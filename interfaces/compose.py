@@ -53,6 +53,7 @@ def model_settings(settings: Settings) -> Any:
         base_url=settings.openai_base_url,
         timeout=settings.llm_timeout,
         max_retries=settings.llm_retries,
+        temperature=settings.temperature,
     )
 
 

@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
@@ -44,6 +44,19 @@ class Settings(BaseSettings):
         "auto", description="Planner: offline, openai, or auto (openai when configured)."
     )
     model: str = Field("gpt-4o-mini", description="Model name for the OpenAI-compatible planner.")
+    temperature: float | None = Field(
+        0.0,
+        ge=0,
+        le=2,
+        description="Sampling temperature sent to the model; `none`: not sent. A model that refuses one "
+        "(reasoning models) is asked again without it.",
+    )
+
+    @field_validator("temperature", mode="before")
+    @classmethod
+    def _no_temperature(cls, value: object) -> object:
+        return None if isinstance(value, str) and value.strip().lower() in ("", "none", "off") else value
+
     embedding_model: str | None = Field(
         None, description="OpenAI-compatible embedding model for memory (unset: the offline hashing embedding)."
     )

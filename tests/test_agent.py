@@ -208,9 +208,11 @@ def test_openai_path_round_trip_with_retry(agent: PlanningAgent) -> None:
     assert _tools(result) == ["metrics"] and result.grounding["ok"]
     assert len(stub.requests) == 3
     tools = {t["function"]["name"] for t in stub.requests[1]["body"]["tools"]}
-    assert {"forecast", "capacity_gap", "metrics", "apply_scenario"} <= tools
+    assert tools == {"metrics", "scenarios"}  # only what the request can need (agent/tool_choice.py)
     schema = next(t for t in stub.requests[1]["body"]["tools"] if t["function"]["name"] == "metrics")["function"]
     assert "runtime" not in schema["parameters"]["properties"]  # the context is never the model's to fill
+    assert "as_of" not in schema["parameters"]["properties"]  # expert knobs stay with the CLI
+    assert schema["parameters"]["additionalProperties"] is False
 
 
 def test_openai_ungrounded_answer_is_regenerated_then_flagged(agent: PlanningAgent) -> None:

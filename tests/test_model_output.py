@@ -156,3 +156,52 @@ def test_numbers_invented_twice_are_removed_flagged_and_kept_out_of_the_thread(w
     roles = [m["role"] for m in stub.requests[-1]["body"]["messages"]]
     assert not any(a == b == "assistant" for a, b in itertools.pairwise(roles))  # strict templates
     assert "987.6" not in str(stub.requests[-1]["body"]["messages"])
+
+
+def test_usage_is_recorded_per_call_and_summed_per_run(wh: Warehouse) -> None:
+    replies = [lambda body: completion(tool_calls=[{"name": "metrics", "args": {"metric": "pipeline"}}]), _echo_summary]
+    with OpenAIStub(replies) as stub:
+        result = _remote(wh, stub).ask("What's pipeline?")
+    calls = [s for s in result.steps if s.kind == "llm_call"]
+    assert len(calls) == 2 and all(s.args["usage"]["total_tokens"] == 2 for s in calls)  # the stub reports 1 + 1
+    assert result.usage.model_dump() == {"model_calls": 2, "input_tokens": 2, "output_tokens": 2, "total_tokens": 4}
+    assert result.model_dump(mode="json")["usage"]["total_tokens"] == 4  # `spm ask --json` carries it
+
+
+def test_a_model_that_refuses_a_temperature_is_asked_again_without_one(wh: Warehouse) -> None:
+    """Reasoning models answer 400 to any temperature but their default; that used to mean a fallback."""
+
+    def reasoning(reply: Any) -> Any:
+        def answer(body: dict[str, Any]) -> Any:
+            if "temperature" in body:
+                message = "Unsupported value: 'temperature' does not support 0.0 with this model."
+                return 400, {"error": {"message": message, "type": "invalid_request_error", "param": "temperature"}}
+            return reply(body)
+
+        return answer
+
+    replies = [
+        reasoning(lambda body: completion(tool_calls=[{"name": "metrics", "args": {"metric": "pipeline"}}])),
+        reasoning(lambda body: completion(tool_calls=[{"name": "metrics", "args": {"metric": "pipeline"}}])),
+        reasoning(_echo_summary),
+    ]
+    with OpenAIStub(replies) as stub:
+        settings = ModelSettings(provider="openai", model="o4-mini-stub", base_url=stub.base_url, api_key="k",
+                                 max_retries=0)  # fmt: skip
+        result = PlanningAgent(wh, settings, checkpointer(":memory:")).ask("What's pipeline?")
+    assert result.status == "ok" and result.model == "o4-mini-stub" and _tools(result) == ["metrics"]
+    assert ["temperature" in r["body"] for r in stub.requests] == [True, False, False]  # remembered after one refusal
+    assert "offline planner" not in result.answer
+
+
+def test_the_temperature_is_a_setting_and_none_leaves_it_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent.models import openai_model
+    from interfaces.compose import model_settings
+    from interfaces.settings import Settings
+
+    monkeypatch.setenv("SPM_TEMPERATURE", "none")
+    settings = model_settings(Settings())
+    assert settings.temperature is None
+    assert "temperature" not in openai_model(settings)._default_params  # not sent at all
+    monkeypatch.setenv("SPM_TEMPERATURE", "0.3")
+    assert openai_model(model_settings(Settings()))._default_params["temperature"] == 0.3

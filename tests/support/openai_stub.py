@@ -14,7 +14,8 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-Reply = Callable[[dict[str, Any]], dict[str, Any]] | int  # a completion builder, or an HTTP status to fail with
+# A completion builder (or one returning (HTTP status, body)), or an HTTP status to fail with.
+Reply = Callable[[dict[str, Any]], Any] | int
 
 
 def completion(content: str | None = None, tool_calls: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -74,8 +75,11 @@ class OpenAIStub:
                     self.send_header("retry-after-ms", "1")
                 else:
                     answer = reply(body)  # bytes: sent as they are (a garbled response)
+                    status = 200
+                    if isinstance(answer, tuple):  # (HTTP status, body): a refusal that depends on the request
+                        status, answer = answer
                     payload = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
-                    self.send_response(200)
+                    self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()

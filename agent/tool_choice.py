@@ -1,0 +1,69 @@
+"""Which tools a request binds for a language model: the ones it can need, not all eleven.
+
+Every model call carries every bound schema; all of them are about 4,400 tokens
+(`bench/tool_schemas.py`), more than a small local model's default context holds. The offline
+planner's intent classifier (agent/planner/intents.py) already reads what a request is about:
+its likely intents' tools are bound, plus the tools the thread used before (a follow-up keeps
+working on them), plus the ones whose need shows in the words rather than the intent (a
+comparison of options, an explanation of a variance, a fiscal calendar stated, a scenario to
+apply), and the scenario list, which is small. A model that calls a tool it was not shown
+still gets it run (the tool node holds every tool). Recall and size over every eval case are
+measured in `bench/tool_schemas.py`. Pure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from tools import registry
+
+# Chosen on every eval case (bench/tool_schemas.py): the expected tools are bound in 545 of 548,
+# half the calls carry under 1,010 tokens of schemas, 9 in 10 under 1,700.
+COVERAGE = 0.9  # the likeliest tools are bound until they hold this share of the tool intents' probability
+MOST = 2  # ... but no more than this many by likelihood alone
+LIKELY = 0.1  # an intent at least this likely always brings its tool along
+ALWAYS = ("scenarios",)
+CUES = {
+    "compare_plans": re.compile(
+        r"\b(compar\w*|versus|vs\.?|options?|alternatives?|which (?:one|is|gives|would|of)|best|side by side|"
+        r"trade-?offs?|against each other)\b",
+        re.I,
+    ),
+    "explain_variance": re.compile(
+        r"\b(why|explain\w*|drivers?|driven|variance|what changed|what drove|miss(?:ed|ing)?|behind|fell short|"
+        r"gap to)\b",
+        re.I,
+    ),
+    "set_fiscal_calendar": re.compile(r"\bfiscal (?:year|calendar|quarter)s? (?:starts?|begins?|runs?)\b", re.I),
+    "apply_scenario": re.compile(r"\b(apply|publish|push (?:it )?live|make (?:it )?live|roll (?:it )?out)\b", re.I),
+}
+
+
+def choose(
+    question: str,
+    scores: Sequence[tuple[str, float]],
+    earlier: Iterable[str],
+    *,
+    coverage: float = COVERAGE,
+    most: int = MOST,
+) -> list[str]:
+    """Tool names to bind, in registry order.
+
+    `scores`: the classifier's (intent, probability) pairs, most likely first; `earlier`: tools
+    the thread called before this question. The likeliest tools' intents are taken until they
+    hold `coverage` of the probability the tool intents have (at most `most` of them), and any
+    intent at least `LIKELY`."""
+    by_intent = {spec.intent: spec.name for spec in registry.TOOLS if spec.intent}
+    ranked = [(by_intent[i], p) for i, p in scores if i in by_intent]
+    mass = sum(p for _, p in ranked) or 1.0
+    chosen = set(earlier)
+    held = 0.0
+    for name, p in ranked:
+        if (held >= coverage * mass or len(chosen - set(earlier)) >= most) and p < LIKELY:
+            break
+        chosen.add(name)
+        held += p
+    chosen |= {name for name, cue in CUES.items() if cue.search(question)}
+    chosen |= set(ALWAYS)
+    return [spec.name for spec in registry.TOOLS if spec.name in chosen]
