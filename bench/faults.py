@@ -7,6 +7,7 @@ behaviours are asserted in tests/test_security.py and tests/test_connection.py.
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import subprocess
@@ -36,7 +37,7 @@ def run() -> None:
     from agent.agent import PlanningAgent
     from agent.models import ModelSettings
     from interfaces.compose import checkpointer
-    from warehouse import audit
+    from warehouse import audit, audit_journal
     from warehouse.connection import Warehouse
     from warehouse.create import create_warehouse
     from warehouse.errors import WarehouseLockedError
@@ -99,6 +100,34 @@ def run() -> None:
             ),
         )
 
+        metrics_call = {"name": "metrics", "args": {"metric": "pipeline", "filters": {"region": ["EMEA"]}}}
+        ran = lambda r: "the call was read and ran" if any(s.kind == "tool_call" for s in r.steps) else "NOT RUN"  # noqa: E731
+        drill(
+            "model sends tool arguments that are not JSON (single quotes, trailing comma)",
+            [lambda b: completion(tool_calls=[{"name": "metrics", "raw": "{'metric': 'pipeline',}"}]),
+             lambda b: completion(content="Done.")],
+            ran,
+        )  # fmt: skip
+        drill(
+            "model writes its tool call as text (`<tool_call>...`)",
+            [lambda b: completion(content=f"<tool_call>{json.dumps(metrics_call)}</tool_call>"),
+             lambda b: completion(content="Done.")],
+            ran,
+        )  # fmt: skip
+        drill(
+            "model's tool call unreadable twice",
+            [lambda b: completion(tool_calls=[{"name": "metrics", "raw": '{"metric": '}])] * 2,
+            lambda r: "offline planner answered, the answer says why" if "could not be read" in r.answer
+            else "NO FALLBACK",
+        )  # fmt: skip
+        drill(
+            "model invents a figure twice",
+            [lambda b: completion(tool_calls=[metrics_call])]
+            + [lambda b: completion(content="EMEA pipeline is $987.6M.")] * 2,
+            lambda r: "figure removed and flagged" if "$987.6M" not in r.answer.split("\n\n")[0]
+            and r.grounding.get("removed") else "INVENTED FIGURE KEPT",
+        )  # fmt: skip
+
         # --approve on a question that asked for no write: a model's own write must still wait.
         cro = find_user(wh, "cro")
         apply_call = completion(tool_calls=[{"name": "apply_scenario", "args": {"scenario": "drill-plan"}}])
@@ -148,6 +177,20 @@ def run() -> None:
         tamper("audit: whole file restored from an older copy, checked against an anchor", [], anchor=later)
         assert head
 
+        # A run's journal edited before it reached the trail (warehouse/audit_journal.py).
+        log = audit_journal.JournalLog.start(wh, run_id="run-drill-journal", thread_id=None, user_id="local",
+                                             interface="cli", question=QUESTION, model="m", code_version="bench")  # fmt: skip
+        log.append("tool_result", "metrics", summary="EMEA pipeline is $1.2M")
+        log.finish("ok", "EMEA pipeline is $1.2M.")
+        log.close()
+        log.path.write_text(log.path.read_text().replace("$1.2M", "$999M"))
+        started = time.perf_counter()
+        drained = audit_journal.drain(wh, None)
+        caught = [r for r, _ in audit_journal.rejected(wh, None)] == ["run-drill-journal"] and not drained.imported
+        rows.append(["audit: a run's journal edited before it was imported",
+                     "caught: journal_rejected, kept out of the trail" if caught else "NOT CAUGHT",
+                     f"{time.perf_counter() - started:.1f} s"])  # fmt: skip
+
         # Another process holds the warehouse: a clear error naming it, after the bounded wait.
         holder = subprocess.Popen(
             [
@@ -196,6 +239,7 @@ def run() -> None:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
         started = time.perf_counter()
+        audit_journal.drain(wh, None)  # the killed run's journal, as the next `spm audit` command imports it
         with wh.reader() as cur:
             run_id, status = cur.execute(
                 "SELECT run_id, status FROM audit_runs ORDER BY started_at DESC LIMIT 1"
