@@ -1,6 +1,6 @@
 """Which tools a request binds for a language model: the ones it can need, not all eleven.
 
-Every model call carries every bound schema; all of them are about 4,400 tokens
+Every model call carries every bound schema; all of them are about 4,000 tokens
 (`bench/tool_schemas.py`), more than a small local model's default context holds. The offline
 planner's intent classifier (agent/planner/intents.py) already reads what a request is about:
 its likely intents' tools are bound, plus the tools the thread used before (a follow-up keeps
@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from tools import registry
 
 # Chosen on every eval case (bench/tool_schemas.py): the expected tools are bound in 545 of 548,
-# half the calls carry under 1,010 tokens of schemas, 9 in 10 under 1,700.
+# half the calls carry under 1,040 tokens of schemas, 9 in 10 under 1,730.
 COVERAGE = 0.9  # the likeliest tools are bound until they hold this share of the tool intents' probability
 MOST = 2  # ... but no more than this many by likelihood alone
 LIKELY = 0.1  # an intent at least this likely always brings its tool along

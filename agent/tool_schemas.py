@@ -48,8 +48,17 @@ def model_schema(tool: Any) -> dict[str, Any]:
     from langchain_core.utils.function_calling import convert_to_openai_tool
 
     schema = convert_to_openai_tool(tool)
-    schema["function"]["parameters"] = _slim(schema["function"]["parameters"])
-    parameters = schema["function"]["parameters"]
+    parameters = _slim(schema["function"]["parameters"])
+    # LangChain's conversion drops what an input model adds to a field's schema (json_schema_extra):
+    # the closed sets (metrics.metric, forecast.by, data_check.checks) come back from the model itself.
+    own = tool.args_schema.model_json_schema().get("properties", {}) if tool.args_schema else {}
+    for name, prop in parameters.get("properties", {}).items():
+        field = own.get(name, {})
+        if field.get("enum"):
+            prop["enum"] = field["enum"]
+        if (field.get("items") or {}).get("enum") and isinstance(prop.get("items"), dict):
+            prop["items"]["enum"] = field["items"]["enum"]
+    schema["function"]["parameters"] = parameters
     for knob in EXPERT_KNOBS & set(parameters.get("properties", {})):
         del parameters["properties"][knob]
     if "required" in parameters:

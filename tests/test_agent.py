@@ -99,7 +99,9 @@ def test_grounding_catches_a_planted_number(agent: PlanningAgent) -> None:
     result = agent.ask("What's pipeline this quarter in EMEA?")
     total = result.tool_results[0]["metrics"]["total"]
     honest = f"EMEA pipeline is ${total / 1e6:.1f}M this quarter."
-    planted = f"EMEA pipeline is ${total / 1e6 + 3:.1f}M this quarter, 42% above plan."
+    # Numbers no state of this module's shared warehouse holds (a share like 42% can turn up in a
+    # result once another test here has changed quotas, depending on the order tests run in).
+    planted = f"EMEA pipeline is ${total / 1e6 + 3:.1f}M this quarter, with 7,777 deals at risk."
     assert grounding.check(honest, result.tool_results).ok
     flagged = grounding.check(planted, result.tool_results)
     assert not flagged.ok and len(flagged.ungrounded) == 2

@@ -57,3 +57,13 @@ def test_a_request_is_shown_the_tools_it_can_need(
     chosen = set(_choose(question, earlier))
     assert needed <= chosen and not (left_out & chosen)
     assert "scenarios" in chosen  # small, and any request may name a saved plan
+
+
+def test_closed_sets_reach_the_model_as_enums() -> None:
+    """forecast.by and data_check.checks accepted any string as far as a model could tell."""
+    from warehouse.checks import CHECKS
+
+    schemas = {s["function"]["name"]: s["function"]["parameters"]["properties"] for s in tool_schemas.for_model()}
+    assert schemas["forecast"]["by"]["items"]["enum"] == ["region", "segment", "product", "rep"]
+    assert schemas["data_check"]["checks"]["items"]["enum"] == list(CHECKS)
+    assert schemas["metrics"]["metric"].get("enum")  # the KPI registry's names, as before

@@ -7,6 +7,7 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tools.contract import ToolResult
+from warehouse.checks import CHECKS
 
 FILTER_DIMS = ("region", "segment")
 
@@ -18,8 +19,8 @@ class DataCheckInput(BaseModel):
 
     checks: list[str] = Field(
         default_factory=list,
-        description="Check names (zombie_opportunities, stale_stages, duplicate_accounts, orphan_owners, "
-        "zips_without_territory, amount_outliers, active_reps_without_quota, quotas_without_rep); empty: all.",
+        description="Check names; empty: all.",
+        json_schema_extra={"items": {"type": "string", "enum": list(CHECKS)}},  # the closed set, for a model
     )
     filters: dict[str, list[str]] = Field(
         default_factory=dict,

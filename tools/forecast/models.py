@@ -82,6 +82,7 @@ class ForecastInput(BaseModel):
     by: list[str] = Field(
         default_factory=list,
         description="Group by any of region, segment, product, rep (in hierarchy order).",
+        json_schema_extra={"items": {"type": "string", "enum": list(GROUP_DIMS)}},  # the closed set, for a model
     )
     filters: dict[str, list[str]] = Field(
         default_factory=dict,
