@@ -4,8 +4,10 @@ Slack wants an acknowledgement within 3 seconds, so every listener acks at once 
 agent runs in a lazy listener on Bolt's thread pool. The Slack thread is the conversation
 (thread id = team:channel:thread_ts): questions in different threads run in parallel, those
 in one thread one at a time. Slack re-sends an event it thinks was lost; those retries are
-recognised by event id and dropped. Approvals are buttons; a click by someone whose role may
-not approve changes nothing but is recorded in the run's audit trail.
+recognised by event id and dropped. A question's "Working on it…" message shows the graph's
+progress and becomes the answer. Approvals are buttons; a click by someone whose role may not
+approve changes nothing but is recorded in the run's audit trail, and only they are told, in
+the thread (as are people the warehouse does not know).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +34,7 @@ log = logging.getLogger("spm.slack")
 MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
 SEEN_EVENTS = 10_000  # event ids remembered for de-duplication
 WORKING = "Working on it…"
+PROGRESS_EVERY = 1.0  # seconds between two progress updates of the working message
 NOT_REGISTERED = (
     "I don't know you yet, so I can't show planning data. Ask an admin to add your Slack id ({user}): "
     "`spm users add YOUR_ID --role ROLE --scope SCOPE --slack-id {user}`."
@@ -67,6 +71,40 @@ class ThreadLocks:
             return self._locks.setdefault(thread_id, threading.Lock())
 
 
+class Working:
+    """The thread's "Working on it…" message: updated in place as the graph moves (at most once
+    per `PROGRESS_EVERY` seconds, Slack's rate limits being per channel), then replaced by the
+    answer. If Slack refuses an update, the answer is posted as a new message instead."""
+
+    def __init__(self, client: WebClient, channel: str, thread_ts: str) -> None:
+        self.client, self.channel, self.thread_ts = client, channel, thread_ts
+        posted = client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=WORKING)
+        self.ts: str | None = posted.get("ts")
+        self._shown = WORKING
+        self._last = 0.0
+
+    def progress(self, step: str) -> None:
+        text = f"{WORKING} ({step})"
+        now = time.monotonic()
+        if self.ts is None or text == self._shown or now - self._last < PROGRESS_EVERY:
+            return
+        try:
+            self.client.chat_update(channel=self.channel, ts=self.ts, text=text)
+            self._shown, self._last = text, now
+        except SlackApiError as exc:  # progress is a courtesy: the answer still comes
+            log.info("progress update refused: %s", exc.response.get("error"))
+
+    def finish(self, *, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+        content: dict[str, Any] = {"text": text} | ({"blocks": blocks} if blocks is not None else {})
+        if self.ts is not None:
+            try:
+                self.client.chat_update(channel=self.channel, ts=self.ts, **content)
+                return
+            except SlackApiError as exc:
+                log.info("answer update refused, posting it instead: %s", exc.response.get("error"))
+        self.client.chat_postMessage(channel=self.channel, thread_ts=self.thread_ts, **content)
+
+
 @dataclass
 class SlackBot:
     """The bot's behaviour, independent of how requests arrive (HTTP or Socket Mode)."""
@@ -77,7 +115,8 @@ class SlackBot:
     dedupe: EventDeduplicator = field(default_factory=EventDeduplicator)
 
     def answer(self, client: WebClient, *, team: str, channel: str, thread_ts: str, slack_user: str, text: str) -> None:
-        """Run one question and post the answer in the thread."""
+        """Run one question in the thread: a "working" message, updated in place with progress,
+        then replaced by the answer."""
         question = MENTION.sub("", text or "").strip()
         if not question:
             client.chat_postMessage(
@@ -87,22 +126,24 @@ class SlackBot:
             )
             return
         user = self.identify(slack_user)
-        if user is None:
-            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=NOT_REGISTERED.format(user=slack_user))
+        if user is None:  # said to them alone: the channel need not learn who is not registered
+            client.chat_postEphemeral(
+                channel=channel, user=slack_user, thread_ts=thread_ts, text=NOT_REGISTERED.format(user=slack_user)
+            )
             return
-        client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=WORKING)
+        working = Working(client, channel, thread_ts)
         thread_id = f"{team}:{channel}:{thread_ts}"
         try:
             with self.locks(thread_id):
-                result = self.agent.ask(question, thread_id=thread_id, user=user, interface="slack")
+                result = self.agent.ask(
+                    question, thread_id=thread_id, user=user, interface="slack", on_progress=working.progress
+                )
         except Exception as exc:  # the user sees the problem, never a stack trace
             log.warning("question failed: %s", type(exc).__name__)
-            client.chat_postMessage(
-                channel=channel, thread_ts=thread_ts, text=f"Sorry, I could not answer: {explain(exc)}"
-            )
+            working.finish(text=f"Sorry, I could not answer: {explain(exc)}")
             return
         blocks, fallback = result_blocks(result, question)
-        client.chat_postMessage(channel=channel, thread_ts=thread_ts, blocks=blocks, text=fallback)
+        working.finish(text=fallback, blocks=blocks)
 
     def decide(self, client: WebClient, body: dict[str, Any], approved: bool) -> None:
         """An Approve/Reject click: resume the thread as the clicking user (their role is checked)."""
@@ -117,10 +158,12 @@ class SlackBot:
             with self.locks(thread_id):
                 result = self.agent.resume(thread_id, approved=approved, user=user, interface="slack")
         except Exception as exc:
-            client.chat_postEphemeral(channel=channel, user=slack_user, text=f"Nothing changed: {explain(exc)}")
+            client.chat_postEphemeral(
+                channel=channel, user=slack_user, thread_ts=thread_ts, text=f"Nothing changed: {explain(exc)}"
+            )
             return
-        if result.status == "needs_approval":  # refused: only the clicker needs to know
-            client.chat_postEphemeral(channel=channel, user=slack_user, text=result.answer)
+        if result.status == "needs_approval":  # refused: only the clicker needs to know, in the thread
+            client.chat_postEphemeral(channel=channel, user=slack_user, thread_ts=thread_ts, text=result.answer)
             return
         blocks, fallback = result_blocks(result, "approved" if approved else "rejected")
         client.chat_postMessage(channel=channel, thread_ts=thread_ts, blocks=blocks, text=fallback)
@@ -181,7 +224,7 @@ def build_app(
         if not (command.get("text") or "").strip():
             ack(text="Ask a planning question, e.g. `/spm forecast next quarter by region`.")
         else:
-            ack(text=WORKING)
+            ack()  # the question appears in the channel and its thread says "working": one signal
 
     def on_command(command: dict[str, Any], client: WebClient, respond: Callable[..., Any]) -> None:
         text = (command.get("text") or "").strip()

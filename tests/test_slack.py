@@ -96,16 +96,40 @@ def _mention(text: str, ts: str, user: str = CRO, channel: str = "C0PLAN") -> di
     return {"type": "app_mention", "user": user, "text": f"<@UBOT0001> {text}", "ts": ts, "channel": channel}
 
 
+def _working(stub: SlackStub, thread_ts: str) -> list[str]:
+    """The ts of each "working" message posted in the thread (each becomes an answer)."""
+    return [p["_ts"] for p in stub.posted() if p.get("thread_ts") == thread_ts and p["text"].startswith("Working")]
+
+
+def _answers(stub: SlackStub, thread_ts: str, text: str = "", count: int = 1) -> list[dict[str, Any]]:
+    """The answers in the thread: the "working" messages, updated with the answer's blocks."""
+
+    deadline = time.monotonic() + 60
+    while True:
+        working = _working(stub, thread_ts)
+        found = [
+            p for p in stub.posted("chat.update") if p.get("ts") in working and "blocks" in p and text in p["text"]
+        ]
+        if len(found) >= count:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no answer in thread {thread_ts}; calls: {[m for m, _ in stub.calls]}")
+        time.sleep(0.05)
+
+
 def _answer_in(stub: SlackStub, thread_ts: str) -> dict[str, Any]:
-    return stub.wait_for(lambda m, p: m == "chat.postMessage" and p.get("thread_ts") == thread_ts and "blocks" in p)[0]
+    return _answers(stub, thread_ts)[0]
 
 
 def test_mention_gets_a_threaded_block_kit_answer(bot: Bot) -> None:
     status, _, took = bot.event(_mention("What's pipeline this quarter in EMEA?", "1700000001.000100"), "Ev001")
     assert status == 200 and took < 3.0  # acknowledged at once; the agent runs afterwards
     answer = _answer_in(bot.stub, "1700000001.000100")
-    working = [p for p in bot.stub.posted() if p.get("thread_ts") == "1700000001.000100" and "Working" in p["text"]]
-    assert working, "a 'working on it' message comes first"
+    (working,) = _working(bot.stub, "1700000001.000100")  # one "working" message comes first ...
+    updates = [p for m, p in bot.stub.calls if m == "chat.update" and p["ts"] == working]
+    assert updates[0]["text"].startswith("Working on it… (") and "blocks" not in updates[0]  # ... shows progress
+    assert updates[-1] is answer  # ... and becomes the answer, in place
+    assert not [p for p in bot.stub.posted() if p.get("thread_ts") == "1700000001.000100" and "blocks" in p]
     kinds = [b["type"] for b in answer["blocks"]]
     assert kinds[0] == "header" and kinds[1] == "section" and kinds[-1] == "context"
     assert "EMEA" in answer["blocks"][1]["text"]["text"] and "Pipeline" in answer["text"]  # blocks and fallback
@@ -119,11 +143,7 @@ def test_follow_up_in_the_same_thread_reuses_the_conversation(bot: Bot) -> None:
     _answer_in(bot.stub, "1700000002.000100")
     reply = {**_mention("and for APAC?", "1700000002.000200"), "thread_ts": "1700000002.000100"}
     bot.event(reply, "Ev003")
-    answers = bot.stub.wait_for(
-        lambda m, p: (
-            m == "chat.postMessage" and p.get("thread_ts") == "1700000002.000100" and "APAC" in p.get("text", "")
-        )
-    )
+    answers = _answers(bot.stub, "1700000002.000100", text="APAC")
     assert "(pipeline; APAC" in answers[0]["text"]
 
 
@@ -146,8 +166,7 @@ def test_slack_retries_are_answered_once(bot: Bot) -> None:
     assert bot.event(event, "Ev007", retry=2)[0] == 200
     _answer_in(bot.stub, "1700000004.000100")
     time.sleep(1.5)
-    answers = [p for p in bot.stub.posted() if p.get("thread_ts") == "1700000004.000100" and "blocks" in p]
-    assert len(answers) == 1
+    assert len(_working(bot.stub, "1700000004.000100")) == 1 and len(_answers(bot.stub, "1700000004.000100")) == 1
     assert sum(1 for r in bot.runs() if r[2] == "Win rate by segment last quarter") == 1
 
 
@@ -163,23 +182,19 @@ def test_slash_command_acks_in_time_and_answers_in_a_thread(bot: Bot) -> None:
             "trigger_id": "1.2.3",
         }
     )
-    assert status == 200 and took < 3.0 and "Working" in body
+    assert status == 200 and took < 3.0 and "Working" not in body  # one "working" signal, in the thread
     question = bot.stub.wait_for(lambda m, p: m == "chat.postMessage" and p.get("channel") == "C0SLASH")[0]
     assert "How many AEs" in question["text"] and "thread_ts" not in question
-    thread = bot.stub.posted()
-    ts = next(p for p in thread if p.get("channel") == "C0SLASH")  # the question message's ts is the thread
-    answer = bot.stub.wait_for(
-        lambda m, p: m == "chat.postMessage" and p.get("channel") == "C0SLASH" and "blocks" in p
-    )[0]
-    assert answer["thread_ts"] and "Capacity gap" in answer["text"]
-    assert ts is not None
+    answer = _answer_in(bot.stub, question["_ts"])  # the question message's ts is the thread
+    assert "Capacity gap" in answer["text"] and len(_working(bot.stub, question["_ts"])) == 1
 
 
 def test_unknown_users_are_refused_by_default(bot: Bot) -> None:
     before = len(bot.runs())
     bot.event(_mention("Forecast next quarter", "1700000005.000100", user=STRANGER), "Ev008")
-    refusal = bot.stub.wait_for(lambda m, p: m == "chat.postMessage" and p.get("thread_ts") == "1700000005.000100")[0]
-    assert "don't know you" in refusal["text"] and STRANGER in refusal["text"]
+    refusal = bot.stub.wait_for(lambda m, p: m == "chat.postEphemeral" and p.get("thread_ts") == "1700000005.000100")[0]
+    assert "don't know you" in refusal["text"] and STRANGER in refusal["text"] and refusal["user"] == STRANGER
+    assert not [p for p in bot.stub.posted() if p.get("thread_ts") == "1700000005.000100"]  # nothing public
     assert len(bot.runs()) == before
 
 
@@ -221,7 +236,7 @@ def test_approval_buttons_only_work_for_allowed_roles(bot: Bot) -> None:
     # A rep presses Approve: refused privately, nothing changes, the click is on the record.
     assert _click(bot, APPROVE_ACTION, thread_id, REP, ts)[0] == 200
     refused = bot.stub.wait_for(lambda m, p: m == "chat.postEphemeral" and p.get("user") == REP)[0]
-    assert "may not" in refused["text"]
+    assert "may not" in refused["text"] and refused["thread_ts"] == ts  # in the thread, not the channel root
     assert _scenario_status(bot, "slack-emea-up") == "draft"
 
     # The CRO approves: applied in one transaction, the result posted in the thread.

@@ -56,8 +56,10 @@ class SlackStub:
 
     def reply(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
-            self.calls.append((method, params))
             ts = f"1700000000.{next(self._ts):06d}"
+            if method == "chat.postMessage":
+                params = {**params, "_ts": ts}  # the message's own ts, for tests that follow its updates
+            self.calls.append((method, params))
         if method == "auth.test":
             return {"ok": True, "user_id": BOT_USER, "bot_id": "BBOT0001", "team_id": "T0TEST", "user": "spm"}
         if method == "chat.postMessage":
