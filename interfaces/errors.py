@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 import traceback
 from pathlib import Path
@@ -30,7 +31,7 @@ def user_facing(exc: BaseException) -> BaseException:
     `StorageError` naming the file and the setting that places it; anything else is unchanged."""
     if getattr(exc, "kind", None) not in (None, "storage"):
         return exc
-    if type(exc).__name__ == "OperationalError" and "database is locked" in str(exc):
+    if isinstance(exc, sqlite3.OperationalError) and "database is locked" in str(exc):
         return _threads_busy()  # SQLite: the only SQLite file spm writes is the threads file
     from warehouse.errors import storage_error
 

@@ -189,8 +189,10 @@ def _edit(path: Path, line_no: int, **changes: object) -> None:
         (None, 1, {"summary": "pipeline is $999M"}, "step 1 (tool_call) was edited"),
         (None, 3, {"steps": 1}, "finish line does not match"),
         (KEY, 3, {"answer": "Approved by nobody."}, "not signed by this key"),
+        (None, 3, {"status": None}, "finish without its status"),  # would fail the import's NOT NULL
+        (None, 0, {"question": None}, "start line lacks"),
     ],
-    ids=["step-edited", "step-removed-from-count", "finish-edited-with-key"],
+    ids=["step-edited", "step-removed-from-count", "finish-edited-with-key", "finish-cut", "start-cut"],
 )
 def test_a_journal_edited_before_import_never_enters_the_trail(
     wh: Warehouse, key: bytes | None, line_no: int, changes: dict[str, object], why: str

@@ -16,9 +16,11 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Self
 
 from warehouse import audit_ledger as ledger
 from warehouse.connection import Warehouse
@@ -149,45 +151,39 @@ def insert_step(cur: Any, step: Step) -> None:
     cur.execute("UPDATE audit_runs SET steps = ?, head_hash = ? WHERE run_id = ?", [step.seq, step.hash, step.run_id])
 
 
-class RunLog(Protocol):
-    """Where a run's trail goes as it happens: the warehouse itself (`AuditLog`), or a journal
-    imported into it after (`audit_journal.JournalLog`, for runs that only read the warehouse)."""
-
-    run_id: str
-
-    def append(
-        self,
-        kind: str,
-        name: str | None = None,
-        *,
-        args: Any = None,
-        summary: str | None = None,
-        result_digest: str | None = None,
-        data_fingerprint: str | None = None,
-        duration_ms: float | None = None,
-    ) -> Step: ...
-
-    def finish(self, status: str, answer: str | None = None, grounding: Any = None) -> None: ...
-
-    def recorded(self) -> list[Step]: ...
-
-    def close(self) -> None: ...
+START_FIELDS = ("run_id", "thread_id", "user_id", "interface", "question", "model", "started_at", "code_version")
 
 
-class AuditLog:
-    """Writes one run's steps as they happen. Thread-safe: parallel tool calls append in turn."""
+def insert_run(cur: Any, header: Mapping[str, Any]) -> None:
+    """Store a run's header as it starts (`START_FIELDS`; status running), in the caller's transaction."""
+    cur.execute(
+        f"INSERT INTO audit_runs ({', '.join(START_FIELDS)}, status) VALUES ({', '.join('?' * len(START_FIELDS))}, "
+        "'running')",
+        [header[f] for f in START_FIELDS],
+    )
 
-    def __init__(self, warehouse: Warehouse, run_id: str, key: bytes | None = None) -> None:
-        if not warehouse.writable:
-            raise RuntimeError("the audit log needs a writable warehouse handle")
-        self.warehouse = warehouse
+
+def finish_run(
+    cur: Any, run_id: str, status: str, finished_at: datetime, answer: str | None, grounding: str | None
+) -> None:
+    """Record how a run ended (`grounding` as canonical JSON), in the caller's transaction."""
+    cur.execute(
+        "UPDATE audit_runs SET status = ?, finished_at = ?, answer = ?, grounding = ? WHERE run_id = ?",
+        [status, finished_at, answer, grounding, run_id],
+    )
+
+
+class RunLog(ABC):
+    """A run's trail as it happens: steps numbered and chained here; where they go is the
+    subclass's: the warehouse itself (`AuditLog`), or a journal imported into it after
+    (`audit_journal.JournalLog`, for runs that only read the warehouse). Thread-safe: parallel
+    tool calls append in turn."""
+
+    def __init__(self, run_id: str, key: bytes | None, seq: int, head: str) -> None:
         self.run_id = run_id
-        self.key = key  # signs each ledger entry (HMAC) when set
+        self.key = key  # signs what the trail keeps (HMAC) when set
+        self._seq, self._head = seq, head
         self._lock = threading.Lock()
-        with warehouse.reader() as cur:
-            row = cur.execute("SELECT steps, head_hash FROM audit_runs WHERE run_id = ?", [run_id]).fetchone()
-        self._seq = int(row[0]) if row else 0
-        self._head = (row[1] if row and row[1] else None) or genesis(run_id)
 
     @classmethod
     def start(
@@ -202,15 +198,15 @@ class AuditLog:
         model: str,
         code_version: str,
         key: bytes | None = None,
-    ) -> AuditLog:
-        with warehouse.writer() as cur:
-            cur.execute(
-                "INSERT INTO audit_runs (run_id, thread_id, user_id, interface, question, model, status, started_at, "
-                "code_version) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)",
-                [run_id, thread_id, user_id, interface, question, model, datetime.now(), code_version],
-            )
-            ledger.record(cur, run_id, "start", key)
-        return cls(warehouse, run_id, key)
+    ) -> Self:
+        """A new run: its header (`START_FIELDS`) recorded, no steps yet."""
+        header = {"run_id": run_id, "thread_id": thread_id, "user_id": user_id, "interface": interface,
+                  "question": question, "model": model, "started_at": datetime.now(), "code_version": code_version}  # fmt: skip
+        return cls._begin(warehouse, header, key)
+
+    @classmethod
+    @abstractmethod
+    def _begin(cls, warehouse: Warehouse, header: dict[str, Any], key: bytes | None) -> Self: ...
 
     def append(
         self,
@@ -227,14 +223,52 @@ class AuditLog:
             step = new_step(self.run_id, self._seq + 1, self._head, kind, name, args=args, summary=summary,
                             result_digest=result_digest, data_fingerprint=data_fingerprint,
                             duration_ms=duration_ms)  # fmt: skip
-            with self.warehouse.writer() as cur:
-                insert_step(cur, step)
-                ledger.record(cur, self.run_id, "step", self.key)
+            self._store(step)
             self._seq, self._head = step.seq, step.hash
             return step
 
+    @abstractmethod
+    def _store(self, step: Step) -> None:
+        """Keep `step` (called under the lock, in order)."""
+
+    @abstractmethod
+    def finish(self, status: str, answer: str | None = None, grounding: Any = None) -> None: ...
+
+    @abstractmethod
     def recorded(self) -> list[Step]:
-        """Every step of the run so far, as stored."""
+        """Every step of the run so far."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release what the log holds (a run that never finished stays incomplete)."""
+
+
+class AuditLog(RunLog):
+    """Writes one run's steps into the warehouse as they happen, each in its own transaction."""
+
+    def __init__(self, warehouse: Warehouse, run_id: str, key: bytes | None = None) -> None:
+        if not warehouse.writable:
+            raise RuntimeError("the audit log needs a writable warehouse handle")
+        self.warehouse = warehouse
+        with warehouse.reader() as cur:
+            row = cur.execute("SELECT steps, head_hash FROM audit_runs WHERE run_id = ?", [run_id]).fetchone()
+        super().__init__(
+            run_id, key, int(row[0]) if row else 0, (row[1] if row and row[1] else None) or genesis(run_id)
+        )
+
+    @classmethod
+    def _begin(cls, warehouse: Warehouse, header: dict[str, Any], key: bytes | None) -> Self:
+        with warehouse.writer() as cur:
+            insert_run(cur, header)
+            ledger.record(cur, header["run_id"], "start", key)
+        return cls(warehouse, header["run_id"], key)
+
+    def _store(self, step: Step) -> None:
+        with self.warehouse.writer() as cur:
+            insert_step(cur, step)
+            ledger.record(cur, self.run_id, "step", self.key)
+
+    def recorded(self) -> list[Step]:
         with self.warehouse.reader() as cur:
             return steps(cur, self.run_id)
 
@@ -243,9 +277,8 @@ class AuditLog:
 
     def finish(self, status: str, answer: str | None = None, grounding: Any = None) -> None:
         with self.warehouse.writer() as cur:
-            cur.execute(
-                "UPDATE audit_runs SET status = ?, finished_at = ?, answer = ?, grounding = ? WHERE run_id = ?",
-                [status, datetime.now(), answer, None if grounding is None else canonical(grounding), self.run_id],
+            finish_run(
+                cur, self.run_id, status, datetime.now(), answer, None if grounding is None else canonical(grounding)
             )
             ledger.record(cur, self.run_id, "finish", self.key)
 

@@ -31,19 +31,27 @@ import hashlib
 import hmac
 import json
 import os
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from warehouse import audit_ledger as ledger
-from warehouse.audit import Step, canonical, genesis, insert_step, new_step, step_body, step_hash
+from warehouse.audit import (
+    START_FIELDS,
+    RunLog,
+    Step,
+    canonical,
+    finish_run,
+    genesis,
+    insert_run,
+    insert_step,
+    step_body,
+    step_hash,
+)
 from warehouse.connection import Warehouse
 from warehouse.errors import WarehouseLockedError
 from warehouse.files import PRIVATE_FILE, private_dir
-
-START_FIELDS = ("run_id", "thread_id", "user_id", "interface", "question", "model", "started_at", "code_version")
 
 
 def folder(warehouse: Warehouse) -> Path:
@@ -56,43 +64,27 @@ def _mac(key: bytes, line: dict[str, Any]) -> str:
     return hmac.new(key, f"journal|{body}".encode(), hashlib.sha256).hexdigest()
 
 
-class JournalLog:
+class JournalLog(RunLog):
     """One run's trail, journaled (the `audit.RunLog` of a run that only reads the warehouse)."""
 
     def __init__(self, path: Path, fd: int, run_id: str, key: bytes | None) -> None:
+        super().__init__(run_id, key, 0, genesis(run_id))
         self.path = path
-        self.run_id = run_id
-        self.key = key
         self._fd: int | None = fd
         self._steps: list[Step] = []
-        self._lock = threading.Lock()
 
     @classmethod
-    def start(
-        cls,
-        warehouse: Warehouse,
-        *,
-        run_id: str,
-        thread_id: str | None,
-        user_id: str | None,
-        interface: str,
-        question: str,
-        model: str,
-        code_version: str,
-        key: bytes | None = None,
-    ) -> JournalLog:
+    def _begin(cls, warehouse: Warehouse, header: dict[str, Any], key: bytes | None) -> Self:
         where = private_dir(folder(warehouse))
+        run_id = header["run_id"]
         # Written under a name `drain` skips, locked, then renamed: the lock is on the file
         # itself, so no drain ever sees the journal of a live run unlocked.
         part = where / f".{run_id}.part"
         fd = os.open(part, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_APPEND, PRIVATE_FILE)
         fcntl.flock(fd, fcntl.LOCK_EX)
         log = cls(where / f"{run_id}.jsonl", fd, run_id, key)
-        header = {"run_id": run_id, "thread_id": thread_id, "user_id": user_id, "interface": interface,
-                  "question": question, "model": model, "started_at": datetime.now().isoformat(),
-                  "code_version": code_version}  # fmt: skip
         try:
-            log._write({"event": "start", **header})
+            log._write({"event": "start", **header, "started_at": header["started_at"].isoformat()})
             os.replace(part, log.path)
         except BaseException:
             log.close()
@@ -109,25 +101,9 @@ class JournalLog:
         os.write(self._fd, data)  # one write of one line, O_APPEND: a crash tears at most this line
         os.fsync(self._fd)
 
-    def append(
-        self,
-        kind: str,
-        name: str | None = None,
-        *,
-        args: Any = None,
-        summary: str | None = None,
-        result_digest: str | None = None,
-        data_fingerprint: str | None = None,
-        duration_ms: float | None = None,
-    ) -> Step:
-        with self._lock:
-            head = self._steps[-1].hash if self._steps else genesis(self.run_id)
-            step = new_step(self.run_id, len(self._steps) + 1, head, kind, name, args=args, summary=summary,
-                            result_digest=result_digest, data_fingerprint=data_fingerprint,
-                            duration_ms=duration_ms)  # fmt: skip
-            self._write({"event": "step", **step.as_dict()})
-            self._steps.append(step)
-            return step
+    def _store(self, step: Step) -> None:
+        self._write({"event": "step", **step.as_dict()})
+        self._steps.append(step)
 
     def recorded(self) -> list[Step]:
         with self._lock:
@@ -137,10 +113,9 @@ class JournalLog:
         with self._lock:
             self._write({"event": "finish", "status": status, "finished_at": datetime.now().isoformat(),
                          "answer": answer, "grounding": None if grounding is None else canonical(grounding),
-                         "steps": len(self._steps), "head_hash": self._steps[-1].hash if self._steps else None})  # fmt: skip
+                         "steps": self._seq, "head_hash": self._head if self._steps else None})  # fmt: skip
 
     def close(self) -> None:
-        """Release the journal (a run that never finished is imported as incomplete)."""
         with self._lock:
             if self._fd is not None:
                 os.close(self._fd)  # closing releases the flock
@@ -161,6 +136,14 @@ class Journal:
     header: dict[str, Any]
     steps: list[Step] = field(default_factory=list)
     finish: dict[str, Any] | None = None
+
+
+def _is_time(value: Any) -> bool:
+    try:
+        datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def parse(path: Path, text: str, key: bytes | None) -> Journal:
@@ -186,12 +169,17 @@ def parse(path: Path, text: str, key: bytes | None) -> Journal:
     if not events or events[0].get("event") != "start" or events[0].get("run_id") != path.stem:
         raise JournalError(f"it does not start with the start of run {path.stem}")
     journal = Journal({k: events[0].get(k) for k in START_FIELDS})
+    required = ("interface", "question", "model", "code_version")
+    if not _is_time(journal.header["started_at"]) or not all(isinstance(journal.header[k], str) for k in required):
+        raise JournalError("its start line lacks the run's time, interface, question, model or code version")
     head = genesis(path.stem)
     for number, line in enumerate(events[1:], start=2):
         if line.get("event") == "finish":
             # Steps may follow the finish (the decision remembered after the answer), as in the trail.
             if journal.finish is not None:
                 raise JournalError(f"line {number} is a second finish")
+            if not isinstance(line.get("status"), str) or not _is_time(line.get("finished_at")):
+                raise JournalError(f"line {number} is a finish without its status and time")
             if line.get("steps") != len(journal.steps) or line.get("head_hash") != (
                 journal.steps[-1].hash if journal.steps else None
             ):
@@ -220,23 +208,15 @@ def parse(path: Path, text: str, key: bytes | None) -> Journal:
 def _import(cur: Any, journal: Journal, key: bytes | None) -> None:
     """Write the run as a direct run would have: header, ledger start, steps, finish, ledger entry."""
     h = journal.header
-    cur.execute(
-        "INSERT INTO audit_runs (run_id, thread_id, user_id, interface, question, model, status, started_at, "
-        "code_version) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)",
-        [h["run_id"], h["thread_id"], h["user_id"], h["interface"], h["question"], h["model"],
-         datetime.fromisoformat(h["started_at"]), h["code_version"]],
-    )  # fmt: skip
+    insert_run(cur, {**h, "started_at": datetime.fromisoformat(h["started_at"])})
     ledger.record(cur, h["run_id"], "start", key)
     end = journal.finish
     before = len(journal.steps) if end is None else int(end["steps"])
     for step in journal.steps[:before]:
         insert_step(cur, step)
     if end is not None:
-        cur.execute(
-            "UPDATE audit_runs SET status = ?, finished_at = ?, answer = ?, grounding = ? WHERE run_id = ?",
-            [end.get("status"), datetime.fromisoformat(end["finished_at"]), end.get("answer"), end.get("grounding"),
-             h["run_id"]],
-        )  # fmt: skip
+        finish_run(cur, h["run_id"], end["status"], datetime.fromisoformat(end["finished_at"]),
+                   end.get("answer"), end.get("grounding"))  # fmt: skip
     for step in journal.steps[before:]:
         insert_step(cur, step)
     if end is not None or journal.steps:
