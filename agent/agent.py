@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
+from langchain_core.tools import BaseTool
 from langgraph.errors import GraphRecursionError
 from langgraph.types import Command
 
 from agent import approvals, recall
 from agent.batch import Question, run_questions
-from agent.context import AgentSettings, Context
+from agent.context import AgentSettings, Context, Run, running
 from agent.graph import build
-from agent.models import ModelSettings, offline_planner, openai_model
+from agent.models import ModelSettings, offline_planner, remote_model
 from agent.planner.vocabulary import load_vocabulary
 from agent.result import AgentResult, StepView, Usage
 from agent.version import code_version
@@ -30,23 +32,40 @@ from warehouse.errors import NotFoundError
 from warehouse.identity import LOCAL_USER, User
 
 Progress = Callable[[str], None]  # told what the graph is doing, e.g. "running forecast"
+# Told each piece of text the model writes: (message id, piece). A draft, not the answer: the
+# answer is checked (grounding) after it is written, and a regenerated draft has a new id.
+Tokens = Callable[[str, str], None]
+STREAMED_NODES = frozenset({"plan", "recommend"})  # where the model writes text for the user
 
 
 @dataclass
 class PlanningAgent:
+    """The planning agent over one warehouse.
+
+    `PlanningAgent(Warehouse("data/demo.duckdb"))` answers with the offline planner (or the model
+    the environment configures) and keeps threads in memory; the spm interfaces build it with
+    their settings (interfaces/compose.py). `tools=[...]` adds your own LangChain tools: the
+    model is shown them on every call and each call is audited like spm's own.
+    """
+
     warehouse: Warehouse  # a writable handle: audit trail and approved writes
-    model_settings: ModelSettings
-    checkpointer: Any
+    model_settings: ModelSettings = field(default_factory=ModelSettings)
+    checkpointer: Any = None  # None: threads kept in memory for this process
     settings: AgentSettings = field(default_factory=AgentSettings)
     memory: Any = None
     audit_key: bytes | None = None  # signs each run's audit header (HMAC) when set
+    tools: Sequence[BaseTool] = ()
 
     def __post_init__(self) -> None:
         if not self.warehouse.writable:
             self.warehouse = self.warehouse.with_writes()
-        self.graph = build(self.checkpointer)
+        if self.checkpointer is None:
+            from langgraph.checkpoint.memory import InMemorySaver
+
+            self.checkpointer = InMemorySaver()
+        self.graph = build(self.checkpointer, self.tools)
         self._remote: BaseChatModel | None = (
-            openai_model(self.model_settings) if self.model_settings.use_openai() else None
+            remote_model(self.model_settings) if self.model_settings.use_remote() else None
         )
 
     @property
@@ -64,13 +83,13 @@ class PlanningAgent:
         log: audit.RunLog,
         approve: bool,
         approve_target: str | None = None,
-    ) -> Context:
+    ) -> Run:
         offline = offline_planner(
             load_vocabulary(self.warehouse, user.scope),
             self.settings.confidence_threshold,
             self.settings.planner_cache,
         )
-        return Context(
+        return Run(
             warehouse=self.warehouse,
             model=self._remote or offline,
             offline=offline,
@@ -82,6 +101,7 @@ class PlanningAgent:
             approve_target=approve_target,
             settings=self.settings,
             memory=self.memory,
+            extra_tools=tuple(self.tools),
         )
 
     def _config(self, thread_id: str) -> dict[str, Any]:
@@ -98,6 +118,7 @@ class PlanningAgent:
         approve_target: str | None = None,
         on_progress: Progress | None = None,
         recall_before: str | None = None,
+        on_token: Tokens | None = None,
     ) -> AgentResult:
         """Answer one question; `approve` approves up front (if the user may) only the change the
         question asks for, or with `approve_target` the one it names; any other write waits.
@@ -129,7 +150,7 @@ class PlanningAgent:
         try:
             with self.warehouse.held(write=not journaled):  # one open of the file for the whole run
                 return self._ask(question, thread_id, user, interface, approve, approve_target, on_progress,
-                                 recall_before, journaled)  # fmt: skip
+                                 recall_before, journaled, on_token)  # fmt: skip
         finally:
             if journaled:
                 audit_journal.drain_quietly(self.warehouse, self.audit_key)
@@ -145,33 +166,12 @@ class PlanningAgent:
         on_progress: Progress | None,
         recall_before: str | None,
         journaled: bool,
+        on_token: Tokens | None = None,
     ) -> AgentResult:
         run_id = "run-" + uuid.uuid4().hex[:12]
         thread_id = thread_id or "thread-" + uuid.uuid4().hex[:12]
-        start_log = audit_journal.JournalLog.start if journaled else audit.AuditLog.start
-        log = start_log(
-            self.warehouse,
-            run_id=run_id,
-            thread_id=thread_id,
-            user_id=user.user_id,
-            interface=interface,
-            question=question,
-            model=self.model_name,
-            code_version=code_version(),
-            key=self.audit_key,
-        )
+        log = self._begin(run_id, thread_id, user, interface, question, journaled)
         try:
-            log.append(
-                "question",
-                interface,
-                args={
-                    "question": question,
-                    "user": user.user_id,
-                    "role": user.role,
-                    "scope": {"kind": user.scope.kind, "value": user.scope.value},
-                    "thread_id": thread_id,
-                },
-            )
             ctx = self._context(user, run_id, interface, log, approve, approve_target)
             start: dict[str, Any] = {
                 "messages": [HumanMessage(question)],
@@ -193,11 +193,67 @@ class PlanningAgent:
                     return self._result(ctx, thread_id, status, answer)
             else:
                 start |= recall.recall(self.memory, ctx, question, self.settings.memory_results, recall_before)
-            result = self._run(ctx, thread_id, start, on_progress)
+            result = self._run(ctx, thread_id, start, on_progress, on_token)
             recall.record_decision(self.memory, ctx, question, result)
             return result
         finally:
             log.close()  # a run that never finished stays incomplete in the trail
+
+    def _begin(
+        self, run_id: str, thread_id: str, user: User, interface: str, question: str, journaled: bool
+    ) -> audit.RunLog:
+        """Start the run's audit trail with its question (who asked, with which scope)."""
+        start_log = audit_journal.JournalLog.start if journaled else audit.AuditLog.start
+        log = start_log(
+            self.warehouse,
+            run_id=run_id,
+            thread_id=thread_id,
+            user_id=user.user_id,
+            interface=interface,
+            question=question,
+            model=self.model_name,
+            code_version=code_version(),
+            key=self.audit_key,
+        )
+        log.append(
+            "question",
+            interface,
+            args={
+                "question": question,
+                "user": user.user_id,
+                "role": user.role,
+                "scope": {"kind": user.scope.kind, "value": user.scope.value},
+                "thread_id": thread_id,
+            },
+        )
+        return log
+
+    def served_run(self, context: Context, run_id: str, new: bool, user: User, thread_id: str, question: str) -> Run:
+        """The handles of a run LangGraph Server started (`new`) or resumed, for `user`.
+
+        Its trail is written straight into the warehouse (no journal: no caller drains it after)
+        and the graph finishes it (`owned`). The context may name only this agent's warehouse
+        and model: a client cannot point the server at another file or planner.
+        """
+        from warehouse.errors import InputError
+
+        if context.warehouse and Path(context.warehouse).resolve() != self.warehouse.path.resolve():
+            raise InputError(
+                f"This server serves the warehouse {self.warehouse.path}, not {context.warehouse}.",
+                "Leave `warehouse` out of the run's context, or start the server with SPM_WAREHOUSE set to it.",
+            )
+        if context.model and context.model != self.model_name:
+            raise InputError(
+                f"This server plans with {self.model_name}, not {context.model}.",
+                "Leave `model` out of the run's context, or start the server with SPM_MODEL set to it.",
+            )
+        interface = context.interface or "langgraph"
+        if new:
+            log: audit.RunLog = self._begin(run_id, thread_id, user, interface, question, journaled=False)
+        else:
+            log = audit.AuditLog(self.warehouse, run_id, self.audit_key)
+        run = self._context(user, run_id, interface, log, context.auto_approve, context.approve_target)
+        return replace(run, owned=True)
 
     def ask_many(
         self,
@@ -266,11 +322,15 @@ class PlanningAgent:
         user: User | None = None,
         interface: str = "python",
         on_progress: Progress | None = None,
+        edit: dict[str, Any] | None = None,
+        reason: str | None = None,
+        on_token: Tokens | None = None,
     ) -> AgentResult:
         """Answer the approval a thread is waiting for, and finish its run.
 
-        A user who may not approve changes nothing: the attempt is an audit step and the
-        request keeps waiting for someone who may.
+        `edit` (with `approved`): the write's arguments changed before it runs, e.g.
+        `{"start_month": 3}`; `reason` says why a change is rejected. A user who may not approve
+        changes nothing: the attempt is an audit step and the request keeps waiting for someone who may.
         """
         user = user or LOCAL_USER
         audit_journal.drain(self.warehouse, self.audit_key)  # the waiting run's trail, if still journaled
@@ -295,17 +355,40 @@ class PlanningAgent:
                 )
                 answer = f"{user.user_id} may not decide this: {refused}. The request is still waiting for approval."
                 return self._result(ctx, thread_id, "needs_approval", answer, approval=request)
-            return self._run(ctx, thread_id, Command(resume={"approved": approved, "by": user.user_id}), on_progress)
+            request = snapshot.interrupts[0].value
+            decision: dict[str, Any] = {"type": "reject", **({"message": reason} if reason else {})}
+            if approved:
+                decision = (
+                    {"type": "edit", "edited_action": {"name": request.get("tool"), "args": edit}}
+                    if edit is not None
+                    else {"type": "approve"}
+                )
+            return self._run(ctx, thread_id, Command(resume={"decisions": [decision]}), on_progress, on_token)
 
-    def _run(self, ctx: Context, thread_id: str, start: Any, on_progress: Progress | None = None) -> AgentResult:
+    def _run(
+        self,
+        ctx: Run,
+        thread_id: str,
+        start: Any,
+        on_progress: Progress | None = None,
+        on_token: Tokens | None = None,
+    ) -> AgentResult:
         config = self._config(thread_id)
         log = ctx.audit
         assert log is not None
         try:
             # Streamed node by node so interfaces can show live progress; the result is the same as invoke.
-            for update in self.graph.stream(start, config, context=ctx, stream_mode="updates"):
-                if on_progress is not None:
-                    on_progress(describe_update(update))
+            # Node updates for progress; with `on_token`, the model's text as it is written too
+            # (LangGraph streams the chat model's tokens from inside the nodes).
+            modes = ["updates", "messages"] if on_token is not None else ["updates"]
+            with running(ctx) as context:
+                for mode, data in self.graph.stream(start, config, context=context, stream_mode=modes):
+                    if mode == "updates" and on_progress is not None:
+                        on_progress(describe_update(data))
+                    elif mode == "messages" and on_token is not None:
+                        piece = text_piece(*data)
+                        if piece is not None:
+                            on_token(*piece)
         except GraphRecursionError:
             log.append("error", "graph", summary=f"stopped after {self.settings.recursion_limit} steps")
             log.finish("error", f"I stopped after {self.settings.recursion_limit} steps without an answer.")
@@ -361,7 +444,7 @@ class PlanningAgent:
 
     def _result(
         self,
-        ctx: Context,
+        ctx: Run,
         thread_id: str,
         status: str,
         answer: str,
@@ -390,6 +473,19 @@ class PlanningAgent:
             approval=approval,
             tool_results=tool_results or [],
         )
+
+
+def text_piece(chunk: Any, metadata: dict[str, Any]) -> tuple[str, str] | None:
+    """(message id, text) of a streamed model chunk the user may watch, or None (tool-call
+    arguments, tool results, nodes that write nothing for the user)."""
+    if metadata.get("langgraph_node") not in STREAMED_NODES or not isinstance(chunk, AIMessageChunk | AIMessage):
+        return None
+    text = (
+        chunk.content
+        if isinstance(chunk.content, str)
+        else "".join(str(part.get("text", "")) for part in chunk.content if isinstance(part, dict))
+    )
+    return (str(chunk.id or ""), text) if text else None
 
 
 def describe_update(update: dict[str, Any]) -> str:

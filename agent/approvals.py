@@ -8,6 +8,7 @@ transaction, recording who approved.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from tools.registry import BY_NAME
@@ -79,3 +80,74 @@ def decision(approver: User, approved: bool, how: str) -> Decision:
         "role": approver.role,
         "reason": how if approved else f"declined by {approver.user_id}",
     }
+
+
+# --- LangGraph's human-in-the-loop shape ------------------------------------------------------
+# The request an approval interrupt carries, and the decisions it is resumed with, follow
+# LangChain's HumanInTheLoopMiddleware (HITLRequest / decisions), so LangGraph Studio, Agent
+# Chat UI and other HITL clients render and answer it. spm's own fields (tool, summary, target,
+# changes...) stay beside them for the spm interfaces.
+DECISIONS = ["approve", "edit", "reject"]
+
+
+def hitl_request(call: dict[str, Any], described: dict[str, Any], unasked: str | None) -> dict[str, Any]:
+    """The interrupt value for one write call waiting for a decision."""
+    summary = str(described.get("summary") or described.get("error") or call["name"])
+    return {
+        "action_requests": [{"name": call["name"], "args": call["args"], "description": summary}],
+        "review_configs": [{"action_name": call["name"], "allowed_decisions": DECISIONS}],
+        "tool_call_id": call["id"] or "",
+        **described,
+        **({"unasked": unasked} if unasked else {}),
+    }
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A reviewer's answer to one action request."""
+
+    approved: bool
+    args: dict[str, Any] | None = None  # edited arguments (an `edit` decision), else None
+    message: str | None = None  # a rejection's reason, or why a decision could not be read
+
+
+def read_reply(reply: Any, tool: str) -> Reply:
+    """The decision a resume carries: `{"decisions": [{"type": "approve" | "edit" | "reject", ...}]}`
+    (HITL), spm's own `{"approved": bool}`, or a bare bool. Anything unreadable approves nothing."""
+    if isinstance(reply, bool):
+        return Reply(reply)
+    if not isinstance(reply, dict):
+        return Reply(False, message=f"the reply {reply!r} is not a decision")
+    if "decisions" not in reply:
+        return Reply(bool(reply.get("approved")))
+    decisions = reply["decisions"]
+    if not isinstance(decisions, list) or len(decisions) != 1 or not isinstance(decisions[0], dict):
+        return Reply(False, message="expected one decision for the one action requested")
+    decision = decisions[0]
+    kind = decision.get("type")
+    if kind == "approve":
+        return Reply(True)
+    if kind == "reject":
+        return Reply(False, message=str(decision.get("message") or "") or None)
+    if kind == "edit":
+        action = decision.get("edited_action")
+        if not isinstance(action, dict) or not isinstance(action.get("args"), dict):
+            return Reply(False, message="an edit decision needs edited_action with args")
+        if action.get("name", tool) != tool:
+            return Reply(False, message=f"an edit may change {tool}'s arguments, not call {action.get('name')!r}")
+        return Reply(True, args=dict(action["args"]))
+    return Reply(False, message=f"unknown decision type {kind!r} (expected one of {', '.join(DECISIONS)})")
+
+
+def check_edit(tool: str, args: dict[str, Any]) -> str | None:
+    """Why edited arguments cannot run (they fail the tool's input model), or None."""
+    from pydantic import ValidationError
+
+    spec = BY_NAME.get(tool)
+    if spec is None:
+        return f"{tool!r} is not a write tool"
+    try:
+        spec.input_model.model_validate(args)
+    except ValidationError as exc:
+        return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
+    return None

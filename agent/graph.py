@@ -12,12 +12,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from calendar import month_name
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.graph import END, START, StateGraph
 from langgraph.prebuilt import ToolNode
 from langgraph.prebuilt.tool_node import ToolCallRequest
@@ -26,7 +30,7 @@ from langgraph.types import Command, interrupt
 from pydantic import ValidationError
 
 from agent import approvals, grounding, model_output, models, tool_choice, tool_schemas
-from agent.context import Context
+from agent.context import Context, Run, close, run_of, state_field
 from agent.models import model_errors
 from agent.planner.model import OfflinePlanner
 from agent.recall import topic
@@ -56,7 +60,7 @@ def result_digest(result: dict[str, Any]) -> str:
     return digest({**result, "metrics": metrics})
 
 
-def _context_text(ctx: Context) -> str:
+def _context_text(ctx: Run) -> str:
     try:
         plan = PlanContext.of(ctx.warehouse.meta())
     except SpmError:
@@ -69,17 +73,25 @@ def _context_text(ctx: Context) -> str:
     )
 
 
-def _invoke(model: BaseChatModel, messages: list[BaseMessage], bind: bool, names: list[str] | None = None) -> AIMessage:
-    """One model call with the tools bound (`names`: only those; None: every tool)."""
+def _invoke(
+    model: BaseChatModel,
+    messages: list[BaseMessage],
+    bind: bool,
+    names: list[str] | None = None,
+    extra: tuple[BaseTool, ...] = (),
+) -> AIMessage:
+    """One model call with the tools bound (`names`: only those of the registry, None: every one;
+    the caller's `extra` tools always: they were added for this agent on purpose)."""
     model = models.usable(model)
     schemas = [s for s in tool_schemas.for_model() if names is None or s["function"]["name"] in names]
+    schemas += [convert_to_openai_tool(t) for t in extra]  # a caller's own tool: its own schema
     runnable = model.bind_tools(schemas) if bind else model
     try:
         response = runnable.invoke(messages)
     except model_errors() as exc:
         if not models.rejects_temperature(exc, model):
             raise
-        return _invoke(model, messages, bind, names)  # once more, now without the temperature
+        return _invoke(model, messages, bind, names, extra)  # once more, now without the temperature
     return response if isinstance(response, AIMessage) else AIMessage(content=str(response.content))
 
 
@@ -89,7 +101,7 @@ def _describe_response(response: AIMessage) -> str:
     return f"answer ({len(str(response.content))} characters)"
 
 
-def _tools_for(ctx: Context, messages: list[BaseMessage]) -> list[str] | None:
+def _tools_for(ctx: Run, messages: list[BaseMessage]) -> list[str] | None:
     """The tools a language model is shown for this request (agent/tool_choice.py); None, every
     tool, for the offline planner (it reads the request itself)."""
     if isinstance(ctx.model, OfflinePlanner):
@@ -103,7 +115,7 @@ def _tools_for(ctx: Context, messages: list[BaseMessage]) -> list[str] | None:
 
 
 def _model_call(
-    ctx: Context,
+    ctx: Run,
     messages: list[BaseMessage],
     fallback_reason: str | None,
     *,
@@ -119,7 +131,7 @@ def _model_call(
     name = ctx.model_name(fallback_reason)
     start = time.perf_counter()
     try:
-        response = _invoke(model, messages, bind, names)
+        response = _invoke(model, messages, bind, names, () if fallback_reason else ctx.extra_tools)
     except model_errors() as exc:
         fallback_reason = f"{type(exc).__name__}: {str(exc)[:200]}"
         if ctx.audit:
@@ -146,7 +158,7 @@ def _model_call(
 
 
 def _readable_calls(
-    ctx: Context, messages: list[BaseMessage], response: AIMessage, fallback: str | None
+    ctx: Run, messages: list[BaseMessage], response: AIMessage, fallback: str | None
 ) -> tuple[AIMessage, str | None]:
     """A language model's reply with its tool calls read: invalid JSON arguments and calls written
     as text become calls where the reading is unambiguous (agent/model_output.py); otherwise the
@@ -154,7 +166,7 @@ def _readable_calls(
     (and the answer says so). Never an unreadable call passed off as an answer."""
     if isinstance(ctx.offline if fallback else ctx.model, OfflinePlanner):
         return response, fallback
-    known = {t.name for t in tools()}
+    known = {t.name for t in (*tools(), *ctx.extra_tools)}
     problems: list[model_output.Problem] = []
     for attempt in (1, 2):
         calls, problems = model_output.repair_invalid([dict(c) for c in response.invalid_tool_calls], known)
@@ -187,7 +199,7 @@ def _readable_calls(
 
 
 def plan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    ctx = runtime.context
+    ctx = run_of(state, runtime)
     messages: list[BaseMessage] = [SystemMessage(system_prompt(_context_text(ctx))), *state.messages]
     answer_now = state.tool_rounds >= ctx.settings.max_tool_rounds
     fallback = state.fallback_reason
@@ -210,6 +222,7 @@ def plan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         "messages": [response],
         "tool_rounds": state.tool_rounds + (1 if response.tool_calls else 0),
         "fallback_reason": fallback,
+        "run_id": ctx.run_id,  # a served run is named here, so its later steps find its handles
     }
 
 
@@ -229,11 +242,12 @@ def _question(state: State) -> str:
 
 
 def approve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    ctx = runtime.context
+    ctx = run_of(state, runtime)
     last = state.messages[-1]
     assert isinstance(last, AIMessage)
     decided: dict[str, Any] = {}
-    for call in last.tool_calls:
+    calls: list[dict[str, Any]] = [dict(c) for c in last.tool_calls]
+    for call in calls:
         call_id = call["id"] or ""
         if not is_write(call["name"]) or call_id in state.approvals:
             continue
@@ -248,9 +262,19 @@ def approve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         else:
             # Anyone may ask; the person who resumes is the approver, and their role is checked then.
             # An up-front approval that does not cover this change leaves it waiting, saying why.
-            reply = interrupt({"tool_call_id": call_id, **described, **({"unasked": unasked} if unasked else {})})
-            approved = bool(reply.get("approved")) if isinstance(reply, dict) else bool(reply)
-            choice = approvals.decision(ctx.user, approved, "approved")
+            reply = approvals.read_reply(interrupt(approvals.hitl_request(call, described, unasked)), call["name"])
+            approved, how, problem = reply.approved, "approved", reply.message
+            if reply.args is not None:  # edited before approving: the edited call is what runs
+                problem = approvals.check_edit(call["name"], reply.args)
+                edited = approvals.describe(ctx.warehouse, call["name"], reply.args) if problem is None else {}
+                problem = problem or edited.get("error")
+                if problem is None:
+                    call["args"], how = reply.args, f"approved with edits: {edited.get('summary') or reply.args}"
+                else:
+                    approved, problem = False, f"the edited arguments cannot run: {problem}"
+            choice = approvals.decision(ctx.user, approved, how)
+            if problem and not choice["approved"] and not approvals.refusal(ctx.user):
+                choice["reason"] += f" ({problem})"
         decided[call_id] = choice
         if ctx.audit:
             ctx.audit.append(
@@ -259,7 +283,11 @@ def approve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
                 args=call["args"],
                 summary=("approved" if choice["approved"] else "refused") + f" by {choice['by']}: {choice['reason']}",
             )
-    return {"approvals": {**state.approvals, **decided}}
+    update: dict[str, Any] = {"approvals": {**state.approvals, **decided}}
+    if calls != [dict(c) for c in last.tool_calls]:
+        # The same message (same id) with the edited arguments, so the tools run what was approved.
+        update["messages"] = [last.model_copy(update={"tool_calls": calls})]
+    return update
 
 
 def tool_error(exc: Exception) -> str:
@@ -275,13 +303,9 @@ def tool_error(exc: Exception) -> str:
     return f"internal error in the tool: {type(source).__name__}: {source}"
 
 
-def _state_field(state: Any, name: str, default: Any) -> Any:
-    return state.get(name, default) if isinstance(state, dict) else getattr(state, name, default)
-
-
-def _with_remembered_locks(request: ToolCallRequest, ctx: Context) -> ToolCallRequest:
+def _with_remembered_locks(request: ToolCallRequest, ctx: Run) -> ToolCallRequest:
     """A territory rebalance never moves the accounts standing notes lock (the note is cited)."""
-    locked: dict[str, str] = _state_field(request.state, "locked_accounts", {}) or {}
+    locked: dict[str, str] = state_field(request.state, "locked_accounts", {}) or {}
     if request.tool_call["name"] != "territory_rebalance" or not locked:
         return request
     args = dict(request.tool_call["args"])
@@ -303,8 +327,7 @@ def _with_remembered_locks(request: ToolCallRequest, ctx: Context) -> ToolCallRe
 
 def audited(request: ToolCallRequest, execute: Any) -> ToolMessage | Command:
     """Record each tool call and its result (or error) in the audit trail as it happens."""
-    ctx = request.runtime.context
-    assert isinstance(ctx, Context)
+    ctx = run_of(request.state, request.runtime)
     request = _with_remembered_locks(request, ctx)
     call = request.tool_call
     if ctx.audit:
@@ -313,8 +336,17 @@ def audited(request: ToolCallRequest, execute: Any) -> ToolMessage | Command:
     message = execute(request)
     elapsed = (time.perf_counter() - start) * 1000
     if ctx.audit and isinstance(message, ToolMessage):
-        if message.status == "error" or not isinstance(message.artifact, dict):
+        if message.status == "error":
             ctx.audit.append("error", call["name"], summary=str(message.content)[:SUMMARY_LIMIT], duration_ms=elapsed)
+        elif not isinstance(message.artifact, dict):
+            # A caller's own tool (PlanningAgent(tools=[...])): its text is the result.
+            ctx.audit.append(
+                "tool_result",
+                call["name"],
+                summary=str(message.content)[:SUMMARY_LIMIT],
+                result_digest=digest({"content": message.content}),
+                duration_ms=elapsed,
+            )
         else:
             result = message.artifact
             ctx.audit.append(
@@ -328,7 +360,18 @@ def audited(request: ToolCallRequest, execute: Any) -> ToolMessage | Command:
     return message
 
 
-def _memory_lines(ctx: Context, state: State, about: str) -> list[str]:
+async def audited_async(request: ToolCallRequest, execute: Any) -> ToolMessage | Command:
+    """`audited` for a graph run on an event loop (LangGraph Server): the audit writes and the
+    warehouse work happen on a worker thread, never on the loop that serves every other run."""
+    loop = asyncio.get_running_loop()
+
+    def run_on_loop(request: ToolCallRequest) -> Any:
+        return asyncio.run_coroutine_threadsafe(execute(request), loop).result()
+
+    return await asyncio.to_thread(audited, request, run_on_loop)
+
+
+def _memory_lines(ctx: Run, state: State, about: str) -> list[str]:
     """Past decisions on the same topic (`about`: the same tools on the same slice) and close to this
     question, cited by run id; the notes' fiscal-year start when it contradicts the calendar.
 
@@ -364,7 +407,7 @@ def _memory_lines(ctx: Context, state: State, about: str) -> list[str]:
     return lines
 
 
-def _scope_line(ctx: Context) -> str:
+def _scope_line(ctx: Run) -> str:
     """Whose figures these are, for a scoped user ("our pipeline" from the EMEA leader is EMEA's)."""
     scope, who = ctx.user.scope, ctx.user.name or ctx.user.user_id
     if scope.kind == "team":
@@ -382,7 +425,7 @@ def _rank_key(rec: dict[str, Any]) -> tuple[int, float, float]:
 
 
 def recommend(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    ctx = runtime.context
+    ctx = run_of(state, runtime)
     question, turn = _turn(list(state.messages))
     final = turn[-1] if turn and isinstance(turn[-1], AIMessage) else AIMessage(content="")
     names = {c["id"]: c["name"] for m in turn if isinstance(m, AIMessage) for c in m.tool_calls}
@@ -454,6 +497,9 @@ def recommend(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             summary=f"{status}; {len(recs)} recommendations; grounding "
             + ("ok" if check.ok else "flagged: " + ", ".join(check.ungrounded)),
         )
+    if ctx.owned and ctx.audit:  # a served run: no caller finishes its trail
+        ctx.audit.finish(status, answer, check_dict)
+        close(ctx)
     return {
         "messages": new_messages,
         "answer": answer,
@@ -464,11 +510,18 @@ def recommend(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     }
 
 
-def build(checkpointer: Any = None) -> Any:
+def build(checkpointer: Any = None, extra_tools: Sequence[BaseTool] = ()) -> Any:
+    """The compiled graph over the registered tools plus `extra_tools` (a caller's own)."""
+    clash = {t.name for t in extra_tools} & {t.name for t in tools()}
+    if clash:
+        raise ValueError(f"Tool name(s) {sorted(clash)} are taken by spm's own tools: rename yours.")
     builder = StateGraph(State, input_schema=InputState, context_schema=Context)
     builder.add_node("plan", plan)
     builder.add_node("approve", approve)
-    builder.add_node("tools", ToolNode(tools(), handle_tool_errors=tool_error, wrap_tool_call=audited))
+    every = [*tools(), *extra_tools]
+    builder.add_node(
+        "tools", ToolNode(every, handle_tool_errors=tool_error, wrap_tool_call=audited, awrap_tool_call=audited_async)
+    )
     builder.add_node("recommend", recommend)
     builder.add_edge(START, "plan")
     builder.add_conditional_edges("plan", route_after_plan)

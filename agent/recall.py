@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agent.context import Context
+from agent.context import Run
 from agent.result import AgentResult
 from memory.rules import assumptions
 from warehouse.errors import SpmError
@@ -26,7 +26,7 @@ def remember_request(question: str) -> str | None:
     return m[1].strip() if m else None
 
 
-def recall(memory: Any, ctx: Context, question: str, k: int, before: str | None = None) -> dict[str, Any]:
+def recall(memory: Any, ctx: Run, question: str, k: int, before: str | None = None) -> dict[str, Any]:
     """The run's starting state from memory (`recalled`, `locked_accounts`, `fiscal_note`),
     recorded as a `memory` audit step.
 
@@ -74,7 +74,7 @@ def _shareable(memory: dict[str, Any], user_id: str) -> dict[str, Any]:
     }
 
 
-def take_note(memory: Any, ctx: Context, text: str) -> tuple[str, str, Any]:
+def take_note(memory: Any, ctx: Run, text: str) -> tuple[str, str, Any]:
     """'Remember that ...': store the note if the user's role may. Returns (status, answer, note)."""
     if memory is None:
         return "error", "Memory is not configured, so I cannot remember notes here.", None
@@ -89,7 +89,7 @@ def take_note(memory: Any, ctx: Context, text: str) -> tuple[str, str, Any]:
     return "ok", f"Noted as `{note.memory_id}`: {note.text}", note
 
 
-def calendar_proposal(ctx: Context, note: Any) -> list[dict[str, Any]]:
+def calendar_proposal(ctx: Run, note: Any) -> list[dict[str, Any]]:
     """A note that states a fiscal-year start other than the warehouse's asks for a calendar
     change: the tool call that proposes it (it still needs an approver), or nothing."""
     if note is None:
@@ -122,7 +122,7 @@ def run_topic(result: AgentResult) -> str:
     return topic([(s.name or "", s.args) for s in result.steps if s.kind == "tool_call" and isinstance(s.args, dict)])
 
 
-def record_decision(memory: Any, ctx: Context, question: str, result: AgentResult) -> None:
+def record_decision(memory: Any, ctx: Run, question: str, result: AgentResult) -> None:
     """An answered planning question becomes a decision memory (cited by later related questions)."""
     if memory is None or result.status != "ok" or not result.tool_results:
         return

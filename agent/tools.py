@@ -17,7 +17,7 @@ from langchain_core.tools import InjectedToolArg, StructuredTool
 from langgraph.prebuilt.tool_node import ToolRuntime
 from pydantic import create_model
 
-from agent.context import Context
+from agent.context import run_of
 from tools import registry
 from tools.spec import ToolSpec
 
@@ -65,8 +65,7 @@ def adapter(spec: ToolSpec) -> StructuredTool:
     )
 
     def run(runtime: ToolRuntime, **kwargs: Any) -> tuple[str, dict[str, Any]]:
-        ctx = runtime.context
-        assert isinstance(ctx, Context)
+        ctx = run_of(runtime.state, runtime)
         params = spec.input_model(**kwargs)
         ctx.settings.limits.check(params)
         if spec.apply is not None:

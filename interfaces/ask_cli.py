@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import typer
 
 from interfaces.agent_view import render_result
@@ -31,6 +35,20 @@ def agent_for(ctx: typer.Context):
     with wh.reader():  # a missing or unreadable warehouse fails here, once, not once per question
         pass
     return build_agent(settings(), warehouse=wh)
+
+
+@contextmanager
+def watching(quiet: bool) -> Iterator[dict[str, Any]]:
+    """The progress and token callbacks of a live view on stderr (interfaces/live_answer.py);
+    none with `quiet` (--json: a script reads stdout and wants nothing but the JSON)."""
+    from interfaces.live_answer import LiveAnswer
+    from interfaces.output import err
+
+    if quiet:
+        yield {}
+        return
+    with LiveAnswer(err()) as live:
+        yield {"on_progress": live.progress, "on_token": live.token}
 
 
 @handles_errors
@@ -67,11 +85,13 @@ def ask(
                 'Ask one (spm ask "Forecast next quarter by region"), or answer a pending approval '
                 "with --thread ID --approve/--reject.",
             )
-        result = agent.resume(thread, approved=approve, user=who, interface="cli")
+        with watching(json_) as live:
+            result = agent.resume(thread, approved=approve, user=who, interface="cli", **live)
     else:
         if reject:
             raise InputError("--reject answers a pending approval; give --thread ID without a question.")
-        result = agent.ask(question, thread_id=thread, user=who, interface="cli", approve=approve)
+        with watching(json_) as live:
+            result = agent.ask(question, thread_id=thread, user=who, interface="cli", approve=approve, **live)
     if json_:
         data = result.model_dump(mode="json")
         data.pop("tool_results", None)

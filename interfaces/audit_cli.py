@@ -13,6 +13,8 @@ import typer
 from interfaces.common import handles_errors, open_warehouse
 
 if TYPE_CHECKING:
+    from agent.result import Usage
+    from warehouse.audit import Step
     from warehouse.identity import User
 
 app = typer.Typer(
@@ -102,10 +104,12 @@ def show(
             header = audit.run(cur, run_id)
             _check_run(who, header)
             steps = audit.steps(cur, run_id)
+    usage = _usage(steps)
     if json_:
         print_json(
             {
                 **{k: str(v) if k.endswith("_at") else v for k, v in header.items()},
+                "usage": usage.model_dump(mode="json"),
                 "trail": [s.as_dict() for s in steps],
             }
         )
@@ -115,6 +119,8 @@ def show(
         f"run {header['run_id']} · thread {header['thread_id']} · user {header['user_id']} · {header['interface']} · "
         f"{header['model']} · {header['status']} · code {header['code_version']}"
     )
+    if usage.model_calls:
+        out().print(f"[dim]{usage_line(usage)}[/]")
     for s in steps:
         took = f" ({s.duration_ms:,.0f} ms)" if s.duration_ms else ""
         args = "" if s.args is None else f" {escape(str(s.args))[:300]}"
@@ -126,6 +132,29 @@ def show(
     if header.get("answer"):
         out().print()
         out().print(escape(header["answer"]))
+
+
+def _usage(steps: list[Step]) -> Usage:
+    """The run's tokens from its `llm_call` steps, priced at today's SPM_PRICES (the trail keeps
+    the tokens each call reported, so a run is priced again when the table changes)."""
+    from agent.result import StepView, Usage
+    from interfaces.common import settings
+    from interfaces.prices import configured_prices
+
+    views = [StepView(seq=s.seq, kind=s.kind, name=s.name, args=s.args) for s in steps]
+    return Usage.of(views, configured_prices(settings()))
+
+
+def usage_line(usage: Usage) -> str:
+    """`3 model calls · 1,200 tokens in · 340 out · $0.0012` (the cost only where it is known)."""
+    calls = f"{usage.model_calls} model call{'s' if usage.model_calls != 1 else ''}"
+    cost = "" if usage.cost_usd is None else f" · {usd(usage.cost_usd)}"
+    return f"{calls} · {usage.input_tokens:,} tokens in · {usage.output_tokens:,} out{cost}"
+
+
+def usd(amount: float) -> str:
+    """Dollars to the cent, or to four significant digits below a cent (model calls cost fractions of one)."""
+    return f"${amount:,.2f}" if amount >= 0.01 or amount == 0 else f"${amount:.4g}"
 
 
 @app.command()

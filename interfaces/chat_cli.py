@@ -12,7 +12,6 @@ import contextlib
 import os
 import shlex
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -91,20 +90,17 @@ class ChatSession:
             err().print(f"error: {explain(exc)}", markup=False, highlight=False)
         return True
 
-    def _run(self, call: Callable[[Callable[[str], None] | None], Any]) -> None:
+    def _run(self, call: Callable[[Callable[[str], None] | None, Callable[[str, str], None] | None], Any]) -> None:
         from interfaces.agent_view import render_result
         from interfaces.output import err
 
         if self.interactive:
-            started = time.monotonic()
-            with err().status("Thinking...") as status:
+            from interfaces.live_answer import LiveAnswer
 
-                def progress(message: str) -> None:
-                    status.update(f"{message} · {time.monotonic() - started:.1f} s")
-
-                result = call(progress)
+            with LiveAnswer(err()) as live:  # the step, then the model's draft as it is written
+                result = call(live.progress, live.token)
         else:
-            result = call(None)
+            result = call(None, None)
         self.last = result
         render_result(result, trail=self.interactive, tables=True)
         if result.status == "needs_approval":
@@ -112,15 +108,25 @@ class ChatSession:
 
     def ask(self, question: str) -> None:
         self._run(
-            lambda progress: self.agent.ask(
-                question, thread_id=self.thread_id, user=self.user, interface="chat", on_progress=progress
+            lambda progress, tokens: self.agent.ask(
+                question,
+                thread_id=self.thread_id,
+                user=self.user,
+                interface="chat",
+                on_progress=progress,
+                on_token=tokens,
             )
         )
 
     def decide(self, approved: bool) -> None:
         self._run(
-            lambda progress: self.agent.resume(
-                self.thread_id, approved=approved, user=self.user, interface="chat", on_progress=progress
+            lambda progress, tokens: self.agent.resume(
+                self.thread_id,
+                approved=approved,
+                user=self.user,
+                interface="chat",
+                on_progress=progress,
+                on_token=tokens,
             )
         )
 

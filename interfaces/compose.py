@@ -44,16 +44,28 @@ def checkpointer(path: Path | str, lock_timeout: float = 10.0) -> Any:
 
 
 def model_settings(settings: Settings) -> Any:
-    from agent.models import ModelSettings
+    """The planner's model settings: the key and endpoint of the provider SPM_MODEL names."""
+    from agent.models import ModelSettings, parse_model
 
+    provider = parse_model(settings.model).provider
+    key = {
+        "openai": settings.openai_api_key,
+        "azure_openai": settings.azure_openai_api_key,
+        "anthropic": settings.anthropic_api_key,
+    }.get(provider)
+    # OPENAI_BASE_URL also points memory's embeddings at a server: it is the chat endpoint only for
+    # OpenAI models, so an Ollama or Anthropic model is never sent to it.
+    endpoint = {"openai": settings.openai_base_url, "azure_openai": settings.azure_openai_endpoint}.get(provider)
     return ModelSettings(
         provider=settings.llm,
         model=settings.model,
-        api_key=settings.openai_api_key.get_secret_value() if settings.openai_api_key else None,
-        base_url=settings.openai_base_url,
+        api_key=key.get_secret_value() if key else None,
+        base_url=settings.base_url or endpoint,
         timeout=settings.llm_timeout,
         max_retries=settings.llm_retries,
         temperature=settings.temperature,
+        api_version=settings.openai_api_version,
+        num_ctx=settings.ollama_num_ctx,
     )
 
 
@@ -70,6 +82,7 @@ def build_agent(settings: Settings | None = None, warehouse: Warehouse | None = 
     if not wh.writable:
         wh = wh.with_writes()
     install_fit_store(settings)
+    install_prices(settings)
     return PlanningAgent(
         warehouse=wh,
         model_settings=model_settings(settings),
@@ -104,3 +117,11 @@ def install_fit_store(settings: Settings) -> None:
     current = fit_store.current()
     if not (isinstance(current, fit_store.DiskFitStore) and current.folder == folder):
         fit_store.use(fit_store.DiskFitStore(folder))
+
+
+def install_prices(settings: Settings) -> None:
+    """Price every run this process's agents answer with SPM_PRICES (unset: runs carry no cost)."""
+    from agent import cost
+    from interfaces.prices import configured_prices
+
+    cost.use(configured_prices(settings))

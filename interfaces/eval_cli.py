@@ -13,7 +13,7 @@ from interfaces.common import handles_errors, settings
 def eval_(
     suite: list[str] = typer.Option(None, "--suite", help="Suite name (repeatable; default: all).", show_default=False),
     model: str = typer.Option(
-        "offline", "--model", help="offline, or openai (the configured OpenAI-compatible model)."
+        "offline", "--model", help="offline, or remote (the SPM_MODEL chat model; openai: its older name)."
     ),
     json_: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
     out_path: Path | None = typer.Option(
@@ -37,13 +37,17 @@ def eval_(
     from warehouse.errors import InputError
     from warehouse.files import write_atomically
 
-    if model not in ("offline", "openai"):
-        raise InputError(f"Unknown --model {model!r}.", "Use offline or openai.")
+    if model not in ("offline", "remote", "openai"):
+        raise InputError(f"Unknown --model {model!r}.", "Use offline or remote.")
     from dataclasses import replace
 
-    chosen = replace(model_settings(settings()), provider=model)
-    if model == "openai" and not (chosen.api_key or chosen.base_url):
-        raise InputError("--model openai needs OPENAI_API_KEY or OPENAI_BASE_URL.", "Set them, or use --model offline.")
+    configured = model_settings(settings())
+    chosen = replace(configured, provider="offline" if model == "offline" else "remote")
+    if model != "offline" and not replace(configured, provider="auto").use_remote():
+        raise InputError(
+            f"--model {model} needs the model SPM_MODEL names ({configured.model}) configured: its API key or a base URL.",
+            "Set them (README, Model providers), or use --model offline.",
+        )
     cases = [c for name in suite for c in load_suite(name).cases] if suite else load_all()
     if case:
         unknown = set(case) - {c.id for c in cases}

@@ -1,7 +1,9 @@
 """Settings from the environment and `.env` (prefix `SPM_`). Only `interfaces/` reads them.
 
 Third-party conventions keep their own names: `OPENAI_API_KEY`, `OPENAI_BASE_URL`,
-`SLACK_BOT_TOKEN`, `SLACK_APP_TOKEN`, `SLACK_SIGNING_SECRET`, `SLACK_API_URL`.
+`AZURE_OPENAI_API_KEY`, `AZURE_OPENAI_ENDPOINT`, `OPENAI_API_VERSION`, `ANTHROPIC_API_KEY`,
+`SLACK_BOT_TOKEN`, `SLACK_APP_TOKEN`, `SLACK_SIGNING_SECRET`, `SLACK_API_URL`. They are read here
+(so a `.env` file sets them too) and handed to the model's client.
 """
 
 from __future__ import annotations
@@ -40,10 +42,28 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(30.0, gt=0, description="Seconds before a model request times out.")
     llm_retries: int = Field(2, ge=0, le=10, description="Retries of a failed model request (with backoff).")
 
-    llm: Literal["offline", "openai", "auto"] = Field(
-        "auto", description="Planner: offline, openai, or auto (openai when configured)."
+    llm: Literal["offline", "openai", "remote", "auto"] = Field(
+        "auto",
+        description="Planner: offline, remote (the SPM_MODEL chat model; `openai` is its older name), "
+        "or auto (remote when its key or base URL is configured, or SPM_MODEL names an Ollama model).",
     )
-    model: str = Field("gpt-4o-mini", description="Model name for the OpenAI-compatible planner.")
+    model: str = Field(
+        "openai:gpt-4o-mini",
+        description="Chat model as provider:model; providers: openai (also any OpenAI-compatible server at "
+        "SPM_BASE_URL), azure_openai (the deployment), anthropic, ollama. A bare name is an OpenAI-compatible model.",
+    )
+    base_url: str | None = Field(
+        None,
+        description="The chat model's endpoint: an OpenAI-compatible server's /v1 URL, the Azure OpenAI resource, "
+        "the Ollama host, an Anthropic proxy. Unset: OPENAI_BASE_URL (openai), AZURE_OPENAI_ENDPOINT (azure_openai), "
+        "else the provider's default.",
+    )
+    ollama_num_ctx: int | None = Field(
+        None, ge=512, description="Ollama: context window (tokens) asked for on each request; unset: the server's."
+    )
+    prices: Path | None = Field(
+        None, description="TOML or JSON file of model prices (USD per million tokens) that gives each run a cost."
+    )
     temperature: float | None = Field(
         0.0,
         ge=0,
@@ -64,6 +84,18 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("OPENAI_API_KEY", "SPM_OPENAI_API_KEY")
     )
     openai_base_url: str | None = Field(None, validation_alias=AliasChoices("OPENAI_BASE_URL", "SPM_OPENAI_BASE_URL"))
+    azure_openai_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("AZURE_OPENAI_API_KEY", "SPM_AZURE_OPENAI_API_KEY")
+    )
+    azure_openai_endpoint: str | None = Field(
+        None, validation_alias=AliasChoices("AZURE_OPENAI_ENDPOINT", "SPM_AZURE_OPENAI_ENDPOINT")
+    )
+    openai_api_version: str | None = Field(
+        None, validation_alias=AliasChoices("OPENAI_API_VERSION", "SPM_OPENAI_API_VERSION")
+    )
+    anthropic_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("ANTHROPIC_API_KEY", "SPM_ANTHROPIC_API_KEY")
+    )
 
     warehouse_key: SecretStr | None = Field(
         None, description="Key of an encrypted warehouse (DuckDB AES-GCM); unset: a plain file."

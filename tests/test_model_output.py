@@ -164,7 +164,8 @@ def test_usage_is_recorded_per_call_and_summed_per_run(wh: Warehouse) -> None:
         result = _remote(wh, stub).ask("What's pipeline?")
     calls = [s for s in result.steps if s.kind == "llm_call"]
     assert len(calls) == 2 and all(s.args["usage"]["total_tokens"] == 2 for s in calls)  # the stub reports 1 + 1
-    assert result.usage.model_dump() == {"model_calls": 2, "input_tokens": 2, "output_tokens": 2, "total_tokens": 4}
+    usage = {"model_calls": 2, "input_tokens": 2, "output_tokens": 2, "total_tokens": 4, "cost_usd": None}
+    assert result.usage.model_dump() == usage  # no price table (SPM_PRICES): no cost
     assert result.model_dump(mode="json")["usage"]["total_tokens"] == 4  # `spm ask --json` carries it
 
 
@@ -195,13 +196,13 @@ def test_a_model_that_refuses_a_temperature_is_asked_again_without_one(wh: Wareh
 
 
 def test_the_temperature_is_a_setting_and_none_leaves_it_out(monkeypatch: pytest.MonkeyPatch) -> None:
-    from agent.models import openai_model
+    from agent.models import remote_model
     from interfaces.compose import model_settings
     from interfaces.settings import Settings
 
     monkeypatch.setenv("SPM_TEMPERATURE", "none")
     settings = model_settings(Settings())
     assert settings.temperature is None
-    assert "temperature" not in openai_model(settings)._default_params  # not sent at all
+    assert "temperature" not in remote_model(settings)._default_params  # not sent at all
     monkeypatch.setenv("SPM_TEMPERATURE", "0.3")
-    assert openai_model(model_settings(Settings()))._default_params["temperature"] == 0.3
+    assert remote_model(model_settings(Settings()))._default_params["temperature"] == 0.3

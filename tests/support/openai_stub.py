@@ -52,6 +52,38 @@ def tool_results(body: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def stream_events(answer: dict[str, Any], include_usage: bool, piece: int = 4) -> bytes:
+    """A completion as the server-sent events OpenAI streams (`stream: true`): the text in small
+    deltas, each tool call's name then its arguments in pieces, the finish reason, the usage
+    (when `stream_options.include_usage`), then `[DONE]`."""
+    message = answer["choices"][0]["message"]
+    base = {k: answer[k] for k in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return base | {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+    events = [chunk({"role": "assistant", "content": ""})]
+    text = message.get("content") or ""
+    events += [chunk({"content": text[i : i + piece]}) for i in range(0, len(text), piece)]
+    for index, call in enumerate(message.get("tool_calls") or []):
+        start = {
+            "index": index,
+            "id": call["id"],
+            "type": "function",
+            "function": {"name": call["function"]["name"], "arguments": ""},
+        }
+        events.append(chunk({"tool_calls": [start]}))
+        arguments = call["function"]["arguments"]
+        for i in range(0, len(arguments), piece * 3):
+            events.append(
+                chunk({"tool_calls": [{"index": index, "function": {"arguments": arguments[i : i + piece * 3]}}]})
+            )
+    events.append(chunk({}, answer["choices"][0]["finish_reason"]))
+    if include_usage:
+        events.append(base | {"choices": [], "usage": answer["usage"]})
+    return b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events) + b"data: [DONE]\n\n"
+
+
 class OpenAIStub:
     def __init__(self, replies: list[Reply], default: Reply | None = None) -> None:
         self.replies = list(replies)
@@ -80,6 +112,15 @@ class OpenAIStub:
                         status, answer = answer
                     payload = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
                     self.send_response(status)
+                    if body.get("stream") and status == 200 and isinstance(answer, dict):
+                        usage = bool((body.get("stream_options") or {}).get("include_usage"))
+                        payload = stream_events(answer, usage)
+                        self.send_header("Content-Type", "text/event-stream")
+                        self.send_header("Content-Length", str(len(payload)))
+                        self.end_headers()
+                        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                            self.wfile.write(payload)
+                        return
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()

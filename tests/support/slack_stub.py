@@ -3,6 +3,11 @@
 Point a `WebClient` at `stub.url` (SLACK_API_URL); calls land in `stub.calls` as
 (method, params) with JSON-decoded `blocks`. Also signs requests the way Slack does, so tests
 can post events to the bot's HTTP endpoint.
+
+`assistant.threads.setStatus` answers as Slack does (`{"ok": true}`; slack_sdk sends it as JSON:
+`channel_id`, `thread_ts`, `status`). `stub.refuse(method, error, channel=...)` makes a method
+fail the way Slack reports failures (HTTP 200, `{"ok": false, "error": ...}`), for every channel
+or one, so a test can play a workspace without the AI feature or a missing scope.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ BOT_USER = "UBOT0001"
 class SlackStub:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self._refusals: dict[tuple[str, str | None], str] = {}
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
         stub = self
@@ -54,12 +60,21 @@ class SlackStub:
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
 
+    def refuse(self, method: str, error: str, *, channel: str | None = None) -> None:
+        """From now on, answer `method` (in `channel`, or anywhere) with Slack's error `error`."""
+        with self._lock:
+            self._refusals[(method, channel)] = error
+
     def reply(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             ts = f"1700000000.{next(self._ts):06d}"
             if method == "chat.postMessage":
                 params = {**params, "_ts": ts}  # the message's own ts, for tests that follow its updates
             self.calls.append((method, params))
+            channel = params.get("channel_id") or params.get("channel")
+            refused = self._refusals.get((method, channel)) or self._refusals.get((method, None))
+        if refused:
+            return {"ok": False, "error": refused}
         if method == "auth.test":
             return {"ok": True, "user_id": BOT_USER, "bot_id": "BBOT0001", "team_id": "T0TEST", "user": "spm"}
         if method == "chat.postMessage":

@@ -19,44 +19,59 @@ class CapacityInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    period: str | None = Field(None, description="Fiscal year, half or quarter (default: the next fiscal year).")
-    target: float | None = Field(None, gt=0, description="Target for the selection (default: the targets table).")
-    filters: dict[str, list[str]] = Field(default_factory=dict, description="region and/or segment.")
-    attrition: float | None = Field(
-        None, ge=0, lt=1, description="Annual AE attrition, voluntary and involuntary together (0.2 = 20%)."
+    period: str | None = Field(
+        None, description="Fiscal year, half or quarter, e.g. FY2028 or FY2028-H1 (default: the next fiscal year)."
     )
-    ramp_months: int | None = Field(None, ge=0, le=36, description="Months to full productivity (linear ramp).")
+    target: float | None = Field(
+        None, gt=0, description="Bookings target for the selection, USD (default: the targets table)."
+    )
+    filters: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Regions and/or segments to keep.",
+        json_schema_extra={"propertyNames": {"enum": list(FILTER_DIMS)}},  # the closed set of keys, for a model
+    )
+    attrition: float | None = Field(
+        None, ge=0, lt=1, description="Annual AE attrition, voluntary and involuntary, fraction (0.2 = 20%)."
+    )
+    ramp_months: int | None = Field(
+        None, ge=0, le=36, description="Months to full productivity, linear ramp (not with ramp_curve)."
+    )
     ramp_curve: list[float] | None = Field(
-        None, description="Share of full productivity by month of tenure, ending at 1 (e.g. 0, 0.25, 0.5, 0.75, 1)."
+        None,
+        description="Fraction of full productivity by month of tenure, ending at 1, e.g. [0, 0.25, 0.5, 0.75, 1] "
+        "(not with ramp_months).",
     )
     time_to_fill_months: int | None = Field(
         None, ge=0, le=24, description="Months from opening a requisition (or a departure) to the hire's start."
     )
     productivity: float | None = Field(
-        None, gt=0, description="Bookings of one fully ramped AE per month (default: estimated per region x segment)."
+        None, gt=0, description="USD booked per month by one fully ramped AE (default: estimated per region x segment)."
     )
     backfill: bool = Field(True, description="Replace every departure after the time to fill.")
-    confidence: Confidence = Field("p50", description="The hiring plan closes the gap with this probability.")
-    freeze_from: date | None = Field(None, description="Hiring freeze: no hire starts in this month or later.")
+    confidence: Confidence = Field("p50", description="Probability that the hiring plan closes the gap.")
+    freeze_from: date | None = Field(None, description="Hiring freeze: no hire starts in this date's month or later.")
     max_hires_per_month: int | None = Field(
-        None, ge=1, description="Most new AEs one region x segment can start in a month (default: its peak in 2 years)."
+        None, ge=1, description="Most new AEs one region x segment can start per month (default: its 2-year peak)."
     )
     hires: int | None = Field(
         None,
         ge=0,
         le=500,
-        description='Evaluate exactly this many new AE hires ("we got approval for 4"), placed where the plan '
-        "puts its most valuable hires; the result compares capacity with them to no hires and to the full plan.",
+        description='Evaluate exactly this many new AE hires ("approved for 4"), placed where the plan puts its most '
+        "valuable ones; compared with no hires and the full plan.",
     )
     hires_start: str | None = Field(
         None,
-        description="Month the given hires all start (2027-03, 'Mar 2027', 'next month'; a quarter means its first "
-        "month). Default: spread from the earliest month the time to fill allows, like the plan. Needs hires.",
+        description="Month all the hires start: 2027-03, 'Mar 2027', 'next month'; a quarter: its first month "
+        "(default: spread like the plan). Needs hires.",
     )
     min_useful_share: float = Field(
-        0.2, gt=0, lt=1, description="A start month helps if the hire adds this share of a ramped rep's period."
+        0.2,
+        gt=0,
+        lt=1,
+        description="A start month is useful if the hire adds this much of a ramped rep's period, fraction (0.2 = 20%).",
     )
-    scenario_id: str | None = Field(None, description="What-if: a saved quota or territory scenario.")
+    scenario_id: str | None = Field(None, description="What-if: a saved quota or territory scenario (name or id).")
     as_of: date | None = Field(None, description="Plan as of this date (default: the warehouse's as-of or today).")
     trials: int = Field(10_000, ge=100, le=200_000)
     seed: int = 0

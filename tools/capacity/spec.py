@@ -17,9 +17,8 @@ def _run(warehouse: Warehouse, params: CapacityInput, user: User) -> ToolResult:
 
 SPEC = ToolSpec(
     name="capacity_gap",
-    description="Capacity vs target by month, quarter and year from ramp, attrition and time to fill; the fewest hires "
-    "by region, segment and start month that close the gap at a confidence level; or what a given number of hires "
-    "(hires, optionally all starting hires_start) does to capacity, the gap and the chance of making target.",
+    description="Sales capacity vs target from ramp, attrition and time to fill: the fewest hires by region, segment "
+    "and start month that close the gap at a confidence level, or what a given number of hires does.",
     input_model=CapacityInput,
     result_model=CapacityResult,
     heading="Capacity gap",

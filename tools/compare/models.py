@@ -6,14 +6,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from tools.compare.objectives import OBJECTIVES
 from tools.contract import ToolResult
 
 Compared = Literal["quota_simulate", "forecast", "territory_rebalance", "capacity_gap"]
+# Every tool's objectives, its default first: the closed set a model picks from, said once.
+_OBJECTIVE_NAMES = tuple(dict.fromkeys(o.name for choices in OBJECTIVES.values() for o in choices))
+_OBJECTIVES_TEXT = "; ".join(f"{tool}: {', '.join(o.name for o in choices)}" for tool, choices in OBJECTIVES.items())
 
 
 class Variant(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    label: str = Field(min_length=1, max_length=60, description="How the answer names this option, e.g. 'potential'.")
+    label: str = Field(min_length=1, max_length=60, description="The option's name in the answer, e.g. 'potential'.")
     args: dict[str, Any] = Field(default_factory=dict, description="The tool's arguments that differ for this option.")
 
 
@@ -22,13 +26,14 @@ class CompareInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     tool: Compared = Field(description="The planning tool every option runs.")
-    base: dict[str, Any] = Field(default_factory=dict, description="Arguments every option shares (slice, period).")
-    variants: list[Variant] = Field(min_length=2, max_length=6, description="The options, each with its own arguments.")
+    base: dict[str, Any] = Field(
+        default_factory=dict, description="The tool's arguments every option shares, e.g. period and filters."
+    )
+    variants: list[Variant] = Field(min_length=2, max_length=6, description="The options.")
     objective: str | None = Field(
         None,
-        description="What ranks them. quota_simulate: share_at_quota, bookings, cost_of_sales, fairness; forecast: "
-        "accuracy, p50; territory_rebalance: disruption, balance; capacity_gap: hires, gap, confidence, cost. "
-        "Default: the tool's first.",
+        description=f"What ranks the options, one of the tool's (default: its first): {_OBJECTIVES_TEXT}.",
+        json_schema_extra={"enum": list(_OBJECTIVE_NAMES)},  # the closed set, for a model; the tool checks it per tool
     )
 
     @model_validator(mode="after")

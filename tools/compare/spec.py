@@ -17,8 +17,8 @@ def _run(warehouse: Warehouse, params: CompareInput, user: User) -> ToolResult:
 
 SPEC = ToolSpec(
     name="compare_plans",
-    description="Compare 2-6 options of one planning question (allocation methods, quota changes, bands, hiring "
-    "levels, forecast methods or what-ifs) on the same random draws, ranked by an objective, with the winner named.",
+    description="Compare 2-6 options of one planning question (methods, quota changes, bands, hiring levels, "
+    "what-ifs) on the same random draws; ranks them and names the winner.",
     input_model=CompareInput,
     result_model=CompareResult,
     heading="Comparison",

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-from warehouse.names import SCENARIO_NAME_EXAMPLE, SCENARIO_NAME_RULE, scenario_name_problem
+from warehouse.names import SCENARIO_NAME_EXAMPLE, scenario_name_problem
 
 
 def _new_scenario_name(value: str) -> str:
@@ -22,4 +22,6 @@ def _new_scenario_name(value: str) -> str:
 
 
 ScenarioName = Annotated[str, AfterValidator(_new_scenario_name)]
-SAVE_AS = f"({SCENARIO_NAME_RULE}, e.g. {SCENARIO_NAME_EXAMPLE})"  # for the field's description
+# For the field's description, which every model call carries: the rule without its fine print (a name
+# that breaks it is refused with the whole rule, SCENARIO_NAME_RULE).
+SAVE_AS = f"(e.g. {SCENARIO_NAME_EXAMPLE}; up to 64 letters, digits, spaces, - _ .)"

@@ -19,13 +19,13 @@ class DataCheckInput(BaseModel):
 
     checks: list[str] = Field(
         default_factory=list,
-        description="Check names; empty: all.",
+        description="Checks to run (default: all).",
         json_schema_extra={"items": {"type": "string", "enum": list(CHECKS)}},  # the closed set, for a model
     )
     filters: dict[str, list[str]] = Field(
         default_factory=dict,
-        description="region and/or segment: findings of that slice only (deals by their account's region and "
-        "segment, accounts and AEs by their own, quotas by their rep's).",
+        description="Regions and/or segments whose findings to keep (deals by their account's, quotas by their rep's).",
+        json_schema_extra={"propertyNames": {"enum": list(FILTER_DIMS)}},  # the closed set of keys, for a model
     )
     as_of: date | None = Field(None, description="Check as of this date (default: the warehouse's as-of or today).")
 

@@ -17,8 +17,7 @@ def _run(warehouse: Warehouse, params: DataCheckInput, user: User) -> ToolResult
 
 SPEC = ToolSpec(
     name="data_check",
-    description="Data-quality checks that make plans wrong (zombie deals, duplicates, orphan owners, outliers, quotas), "
-    "for the whole warehouse or one region and/or segment.",
+    description="Data-quality checks that make plans wrong (zombie deals, duplicates, orphan owners, outliers, quotas).",
     input_model=DataCheckInput,
     result_model=DataCheckResult,
     heading="Data quality",

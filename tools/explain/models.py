@@ -41,17 +41,19 @@ class ExplainInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     filters: dict[str, list[str]] = Field(
-        default_factory=dict, description="The slice: region, segment, product, rep or manager members."
+        default_factory=dict,
+        description="The slice: members to keep; reps by id or name, manager: that manager's team.",
+        json_schema_extra={"propertyNames": {"enum": list(FILTER_DIMS)}},  # the closed set of keys, for a model
     )
     period: str | None = Field(
         None,
         description="Fiscal period: FY2027-Q3, FY2027, FY2027-H2, 2026-09, 'last quarter', 'this year', 'QTD' "
-        "(default: the current quarter). A period in progress is compared like for like.",
+        "(default: the current quarter).",
     )
     against: Against = Field(
         "last_year",
-        description="last_year (the same period one fiscal year earlier), plan (the targets table) or "
-        "last_period (the previous period of the same grain).",
+        description="last_year: the same period a fiscal year earlier; plan: the targets table; last_period: "
+        "the previous period of the same grain.",
     )
     as_of: date | None = Field(None, description="Today for the comparison (default: the warehouse's as-of or today).")
 

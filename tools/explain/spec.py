@@ -17,9 +17,8 @@ def _run(warehouse: Warehouse, params: ExplainInput, user: User) -> ToolResult:
 
 SPEC = ToolSpec(
     name="explain_variance",
-    description="Why a slice's bookings are ahead of or behind last year, plan or the previous period: the gap "
-    "decomposed (LMDI) into deals closed, win rate and deal size, biggest driver first, with pipeline created, "
-    "sales cycle, slipped deals and bookings per AE beside it. A period in progress is compared like for like.",
+    description="Why a slice's bookings are ahead of or behind last year, plan or the previous period: the gap split "
+    "into deals closed, win rate and deal size, biggest first, with pipeline, cycle and slipped deals beside it.",
     input_model=ExplainInput,
     result_model=ExplainResult,
     heading="Variance explained",

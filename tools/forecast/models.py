@@ -16,7 +16,7 @@ FILTER_DIMS = ("region", "segment", "product", "rep", "manager")
 
 
 class WhatIf(BaseModel):
-    """Adjustments applied on top of the baseline; the result shows both side by side."""
+    """What-ifs; the result shows them beside the baseline."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -24,23 +24,22 @@ class WhatIf(BaseModel):
         0.0,
         ge=-50,
         le=50,
-        description="Add this many points to every open deal's win probability "
-        "(and to the win rate of pipeline not yet created).",
+        description="Percentage points added to every deal's win probability, open and future (5 = +5 pts).",
     )
     pipeline_growth_pct: float = Field(
         0.0,
         ge=-90,
         le=500,
-        description="Create this much more (+) or less (-) new pipeline than the run-rate, in %.",
+        description="New pipeline vs the run-rate, percent (10 = +10%).",
     )
     deal_size_pct: float = Field(
-        0.0, ge=-90, le=500, description="Change every deal amount by this %, open and future."
+        0.0, ge=-90, le=500, description="Change to deal amounts, open and future, percent (-10 = -10%)."
     )
     slip_rate_pts: float = Field(
         0.0,
         ge=-100,
         le=100,
-        description="Move this many points of won deals from closing on plan to slipping one period.",
+        description="Percentage points of won deals slipping one period (5 = +5 pts).",
     )
 
     def is_baseline(self) -> bool:
@@ -77,22 +76,21 @@ class ForecastInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    horizon: int = Field(4, ge=1, le=24, description="Number of periods to forecast.")
-    grain: Grain = Field("quarter", description="Fiscal month or quarter.")
+    horizon: int = Field(4, ge=1, le=24, description="Periods (of grain) to forecast.")
+    grain: Grain = Field("quarter", description="Period length.")
     by: list[str] = Field(
         default_factory=list,
-        description="Group by any of region, segment, product, rep (in hierarchy order).",
+        description="Breakdown, in hierarchy order (default: one total).",
         json_schema_extra={"items": {"type": "string", "enum": list(GROUP_DIMS)}},  # the closed set, for a model
     )
     filters: dict[str, list[str]] = Field(
         default_factory=dict,
-        description="Only these members of region, segment, product, rep or manager (a team), e.g. {'region': ['EMEA']}.",
+        description="Members to keep; reps by id or name, manager: that manager's team.",
+        json_schema_extra={"propertyNames": {"enum": list(FILTER_DIMS)}},  # the closed set of keys, for a model
     )
     what_if: WhatIf = Field(default_factory=WhatIf)
-    scenario_id: str | None = Field(
-        None, description="Evaluate a saved scenario (territory or quota) instead of the base data."
-    )
-    method: Method = Field("auto", description="Time-series model; auto picks per series by backtest.")
+    scenario_id: str | None = Field(None, description="What-if: a saved territory or quota scenario (name or id).")
+    method: Method = Field("auto", description="Time-series model (auto: the best per series by backtest).")
     as_of: date | None = Field(
         None,
         description="Forecast as if today were this date (default: the warehouse's as-of or today).",

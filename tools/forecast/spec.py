@@ -17,9 +17,8 @@ def _run(warehouse: Warehouse, params: ForecastInput, user: User) -> ToolResult:
 
 SPEC = ToolSpec(
     name="forecast",
-    description="Forecast bookings (P10/P50/P90) by fiscal month or quarter for any region, segment, product or rep "
-    "breakdown: time series plus open pipeline with calibrated win probabilities, backtested; what-ifs on win "
-    "rate, pipeline, deal size and slippage.",
+    description="Forecast bookings (P10/P50/P90, USD) by fiscal month or quarter for any slice or breakdown, from "
+    "history and open pipeline, backtested; what-ifs on win rate, pipeline, deal size and slippage.",
     input_model=ForecastInput,
     result_model=ForecastResult,
     heading="Forecast",

@@ -19,7 +19,7 @@ def _run(warehouse: Warehouse, params: MetricsInput, user: User) -> ToolResult:
 SPEC = ToolSpec(
     name="metrics",
     description="KPI lookups by fiscal period and dimension: " + ", ".join(m.replace("_", " ") for m in METRICS)
-    + " (who is below X% of quota, coverage and pipeline to build, ...).",
+    + " (e.g. who is below 50% of quota).",
     input_model=MetricsInput,
     result_model=MetricsResult,
     heading="Metrics",

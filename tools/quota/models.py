@@ -17,13 +17,13 @@ ADJUST_DIMS = ("region", "segment", "manager", "rep")
 
 
 class Adjustment(BaseModel):
-    """Change the quotas of a group by a percentage: region=EMEA:+10%."""
+    """Change one group's quotas by a percentage (the CLI writes it region=EMEA:+10%)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    dim: Literal["region", "segment", "manager", "rep"]
-    value: str
-    pct: float = Field(ge=-90, le=500)
+    dim: Literal["region", "segment", "manager", "rep"] = Field(description="manager: that manager's team.")
+    value: str = Field(description="A region or segment name, or a rep id.")
+    pct: float = Field(ge=-90, le=500, description="Percent (10 = +10%).")
 
     @classmethod
     def parse(cls, text: str) -> Adjustment:
@@ -36,8 +36,8 @@ class Adjustment(BaseModel):
 class Tier(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    start: float = Field(alias="from", ge=0, description="Attainment where the tier starts, e.g. 1.0.")
-    multiplier: float = Field(ge=0, description="Pay per point of attainment inside the tier, relative to plan rate.")
+    start: float = Field(alias="from", ge=0, description="Attainment where the tier starts, fraction (1.0 = 100%).")
+    multiplier: float = Field(ge=0, description="Pay rate in the tier, x the plan rate.")
 
 
 class CompPlanInput(BaseModel):
@@ -45,11 +45,13 @@ class CompPlanInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    variable_share: float = Field(0.5, ge=0, le=1, description="Share of OTE paid as variable at 100%.")
-    threshold: float = Field(0.0, ge=0, description="Attainment below which nothing is paid.")
-    decelerator: float = Field(1.0, ge=0, description="Rate multiplier below 100% attainment.")
-    accelerators: list[Tier] = Field(default_factory=list, description="Tiers above plan, sorted by start.")
-    cap: float | None = Field(None, ge=0, description="Maximum payout as a multiple of target variable.")
+    variable_share: float = Field(
+        0.5, ge=0, le=1, description="Variable part of OTE at 100% attainment, fraction (0.5 = 50%)."
+    )
+    threshold: float = Field(0.0, ge=0, description="Attainment below which nothing is paid, fraction (0.5 = 50%).")
+    decelerator: float = Field(1.0, ge=0, description="Pay rate below 100% attainment, x the plan rate.")
+    accelerators: list[Tier] = Field(default_factory=list, description="Tiers above plan, sorted by from.")
+    cap: float | None = Field(None, ge=0, description="Most payout, x the target variable (2 = 200%).")
 
 
 class QuotaInput(BaseModel):
@@ -57,35 +59,41 @@ class QuotaInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    period: str | None = Field(None, description="Fiscal year, half or quarter (default: the next fiscal year).")
-    target: float | None = Field(None, gt=0, description="Target to allocate (default: the targets table).")
+    period: str | None = Field(
+        None, description="Fiscal year, half or quarter, e.g. FY2028-Q1 (default: the next fiscal year)."
+    )
+    target: float | None = Field(None, gt=0, description="USD to allocate (default: the targets table).")
     method: Method = Field(
-        "blended", description="historical, potential, blended, equal, or current (the stored quotas)."
+        "blended",
+        description="blended: history and potential mixed by weights; current: the stored quotas.",
     )
-    weights: tuple[float, float] = Field((0.5, 0.5), description="Blend weights (history, potential), summing to 1.")
-    over_assign: float = Field(0.10, ge=0, le=1, description="Quotas add up to target x (1 + this).")
-    filters: dict[str, list[str]] = Field(default_factory=dict, description="region, segment or manager (a team).")
-    adjustments: list[Adjustment] = Field(default_factory=list, description="What-if quota changes by group.")
-    leave: list[str] = Field(default_factory=list, description="What-if: these reps leave at the start of the period.")
-    scenario_id: str | None = Field(None, description="What-if: evaluate a saved territory or quota scenario.")
-    floor: float | None = Field(None, ge=0, description="Minimum quota of a fully ramped rep.")
-    cap: float | None = Field(None, gt=0, description="Maximum quota of a fully ramped rep.")
-    unit: float = Field(1_000.0, ge=0, description="Round quotas to this unit (0: no rounding).")
-    reallocate: bool = Field(
-        False, description="Mid-period: re-allocate what is left of the target, crediting bookings closed so far."
+    weights: tuple[float, float] = Field((0.5, 0.5), description="[history, potential] for blended, summing to 1.")
+    over_assign: float = Field(0.10, ge=0, le=1, description="Quotas sum to target x (1 + this), fraction (0.1 = 10%).")
+    filters: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Members to keep; manager: that manager's team (rep id or name).",
+        json_schema_extra={"propertyNames": {"enum": list(FILTER_DIMS)}},  # the closed set of keys, for a model
     )
+    adjustments: list[Adjustment] = Field(default_factory=list, description="What-if: change a group's quotas.")
+    leave: list[str] = Field(default_factory=list, description="What-if: ids of reps who leave at the period's start.")
+    scenario_id: str | None = Field(None, description="What-if: a saved territory or quota scenario (name or id).")
+    floor: float | None = Field(None, ge=0, description="Least quota of a fully ramped rep, USD.")
+    cap: float | None = Field(None, gt=0, description="Most quota of a fully ramped rep, USD.")
+    unit: float = Field(1_000.0, ge=0, description="Round quotas to this many USD (0: no rounding).")
+    reallocate: bool = Field(False, description="Mid-period: re-allocate the target left, crediting bookings so far.")
     target_share: float = Field(
-        0.6, gt=0, lt=1, description="Share of reps at quota the over-assignment solver aims for."
+        0.6,
+        gt=0,
+        lt=1,
+        description="Share of reps at quota (P50) the over-assignment advice aims for, fraction (0.6 = 60%).",
     )
     as_of: date | None = Field(None, description="Simulate as of this date (default: the warehouse's as-of or today).")
     trials: int = Field(10_000, ge=100, le=200_000)
     seed: int = 0
     save_scenario: ScenarioName | None = Field(
-        None, description=f"Save the allocation as a draft quota scenario with this name {SAVE_AS}."
+        None, description=f"Save as a draft quota scenario named this {SAVE_AS}."
     )
-    comp_plan: CompPlanInput | None = Field(
-        None, description="Use this comp plan for every rep instead of the stored plans."
-    )
+    comp_plan: CompPlanInput | None = Field(None, description="What-if: one comp plan for every rep.")
 
     @field_validator("filters")
     @classmethod

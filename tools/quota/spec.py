@@ -17,8 +17,8 @@ def _run(warehouse: Warehouse, params: QuotaInput, user: User) -> ToolResult:
 
 SPEC = ToolSpec(
     name="quota_simulate",
-    description="Allocate a period's target to reps (history, potential, blended, equal or the stored quotas), then "
-    "simulate attainment, comp cost and fairness; what-if quota changes by region/segment/rep.",
+    description="Allocate a period's target to reps as quotas (or take the stored ones) and simulate attainment, "
+    "comp cost and fairness; what-ifs on quotas by group, leavers, a comp plan or a saved scenario.",
     input_model=QuotaInput,
     result_model=QuotaResult,
     heading="Quota simulation",

@@ -28,7 +28,7 @@ class ApplyScenarioInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    scenario: str = Field(description="Name or id of the saved scenario to apply.")
+    scenario: str = Field(description="Name or id of the saved draft scenario.")
 
 
 class ApplyScenarioResult(ToolResult):

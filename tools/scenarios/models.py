@@ -15,7 +15,7 @@ class ScenariosInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action: Literal["list", "show", "compare"] = Field(
-        "list", description="list, show (one name) or compare (two names)."
+        "list", description="list all; show one (one name); compare two (two names)."
     )
     names: list[str] = Field(default_factory=list, description="Scenario names or ids.")
 

@@ -19,29 +19,38 @@ class TerritoryInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    filters: dict[str, list[str]] = Field(default_factory=dict, description="region and/or segment to rebalance.")
-    balance_on: list[Metric] = Field(
-        default_factory=lambda: list[Metric](["potential"]), description="Metrics every rep must be within the band on."
+    filters: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Regions and/or segments to rebalance.",
+        json_schema_extra={"propertyNames": {"enum": list(FILTER_DIMS)}},  # the closed set of keys, for a model
     )
-    band: float = Field(0.05, gt=0, le=1, description="Allowed deviation from each rep's target, e.g. 0.05 for +-5%.")
+    balance_on: list[Metric] = Field(
+        default_factory=lambda: list[Metric](["potential"]),
+        description="Metrics every rep must end within the band on (default: potential).",
+    )
+    band: float = Field(
+        0.05, gt=0, le=1, description="Allowed deviation from each rep's target, fraction (0.05 = +-5%)."
+    )
     max_disruption: float | None = Field(
         None,
         ge=0,
-        description="Cap on the value moved: a share of the total (<= 1) or an amount; then imbalance is minimised.",
+        description="Cap on the account value (ARR, else potential) moved: up to 1 a fraction of the total "
+        "(0.1 = 10%), above 1 USD; imbalance is then minimised.",
     )
     lock: list[str] = Field(
         default_factory=lambda: ["strategic", "late-stage"],
-        description="Accounts that never move: 'strategic', 'late-stage' (open deals in Proposal or later) and/or account ids.",
+        description="Accounts that never move: 'strategic', 'late-stage' (open deals in Proposal or later) and/or "
+        "account ids (default: both kinds).",
     )
     unit: Unit = Field("account", description="Move whole accounts, ZIPs, metro areas (MSA) or states.")
     allow_cross_segment: bool = Field(
         False, description="Let accounts move to reps of another segment in their region."
     )
     travel_weight: float = Field(
-        0.0, ge=0, description="Cost per km between the rep's home and the account, in the units of value."
+        0.0, ge=0, description="USD of disruption per km between the rep's home and the account."
     )
     count_weight: float = Field(
-        0.0, ge=0, description="Extra disruption per account moved, as a share of the average account's value."
+        0.0, ge=0, description="Extra disruption per account moved, fraction of the mean account value (0.1 = 10%)."
     )
     max_accounts: int | None = Field(None, gt=0, description="Most accounts a rep may own after the plan.")
     k_nearest: int = Field(
@@ -49,7 +58,7 @@ class TerritoryInput(BaseModel):
     )
     time_limit: float = Field(60.0, gt=0, le=3_600, description="Solver time limit per region and segment, seconds.")
     save_scenario: ScenarioName | None = Field(
-        None, description=f"Save the plan as a draft territory scenario with this name {SAVE_AS}."
+        None, description=f"Save the plan as a draft territory scenario named this {SAVE_AS}."
     )
 
     @field_validator("filters")

@@ -17,8 +17,8 @@ def _run(warehouse: Warehouse, params: TerritoryInput, user: User) -> ToolResult
 
 SPEC = ToolSpec(
     name="territory_rebalance",
-    description="Rebalance accounts across reps within a band on potential/ARR/workload/pipeline with the least "
-    "disruption; locked accounts, disruption caps, zip/MSA units; moves, optimality gap, map.",
+    description="Rebalance accounts across reps to within a band on potential, ARR, workload or pipeline, moving "
+    "the least value: the moves, the balance before and after.",
     input_model=TerritoryInput,
     result_model=TerritoryResult,
     heading="Territory rebalance",
