@@ -42,10 +42,11 @@ STREAMED_NODES = frozenset({"plan", "recommend"})  # where the model writes text
 class PlanningAgent:
     """The planning agent over one warehouse.
 
-    `PlanningAgent(Warehouse("data/demo.duckdb"))` answers with the offline planner (or the model
-    the environment configures) and keeps threads in memory; the spm interfaces build it with
-    their settings (interfaces/compose.py). `tools=[...]` adds your own LangChain tools: the
-    model is shown them on every call and each call is audited like spm's own.
+    `PlanningAgent(Warehouse("data/demo.duckdb"))` answers with the offline planner, or the model
+    `model_settings` names, and keeps threads in memory; the spm interfaces build it from their
+    settings (interfaces/compose.py `build_agent`). `tools=[...]` adds your own LangChain tools:
+    a language model is shown them on every call (the offline planner plans only spm's own) and
+    each call is audited like spm's.
     """
 
     warehouse: Warehouse  # a writable handle: audit trail and approved writes

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agent.models import model_label
 from tools.limits import Limits
 from warehouse.identity import Scope, User
 
@@ -99,8 +100,6 @@ class Run:
 
 
 def _name(model: Any) -> str:
-    from agent.models import model_label
-
     return model_label(model)
 
 

@@ -17,7 +17,7 @@ from langchain_core.tools import InjectedToolArg, StructuredTool
 from langgraph.prebuilt.tool_node import ToolRuntime
 from pydantic import create_model
 
-from agent.context import run_of
+from agent.context import run_of, state_field
 from tools import registry
 from tools.spec import ToolSpec
 
@@ -69,8 +69,7 @@ def adapter(spec: ToolSpec) -> StructuredTool:
         params = spec.input_model(**kwargs)
         ctx.settings.limits.check(params)
         if spec.apply is not None:
-            state = runtime.state
-            approvals = state.get("approvals", {}) if isinstance(state, dict) else getattr(state, "approvals", {})
+            approvals = state_field(runtime.state, "approvals", {})
             result = spec.apply(ctx.warehouse, params, approvals.get(runtime.tool_call_id or ""))
         else:
             assert spec.run is not None

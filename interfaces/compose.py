@@ -4,6 +4,7 @@ The CLI, chat, batch and Slack interfaces, and Python callers, all build agents 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,7 +70,10 @@ def model_settings(settings: Settings) -> Any:
     )
 
 
-def build_agent(settings: Settings | None = None, warehouse: Warehouse | None = None) -> PlanningAgent:
+def build_agent(
+    settings: Settings | None = None, warehouse: Warehouse | None = None, tools: Sequence[Any] = ()
+) -> PlanningAgent:
+    """The agent `spm` uses, from the settings; `tools`: a Python caller's own LangChain tools."""
     from agent.agent import PlanningAgent
     from agent.context import AgentSettings
     from interfaces.settings import audit_key, get_settings, limits, warehouse_key
@@ -90,6 +94,7 @@ def build_agent(settings: Settings | None = None, warehouse: Warehouse | None = 
         memory=memory_store(settings),
         audit_key=audit_key(settings),
         settings=AgentSettings(limits=limits(settings), planner_cache=settings.cache_dir),
+        tools=tools,
     )
 
 
