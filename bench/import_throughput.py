@@ -2,10 +2,13 @@
 
 Rows are resampled from the medium demo's own opportunities (new ids, the same accounts), so
 every row passes the reference checks; a second run of the same file measures the update path.
+The baselines, measured in the same run on the same file: DuckDB's bare `read_csv` (parse
+only) and a bare `INSERT ... SELECT * FROM read_csv` into a copy of the warehouse (no checks).
 """
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 from datetime import date
@@ -41,8 +44,20 @@ def run() -> None:
         )
         con.close()
         size_mb = csv.stat().st_size / 1e6
-        wh = Warehouse(path, writable=True)
         rows = []
+        start = time.perf_counter()
+        duckdb.connect().execute(f"SELECT count(*) FROM read_csv('{csv}', all_varchar = true)").fetchall()
+        seconds = time.perf_counter() - start
+        rows.append(["baseline: bare `read_csv` (parse only)", f"{ROWS:,}", f"{size_mb:,.0f} MB", f"{seconds:.1f} s", f"{ROWS / seconds:,.0f}"])
+        bare = Path(tmp) / "bare.duckdb"
+        shutil.copy(path, bare)
+        con = duckdb.connect(str(bare))
+        start = time.perf_counter()
+        con.execute(f"INSERT INTO opportunities BY NAME SELECT * FROM read_csv('{csv}')")
+        seconds = time.perf_counter() - start
+        con.close()
+        rows.append(["baseline: bare `INSERT ... read_csv` (no checks)", f"{ROWS:,}", f"{size_mb:,.0f} MB", f"{seconds:.1f} s", f"{ROWS / seconds:,.0f}"])
+        wh = Warehouse(path, writable=True)
         for label in ("first import (insert)", "same file again (update)"):
             start = time.perf_counter()
             report = import_files(wh, [csv])
@@ -62,9 +77,12 @@ def run() -> None:
     md += "one transaction.\n\n"
     md += table(["run", "rows", "file", "time", "rows/s"], rows)
     md += (
-        "\n\nWhere the time goes: about half is reading with Python's `csv` module (kept for exact "
-        "row numbers, also across quoted line breaks, and per-row rejection of ragged lines), the "
-        "rest is vectorised validation, reference checks and the DuckDB upsert."
+        "\n\nThe file is parsed by DuckDB's reader into a private workspace, typed and checked there in "
+        "SQL (only the distinct values SQL cannot read, such as `$1,234.50` or member names, go "
+        "through Python), and the loadable rows are handed to the warehouse as Arrow. Files whose "
+        "row numbers DuckDB cannot give exactly (quoted line breaks, blank lines) are read with "
+        "Python's `csv` module instead, about 40,000 rows/s. Target: under 5 s for the first import. "
+        "Reproduce: `python -m bench import`."
     )
     write_section("import", md)
 

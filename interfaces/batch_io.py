@@ -162,36 +162,44 @@ def _jsonl(records: list[dict[str, Any]]) -> str:
 
 
 def _csv(records: list[dict[str, Any]]) -> str:
+    """The records as CSV. Prompts, tags and answers come from the user's files and the data, so
+    formula-like cells are neutralised (`interfaces.csv_safety`) for whoever opens it in Excel."""
+    from interfaces.csv_safety import neutralise_row
+
     tag_names = sorted({k for r in records for k in r["tags"]})
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(
-        [
-            "index",
-            "prompt",
-            *tag_names,
-            "run_id",
-            "status",
-            "answer",
-            "top_recommendation",
-            "recommendations",
-            "metrics",
-        ]
+        neutralise_row(  # tag names are the prompt file's own headers
+            [
+                "index",
+                "prompt",
+                *tag_names,
+                "run_id",
+                "status",
+                "answer",
+                "top_recommendation",
+                "recommendations",
+                "metrics",
+            ]
+        )
     )
     for r in records:
         recs = r["recommendations"]
         writer.writerow(
-            [
-                r["index"],
-                r["prompt"],
-                *(r["tags"].get(t, "") for t in tag_names),
-                r["run_id"],
-                r["status"],
-                r["answer"],
-                recs[0]["action"] if recs else "",
-                len(recs),
-                json.dumps(r["metrics"]),
-            ]
+            neutralise_row(
+                [
+                    r["index"],
+                    r["prompt"],
+                    *(r["tags"].get(t, "") for t in tag_names),
+                    r["run_id"],
+                    r["status"],
+                    r["answer"],
+                    recs[0]["action"] if recs else "",
+                    len(recs),
+                    json.dumps(r["metrics"]),
+                ]
+            )
         )
     return buffer.getvalue()
 

@@ -21,11 +21,14 @@ from interfaces.common import (
 )
 
 if TYPE_CHECKING:
+    from rich.text import Text
+
     from agent.result import AgentResult
     from warehouse.checks import Finding
     from warehouse.connection import Warehouse
     from warehouse.identity import Scope
     from warehouse.importers import ImportReport
+    from warehouse.importers.mapping import ColumnMapping
     from warehouse.summary import Summary
 
 app = typer.Typer(help="Create, import, check and summarise the warehouse.", no_args_is_help=True)
@@ -40,12 +43,20 @@ class DemoSize(StrEnum):
 class ImportFormat(StrEnum):
     native = "native"
     salesforce = "salesforce"
+    hubspot = "hubspot"
 
 
 class FailOn(StrEnum):
     never = "never"
     warning = "warning"
     error = "error"
+
+
+class DecimalMark(StrEnum):
+    """The decimal mark of imported numbers: `1,234.50` (dot) or `1.234,50` (comma)."""
+
+    dot = "."
+    comma = ","
 
 
 JSON_OPTION = typer.Option(False, "--json", help="Print the result as JSON on stdout.")
@@ -175,16 +186,73 @@ def import_(
     ),
     strict: bool = typer.Option(False, "--strict", help="Load nothing if any row is rejected."),
     rejects: Path | None = typer.Option(
-        None, "--rejects", help="Write every rejected row to this CSV file.", show_default=False
+        None,
+        "--rejects",
+        help="Write every rejected row to this new CSV file (outside the input folders).",
+        show_default=False,
+    ),
+    force: bool = typer.Option(False, "--force", help="Let --rejects replace a file that exists."),
+    map_: Path | None = typer.Option(
+        None,
+        "--map",
+        help="YAML file renaming your headers to the native columns (see docs/data-format.md).",
+        show_default=False,
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Check every file and row and show what would load; write nothing."
+    ),
+    decimal: DecimalMark = typer.Option(
+        DecimalMark.dot, "--decimal", help="Decimal mark of numbers and amounts: . (1,234.50) or , (1.234,50)."
     ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Import company data. Every row is loaded or rejected with its reason; one transaction.
 
     Exit codes: 0 all rows loaded; 10 some rows rejected (the rest loaded); 3 with --strict
-    when anything was rejected (nothing loaded).
+    when anything was rejected (nothing loaded). --dry-run writes nothing and exits 0 when every
+    row would load, 10 when some would be rejected.
     """
     from interfaces.errors import EXIT_PARTIAL
+    from warehouse.importers.mapping import load_mapping
+
+    # Everything that can refuse the command is checked before the import runs: once it has
+    # committed, the command reports what is in the warehouse and nothing can fail it.
+    wh_file = warehouse_path(ctx)
+    protected = {"the warehouse": wh_file, "the warehouse's write-ahead log": wh_file.with_name(wh_file.name + ".wal")}
+    if map_ is not None:
+        protected["the --map file"] = map_
+    _check_rejects_target(rejects, paths, force, protected)
+    mapping = load_mapping(map_) if map_ is not None else None
+    # Only the options given reach import_files, so a plain import is the plain call.
+    options: dict[str, Any] = {}
+    if dry_run:
+        options["dry_run"] = True
+    if decimal != DecimalMark.dot:
+        options["decimal"] = decimal.value
+    if mapping is not None:
+        options["mapping"] = mapping
+    if dry_run:
+        report = _dry_run(ctx, paths, format_, strict, options)
+    else:
+        report = _import(ctx, paths, format_, strict, rejects, json_, mapping, options)
+    _show_import(report, rejects, json_, mapping)
+    if report.rejected:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+def _import(
+    ctx: typer.Context,
+    paths: list[Path],
+    format_: ImportFormat,
+    strict: bool,
+    rejects: Path | None,
+    json_: bool,
+    mapping: ColumnMapping | None,
+    options: dict[str, Any],
+) -> ImportReport:
+    """The import as a recorded write (role check, audit run); the report of what committed."""
+    from dataclasses import asdict
+
     from interfaces.identity import acting_user
     from interfaces.recorded_write import DATA_TABLES, RecordedWrite, command_text
     from warehouse.errors import InputError
@@ -195,13 +263,16 @@ def import_(
         write = RecordedWrite(wh, acting_user(wh), "import_data", "import_data", command_text(ctx), tables=DATA_TABLES)
         with write.writing():
             _check_sizes(paths, settings().max_import_mb)
-            report = import_files(wh, paths, format=format_.value, strict=strict, imported_by=write.user.user_id)
+            report = import_files(
+                wh, paths, format=format_.value, strict=strict, imported_by=write.user.user_id, **options
+            )
             if strict and report.rejected:
-                _show_import(report, rejects, json_)
+                _show_import(report, rejects, json_, mapping)
                 raise InputError(
                     f"{report.rejected:,} rows were rejected, so nothing was loaded (--strict).",
                     "Fix the rows listed above (or see --rejects FILE) and import again.",
                 )
+            # Committed: from here on nothing may raise (the run would record a failure that did not happen).
             write.args = {
                 "import_id": report.import_id,
                 "format": report.format,
@@ -211,89 +282,273 @@ def import_(
                 "rejected": report.rejected,
                 "created_members": report.created_members,
             }
+            if mapping is not None:  # the renames as applied (the file may change later)
+                write.args["mapping"] = asdict(mapping)
+            if "decimal" in options:
+                write.args["decimal"] = options["decimal"]
             write.answer = (
                 f"Import {report.import_id} by {write.user.user_id}: read {report.read:,} = loaded "
                 f"{report.loaded:,} + rejected {report.rejected:,} ({len(report.files)} files)."
             )
-    _show_import(report, rejects, json_)
-    if report.rejected:
-        raise typer.Exit(EXIT_PARTIAL)
+    return report
 
 
-def _show_import(report: ImportReport, rejects: Path | None, json_: bool) -> None:
-    from interfaces.output import print_json
+def _dry_run(
+    ctx: typer.Context, paths: list[Path], format_: ImportFormat, strict: bool, options: dict[str, Any]
+) -> ImportReport:
+    """The import checked in full and rolled back. It writes nothing, so it is no audit run; it
+    still needs the role that may import, since its rejections tell which keys exist."""
+    from interfaces.identity import acting_user
+    from warehouse.errors import PermissionDeniedError
+    from warehouse.identity import allowed, roles_for
+    from warehouse.importers import import_files
 
+    # Writable: import_files validates references and keys inside a write transaction that a dry
+    # run rolls back (DuckDB cannot open a transaction that writes on a read-only file).
+    wh = open_warehouse(ctx, writable=True)
+    with wh.held():
+        user = acting_user(wh)
+        if not allowed(user.role, "import_data"):
+            raise PermissionDeniedError(
+                f"{user.user_id} ({user.role}) may not import data, so may not dry-run an import either.",
+                f"Needs role {roles_for('import_data')}.",
+            )
+        _check_sizes(paths, settings().max_import_mb)
+        return import_files(wh, paths, format=format_.value, strict=strict, imported_by=user.user_id, **options)
+
+
+def _check_rejects_target(rejects: Path | None, paths: list[Path], force: bool, protected: dict[str, Path]) -> None:
+    """Refuse, before anything is imported, a --rejects path that cannot or must not be written:
+    a folder, an input (a file given, one inside a folder given, the warehouse, the mapping), a
+    file that exists (without --force), a missing or unwritable folder."""
+    import os
+    import shlex
+
+    from warehouse.errors import InputError
+
+    if rejects is None:
+        if force:
+            raise InputError("--force lets --rejects replace a file; no --rejects was given.", "Leave out --force.")
+        return
+    target = rejects.expanduser()
+    where = f"--rejects {rejects}"
+    nothing = "Nothing was imported."
+    if target.is_dir():
+        raise InputError(
+            f"{where} is a folder. {nothing}",
+            f"Name a file, e.g. --rejects {shlex.quote(str(rejects / 'rejects.csv'))}.",
+        )
+    for item in paths:
+        source = item.expanduser()
+        if source.is_dir() and target.resolve().is_relative_to(source.resolve()):
+            raise InputError(
+                f"{where} is inside the folder {item} being imported. {nothing}",
+                "Write the rejects outside the input folders (importing the folder again would read them as data).",
+            )
+        if _same_file(target, source):
+            raise InputError(
+                f"{where} is the input file {item}: the rejected rows would replace your data. {nothing}",
+                "Name another file for the rejects, e.g. --rejects rejects.csv.",
+            )
+    for what, path in protected.items():
+        if _same_file(target, path.expanduser()):
+            raise InputError(
+                f"{where} is {what}. {nothing}", "Name another file for the rejects, e.g. --rejects rejects.csv."
+            )
+    folder = target.parent
+    if not folder.is_dir():
+        raise InputError(
+            f"{where}: the folder {folder} {'is not a folder' if folder.exists() else 'does not exist'}. {nothing}",
+            f"Create it first (mkdir -p {shlex.quote(str(folder))}) or name a file in an existing folder.",
+        )
+    if target.exists() or target.is_symlink():
+        if not target.is_file():
+            raise InputError(f"{where} exists and is not a regular file. {nothing}", "Name a new file for the rejects.")
+        if not force:
+            raise InputError(f"{where} already exists. {nothing}", "Add --force to replace it, or name a new file.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(
+            f"{where}: this account may not create files in {folder}. {nothing}",
+            "Name a file in a folder you can write, or let this account write that folder (chmod u+wx).",
+        )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file: the same resolved path, or (links) the same inode."""
+    import os
+
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _show_import(report: ImportReport, rejects: Path | None, json_: bool, mapping: ColumnMapping | None = None) -> None:
+    """Write --rejects and show the report. The import is decided when this runs (committed,
+    rolled back, or a dry run), so nothing here raises: a failure is a warning that says what did
+    happen, and the command keeps the import's own exit code."""
+    import contextlib
+
+    from interfaces.output import err, print_json
+
+    warnings: list[str] = []
     if rejects is not None:
-        _write_rejects(rejects, report)
-    if json_:
-        print_json(report.to_dict())
-    else:
-        _render_import(report)
+        problem = _write_rejects(rejects, report)
+        if problem is not None:
+            warnings.append(problem)
+    try:
+        if json_:
+            payload = report.to_dict()
+            if report.dry_run:  # what would load; to_dict counts only committed rows as loaded
+                for row, f in zip(payload["files"], report.files, strict=True):
+                    row.setdefault("would_load", _would_load(report, f.loaded))
+                payload.setdefault("would_load", _would_load(report, sum(f.loaded for f in report.files)))
+            if mapping is not None:
+                payload["mapping"] = {"columns": mapping.columns, "tables": mapping.tables}
+            payload["warnings"] = warnings
+            print_json(payload)
+        else:
+            _render_import(report, mapping)
+    except Exception as exc:  # e.g. a closed stdout: the outcome stands, say it on stderr
+        warnings.append(f"the report could not be shown ({type(exc).__name__}: {exc}). {_outcome(report)}")
+    for warning in warnings:
+        with contextlib.suppress(Exception):  # stderr itself is gone: nothing left to tell
+            err().print(_warning_text(warning))
 
 
-def _write_rejects(path: Path, report: ImportReport) -> None:
-    """The rejected rows as CSV, all or nothing (a new file is 0600: the rows are company data).
-    The import is already decided when this runs, so a failure says what did happen."""
+def _would_load(report: ImportReport, rows: int) -> int:
+    """Rows a dry run would load: none when --strict would roll the import back."""
+    return 0 if report.strict and report.rejected else rows
+
+
+def _counts(report: ImportReport) -> str:
+    """`read = loaded + rejected`, or for a dry run `read = would load + rejected`."""
+    if report.dry_run:
+        would = _would_load(report, sum(f.loaded for f in report.files))
+        return f"read {report.read:,} = would load {would:,} + rejected {report.rejected:,}"
+    return f"read {report.read:,} = loaded {report.loaded:,} + rejected {report.rejected:,}"
+
+
+def _outcome(report: ImportReport) -> str:
+    """The import's outcome in one sentence, with its reconciled counts (for warnings)."""
+    if report.dry_run:
+        return f"Dry run: {_counts(report)}; nothing was written to the warehouse."
+    if report.committed:
+        return f"The import is committed: {_counts(report)}."
+    return f"Nothing was loaded (rolled back): {_counts(report)}."
+
+
+def _warning_text(message: str) -> Text:
+    from rich.text import Text
+
+    return Text.assemble(("warning: ", "bold yellow"), message)
+
+
+def _write_rejects(path: Path, report: ImportReport) -> str | None:
+    """The rejected rows as CSV, all or nothing (a new file is 0600: the rows are company data),
+    formula-like cells neutralised for spreadsheets. A failure (disk full, permission) is
+    returned as a warning, never raised: the import is already decided."""
+    from interfaces.csv_safety import frame_to_csv
     from warehouse.errors import storage_error
     from warehouse.files import write_atomically
 
     try:
-        write_atomically(path, report.rejections.sort_values(["file", "row"]).to_csv(index=False))
-    except OSError as exc:
+        write_atomically(path, frame_to_csv(report.rejections.sort_values(["file", "row"], kind="stable")))
+    except Exception as exc:
         problem = storage_error(exc, path)
-        if problem is None:
-            raise
-        done = f"{report.loaded:,} rows were loaded" if report.committed else "nothing was loaded"
-        problem.message = f"{problem.message} The import itself is done ({done}); only --rejects was not written."
-        raise problem from exc
+        reason = f"{problem.message} {problem.hint}" if problem else f"{type(exc).__name__}: {exc}."
+        again = " Run the same command with --dry-run to write the rejects file without importing again."
+        return f"--rejects {path} was not written: {reason} {_outcome(report)}{'' if report.dry_run else again}"
+    return None
 
 
-def _render_import(report: ImportReport) -> None:
-    from rich.markup import escape
+def _cell(value: object) -> Text:
+    """A table cell from data: plain text, never markup or emoji codes (`[/]`, `:smile:`)."""
+    from rich.text import Text
+
+    from interfaces.output import terminal_safe
+
+    return Text(terminal_safe(str(value)))
+
+
+def _present(value: object) -> str:
+    """A cell's text; '' for a missing one (None, or NaN from pandas)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return str(value)
+
+
+def _note(*parts: object) -> Text:
+    """A message line built from data, as plain text."""
+    return _cell("".join(str(p) for p in parts))
+
+
+def _render_import(report: ImportReport, mapping: ColumnMapping | None = None) -> None:
     from rich.table import Table
 
     from interfaces.output import err, out
 
-    # File names, member names and rejected values come from the user's files: text, never markup.
-
-    table = Table(title=f"Import {report.import_id} ({report.format})", title_justify="left")
-    for name in ("file", "table", "read", "loaded", "new", "updated", "rejected"):
-        table.add_column(name, justify="right" if name not in ("file", "table") else "left")
+    # File names, headers, member names and rejected values come from the user's files: every
+    # piece of them is rendered as `Text` (no markup, no emoji codes), so `[/]` is shown, not parsed.
+    dry = report.dry_run
+    title = (
+        f"Dry run of import {report.import_id} ({report.format}): nothing written"
+        if dry
+        else (f"Import {report.import_id} ({report.format})")
+    )
+    table = Table(title=_cell(title), title_justify="left")
+    names = (
+        ("file", "table", "read", "would load", "would add", "would update", "rejected")
+        if dry
+        else ("file", "table", "read", "loaded", "new", "updated", "rejected")
+    )
+    for name in names:
+        table.add_column(name, justify="left" if name in ("file", "table") else "right")
+    shown = report.committed or dry  # a rolled-back import loaded nothing
     for f in report.files:
-        loaded = f.loaded if report.committed else 0
+        loaded = _would_load(report, f.loaded) if dry else f.loaded
         table.add_row(
-            escape(f.file),
-            f.table,
-            f"{f.read:,}",
-            f"{loaded:,}",
-            f"{f.inserted:,}" if report.committed else "0",
-            f"{f.updated:,}" if report.committed else "0",
-            f"{f.rejected:,}",
+            _cell(f.file),
+            _cell(f.table),
+            _cell(f"{f.read:,}"),
+            _cell(f"{loaded:,}" if shown else "0"),
+            _cell(f"{f.inserted:,}" if shown and loaded else "0"),
+            _cell(f"{f.updated:,}" if shown and loaded else "0"),
+            _cell(f"{f.rejected:,}"),
         )
     out().print(table)
     for f in report.files:
-        if f.ignored_columns:
-            err().print(f"{escape(f.file)}: ignored unknown columns: {escape(', '.join(f.ignored_columns))}")
+        renames = mapping.for_table(f.table) if mapping is not None and dry else {}
+        if renames:
+            err().print(_note(f.file, ": columns mapped: ", ", ".join(f"{s} → {t}" for s, t in renames.items())))
+        suggestions = dict(f.suggestions)
+        for header, column in suggestions.items():
+            err().print(_note(f.file, f": unknown column {header!r} — did you mean {column}?"))
+        ignored = [c for c in f.ignored_columns if c not in suggestions]
+        if ignored:
+            err().print(_note(f.file, ": ignored unknown columns: ", ", ".join(ignored)))
         for note in f.notes:
-            err().print(f"{escape(f.file)}: {escape(note)}")
-    for dim, names in report.created_members.items():
-        err().print(f"Created {dim}: {escape(', '.join(names))}")
+            err().print(_note(f.file, ": ", note))
+    for dim, members in report.created_members.items():
+        err().print(_note("Would create " if dry else "Created ", dim, ": ", ", ".join(members)))
     if not report.rejections.empty:
-        shown = report.rejections.sort_values(["file", "row"]).head(20)
+        first = report.rejections.sort_values(["file", "row"], kind="stable").head(20)
         rej = Table(title="Rejected rows (first 20)", title_justify="left")
         for name in ("file", "row", "column", "reason", "value"):
             rej.add_column(name)
-        for r in shown.itertuples(index=False):
+        for r in first.itertuples(index=False):
             rej.add_row(
-                escape(str(r.file)),
-                str(r.row),
-                escape(str(r.column or "-")),
-                escape(str(r.reason)),
-                "" if r.value is None else escape(str(r.value)[:40]),
+                _cell(r.file),
+                _cell(r.row),
+                _cell(_present(r.column) or "-"),
+                _cell(r.reason),
+                _cell(_present(r.value)[:40]),
             )
         out().print(rej)
-    status = "committed" if report.committed else "rolled back: nothing loaded"
-    err().print(f"read {report.read:,} = loaded {report.loaded:,} + rejected {report.rejected:,} ({status}).")
+    status = "dry run: nothing written" if dry else "committed" if report.committed else "rolled back: nothing loaded"
+    err().print(_cell(f"{_counts(report)} ({status})."))
 
 
 @app.command()
@@ -761,3 +1016,7 @@ def _ask_questions(wh: Warehouse, spm: str) -> None:
             markup=False,
             soft_wrap=True,
         )
+
+from interfaces import crm_cli  # noqa: E402  (spm data sync|push salesforce, export-crm: interfaces/crm_cli.py)
+
+crm_cli.register(app)

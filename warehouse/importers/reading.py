@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import pandas as pd
@@ -45,7 +46,8 @@ def normalize_header(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.strip().lower())
 
 
-def _check_header(path: Path, header: list[str], normalize: bool) -> list[str]:
+def check_header(path: Path, header: list[str], normalize: bool) -> list[str]:
+    """The header's column names (normalised when asked); an empty or repeated name is an error."""
     names = [normalize_header(h) if normalize else h.strip() for h in header]
     seen: set[str] = set()
     for name in names:
@@ -57,11 +59,11 @@ def _check_header(path: Path, header: list[str], normalize: bool) -> list[str]:
     return names
 
 
-def read_csv(path: Path, *, normalize: bool = True, chunk_rows: int = CHUNK_ROWS) -> RawFile:
-    """Open a CSV file; the chunks are read lazily. `normalize` lower-cases header names."""
+def _open_text(path: Path) -> tuple[TextIO, str]:
+    """The file opened as UTF-8 text (a BOM is skipped) and its first line."""
     try:
         handle = path.open("r", encoding="utf-8-sig", newline="")
-        first = handle.readline()
+        return handle, handle.readline()
     except UnicodeDecodeError as exc:
         raise InputError(
             f"{path.name} is not UTF-8 text ({exc.reason} at byte {exc.start}).",
@@ -69,6 +71,28 @@ def read_csv(path: Path, *, normalize: bool = True, chunk_rows: int = CHUNK_ROWS
         ) from exc
     except OSError as exc:
         raise InputError(f"Cannot read {path}: {exc.strerror}.") from exc
+
+
+def sniff_csv(path: Path) -> tuple[list[str], str] | None:
+    """The header row and the delimiter (the most frequent of , ; tab | in the first line);
+    None for an empty file."""
+    handle, first = _open_text(path)
+    with handle:
+        if not first.strip():
+            return None
+        delimiter = max(_DELIMITERS, key=first.count)
+        handle.seek(0)
+        if handle.read(1) != "\ufeff":
+            handle.seek(0)
+        try:
+            return next(csv.reader(handle, delimiter=delimiter)), delimiter
+        except csv.Error as exc:
+            raise InputError(f"{path.name}: the header row is not valid CSV ({exc}).") from exc
+
+
+def read_csv(path: Path, *, normalize: bool = True, chunk_rows: int = CHUNK_ROWS) -> RawFile:
+    """Open a CSV file; the chunks are read lazily. `normalize` lower-cases header names."""
+    handle, first = _open_text(path)
     if not first.strip():
         handle.close()
         return RawFile(path, [], iter(()))
@@ -82,7 +106,7 @@ def read_csv(path: Path, *, normalize: bool = True, chunk_rows: int = CHUNK_ROWS
     except csv.Error as exc:
         handle.close()
         raise InputError(f"{path.name}: the header row is not valid CSV ({exc}).") from exc
-    columns = _check_header(path, header, normalize)
+    columns = check_header(path, header, normalize)
     return RawFile(path, columns, _csv_chunks(path, handle, reader, columns, chunk_rows))
 
 
@@ -147,7 +171,7 @@ def read_parquet(path: Path, *, normalize: bool = True) -> RawFile:
         frame = duckdb.connect().execute("SELECT * FROM read_parquet(?)", [str(path)]).df()
     except duckdb.Error as exc:
         raise InputError(f"{path.name} is not a readable Parquet file ({exc}).") from exc
-    columns = _check_header(path, list(frame.columns), normalize)
+    columns = check_header(path, list(frame.columns), normalize)
     frame.columns = columns
     text = pd.DataFrame(index=frame.index)
     for name in columns:
@@ -173,4 +197,8 @@ def read_file(path: Path, *, normalize: bool = True) -> RawFile:
         return read_parquet(path, normalize=normalize)
     if suffix in (".csv", ".txt", ".tsv"):
         return read_csv(path, normalize=normalize)
+    if suffix == ".xlsx":
+        from warehouse.importers.spreadsheet import read_xlsx  # imported here: spreadsheet imports this module
+
+        return read_xlsx(path, normalize=normalize)
     raise InputError(f"{path.name}: unsupported file type {suffix!r}.", "Use .csv or .parquet files.")

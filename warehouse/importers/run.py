@@ -19,15 +19,17 @@ import pandas as pd
 from warehouse.calendar import FiscalCalendar
 from warehouse.connection import Warehouse
 from warehouse.errors import InputError, NotFoundError
-from warehouse.importers import salesforce
+from warehouse.importers import crm, salesforce
 from warehouse.importers.loader import DIMENSION_TABLES, FileReport, TableLoader
-from warehouse.importers.reading import read_file
+from warehouse.importers.mapping import ColumnMapping, suggest_columns
+from warehouse.importers.reading import normalize_header
 from warehouse.importers.specs import LOAD_ORDER, SPECS
+from warehouse.importers.staging import Staged, stage_chunks, stage_file, workspace
 from warehouse.importers.validate import REJECTION_COLUMNS, Coercer, Members
+from warehouse.importers.values import Decimal
 
-ImportFormat = Literal["native", "salesforce"]
-_SUFFIXES = (".csv", ".parquet", ".pq", ".tsv")
-_SALESFORCE_ORDER = {"users": 0, "accounts": 1, "opportunities": 2}
+ImportFormat = Literal["native", "salesforce", "hubspot"]
+_SUFFIXES = (".csv", ".parquet", ".pq", ".tsv", ".xlsx")
 
 
 @dataclass
@@ -39,6 +41,7 @@ class ImportReport:
     files: list[FileReport]
     rejections: pd.DataFrame
     created_members: dict[str, list[str]] = field(default_factory=dict)
+    dry_run: bool = False  # validated in full, then rolled back: nothing was written
 
     @property
     def read(self) -> int:
@@ -59,6 +62,7 @@ class ImportReport:
             "import_id": self.import_id,
             "format": self.format,
             "strict": self.strict,
+            "dry_run": self.dry_run,
             "committed": self.committed,
             "read": self.read,
             "loaded": self.loaded,
@@ -70,8 +74,8 @@ class ImportReport:
         }
 
 
-class _StrictRollback(Exception):
-    """Raised inside the transaction to undo a strict import that rejected rows."""
+class _Rollback(Exception):
+    """Raised inside the transaction to undo a dry run, or a strict import that rejected rows."""
 
 
 def _expand(paths: Sequence[str | Path]) -> list[Path]:
@@ -111,32 +115,29 @@ def import_files(
     strict: bool = False,
     today: date | None = None,
     imported_by: str | None = None,
+    dry_run: bool = False,
+    decimal: Decimal = ".",
+    mapping: ColumnMapping | None = None,
 ) -> ImportReport:
     """Import files into the warehouse in one transaction; see the module docstring.
-    `imported_by` is the acting user's id, recorded with the import."""
+    `imported_by` is the acting user's id, recorded with the import. `dry_run` validates
+    everything exactly as an import would and then rolls back; `decimal` is the files' decimal
+    mark; `mapping` renames a CRM's headers to native columns before validation."""
+    mapping = mapping or ColumnMapping()
     files = _expand(paths)
     if format == "native":
         plan = sorted(((table_for(f), f) for f in files), key=lambda tf: (LOAD_ORDER.index(tf[0]), str(tf[1])))
-    elif format == "salesforce":
-        plan = []
-        for f in files:
-            raw = read_file(f, normalize=False)
-            kind = salesforce.detect_kind(raw.columns)
-            if kind is None:
-                raise InputError(
-                    f"{f.name} is not a Salesforce Accounts, Opportunities or Users export.",
-                    "Export the standard report with its default column headers.",
-                )
-            plan.append((kind, f))
-        plan.sort(key=lambda kf: (_SALESFORCE_ORDER[kf[0]], str(kf[1])))
+    elif format in crm.FORMATS:
+        plan = crm.plan(files, format)
     else:
-        raise InputError(f"Unknown import format {format!r}.", "Use native or salesforce.")
+        raise InputError(f"Unknown import format {format!r}.", "Use native, salesforce or hubspot.")
 
     import_id = uuid.uuid4().hex[:12]
     reports: list[FileReport] = []
     rejections: list[pd.DataFrame] = []
     created: dict[str, list[str]] = {}
     committed = False
+    work = workspace()
     try:
         with warehouse.writer() as cur:
             meta = dict(cur.execute("SELECT key, value FROM meta").fetchall())
@@ -149,29 +150,36 @@ def import_files(
                 calendar=calendar,
                 members=Members(existing),
                 date_formats=("%Y-%m-%d",) if format == "native" else salesforce.SALESFORCE_DATE_FORMATS,
-                money_style="plain" if format == "native" else "report",
+                decimal=decimal,
+                currency=meta.get("currency", "USD"),
             )
-            loader = TableLoader(cur, coercer)
+            loader = TableLoader(cur, work, coercer)
+
+            def load(table: str, staged: Staged, label: str) -> FileReport:
+                staged, applied = _mapped(staged, mapping.for_table(table))
+                report, rejected = loader.load(SPECS[table], staged, label)
+                report.mapped = applied
+                lacking = [c.name for c in SPECS[table].columns if c.name not in staged.columns]
+                report.suggestions = suggest_columns(report.ignored_columns, lacking)
+                reports.append(report)
+                rejections.append(rejected)
+                return report
+
             for table_or_kind, path in plan:
                 if format == "native":
-                    raw = read_file(path)
-                    report, rejected = loader.load(SPECS[table_or_kind], raw.columns, raw.chunks, path.name)
-                    reports.append(report)
-                    rejections.append(rejected)
+                    load(table_or_kind, stage_file(work, path), path.name)
                     continue
-                raw = read_file(path, normalize=False)
-                mapped = salesforce.map_file(raw, table_or_kind, cur, (today or date.today()).isoformat())
+                today_iso = (today or date.today()).isoformat()
+                mapped = crm.map_path(path, format, table_or_kind, cur, today_iso, mapping.for_table(table_or_kind))
                 for table, columns, chunks in mapped.tables:
                     label = path.name if table != "stages" else f"{path.name} (stages)"
-                    report, rejected = loader.load(SPECS[table], columns, chunks, label)
+                    report = load(table, stage_chunks(work, columns, chunks), label)
                     if table != "stages":
                         report.notes.extend(mapped.notes)
-                    reports.append(report)
-                    rejections.append(rejected)
             created = loader.created
             total_rejected = sum(r.rejected for r in reports)
-            if strict and total_rejected:
-                raise _StrictRollback
+            if dry_run or (strict and total_rejected):
+                raise _Rollback
             cur.execute(
                 "INSERT INTO imports (import_id, imported_at, format, files, rows_read, rows_loaded, rows_rejected, "
                 "created_members, imported_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -188,8 +196,10 @@ def import_files(
                 ],
             )
             committed = True
-    except _StrictRollback:
+    except _Rollback:
         committed = False
+    finally:
+        work.close()
     frames = [r for r in rejections if not r.empty]
     all_rejections = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=REJECTION_COLUMNS)
     return ImportReport(
@@ -199,5 +209,16 @@ def import_files(
         committed=committed,
         files=reports,
         rejections=all_rejections,
-        created_members=created if committed else {},
+        created_members=created if committed or dry_run else {},
+        dry_run=dry_run,
     )
+
+
+def _mapped(staged: Staged, renames: dict[str, str]) -> tuple[Staged, dict[str, str]]:
+    """The staged file with a mapping file's renames applied to its header names, and the
+    renames that applied (header as written -> column)."""
+    applied = {name: renames[normalize_header(name)] for name in staged.columns if normalize_header(name) in renames}
+    if not applied:
+        return staged, {}
+    columns = {applied.get(name, name): column for name, column in staged.columns.items()}
+    return Staged(staged.source, columns, staged.read, staged.ragged, staged.tables), applied

@@ -87,6 +87,7 @@ class Column:
     synonyms: dict[str, str] = field(default_factory=dict)  # lower-case input -> canonical
     dimension: str | None = None  # table holding the members of a dimension column
     allow_all: bool = False  # the value 'All' means every member (targets)
+    default: str | None = None  # given to new rows when the cell is empty or the column absent
 
 
 @dataclass(frozen=True)
@@ -240,9 +241,11 @@ SPECS: dict[str, TableSpec] = {
                 _c(
                     "role",
                     "enum",
-                    "AE (carries quota), Manager, SDR, SE or Other; common titles are mapped.",
+                    "AE (carries quota), Manager, SDR, SE or Other; common titles are mapped. "
+                    "Empty: AE for a new rep.",
                     "AE",
                     synonyms=ROLE_SYNONYMS,
+                    default="AE",
                 ),
                 REGION,
                 SEGMENT,
@@ -270,6 +273,12 @@ SPECS: dict[str, TableSpec] = {
                 _c("city", "text", "City.", "Cambridge"),
                 _c("owner_rep_id", "id", "Owning rep.", "R-00012"),
                 _c("territory_id", "id", "Territory.", "T-NA-MM-01"),
+                _c(
+                    "parent_account_id",
+                    "id",
+                    "Parent account in the account hierarchy; empty for a top-level account.",
+                    "A-000100",
+                ),
                 _c(
                     "arr",
                     "money",
@@ -533,7 +542,8 @@ def markdown() -> str:
         "(`python -m warehouse.importers.specs > docs/data-format.md`).",
         "",
         "`spm data import PATH... --format native` loads CSV (UTF-8, comma, semicolon or tab "
-        "separated, header row) or Parquet files named after the table they fill: "
+        "separated, header row), Excel `.xlsx` (first sheet, header row) or Parquet files named "
+        "after the table they fill: "
         "`accounts.csv`, `opportunities_2026.parquet` (the part after `_` is free). A folder "
         "imports every such file in it. Column names are the schema's snake_case names "
         "(case and surrounding spaces are ignored); unknown columns are ignored and reported.",
@@ -570,28 +580,148 @@ def markdown() -> str:
                 f"| `{col.name}` | {col.type} | {'yes' if col.required else ''} | {col.description} | `{col.example}` |"
             )
         lines.append("")
-    lines += [
-        "## Salesforce report exports",
-        "",
-        "`--format salesforce` reads the standard report exports of Accounts, Opportunities and "
-        "Users (UTF-8 with or without BOM, `$1,234.50` amounts, US `11/29/2026` or ISO dates). "
-        "The file kind is recognised from its headers. Mapped headers:",
-        "",
-    ]
-    from warehouse.importers.salesforce import HEADER_MAPS
-
-    for kind, mapping in HEADER_MAPS.items():
-        pairs = ", ".join(f"`{src}` → `{dst}`" for src, dst in mapping.items())
-        lines += [f"- **{kind}**: {pairs}.", ""]
-    lines += [
-        "Salesforce has no region or segment fields: the region comes from the billing country "
-        "(US and Canada: NA; Europe, Middle East and Africa: EMEA; Asia-Pacific: APAC; Latin "
-        "America: LATAM) and the segment from employees (Enterprise from 2,000, Mid-Market from "
-        "200, SMB below). Owners are matched to users by full name. Stages are created from "
-        "the export's stage names and `Probability (%)`.",
-        "",
-    ]
+    lines += _crm_sections()
+    lines += _mapping_section()
     return "\n".join(lines)
+
+
+def _crm_sections() -> list[str]:
+    """The Salesforce and HubSpot export docs, from the mappers' own header maps."""
+    from warehouse.importers import hubspot, salesforce
+    from warehouse.importers.crm_common import ExportKind
+
+    def headers(kinds: dict[str, ExportKind]) -> list[str]:
+        out: list[str] = []
+        for kind in kinds.values():
+            pairs = ", ".join(f"`{src}` → `{dst}`" for src, dst in kind.headers.items())
+            out += [f"- **{kind.label}** (`{kind.name}`): {pairs}.", ""]
+        return out
+
+    return [
+        "## CRM exports: common rules",
+        "",
+        "`--format salesforce` and `--format hubspot` read a CRM's own exports, as CSV (UTF-8 with or "
+        "without BOM; comma, semicolon or tab separated) or Excel `.xlsx`. Each file's kind is "
+        "recognised from its headers (matched ignoring case and spaces; a custom report type's "
+        "`Object: Field` prefix is ignored), and the files load in dependency order (users, "
+        "accounts, opportunities, history), whatever order they are given in. Values keep the "
+        "CRM's conventions: `$1,234.50` amounts, US `11/29/2026` dates, date-times "
+        "(`11/29/2026 3:45 PM`, `2026-11-29 14:05`), quoted commas. Every derivation below is "
+        "reported in the file's notes.",
+        "",
+        '- **Formatted reports.** A header below title and filter lines (Salesforce "Export → '
+        'Formatted Report", "Printable View") is found (the row among the first 30 holding the '
+        "most known headers); those lines, blank rows, subtotals and group headings (`Subtotal`, "
+        "`Stage: Prospecting (3 records)`), and the footer (`Grand Totals (123 records)`, "
+        "`Confidential Information - Do Not Distribute`, `Copyright (c) ... salesforce.com`, "
+        "`Generated By: ...`) are dropped and counted; a Grand Totals count that differs from "
+        "the rows read is reported.",
+        "- **Region** comes from the export's region field when it has one (`Region`, "
+        "`Region__c`), else from the country (US and Canada: NA; Europe, Middle East and Africa: "
+        "EMEA; Asia-Pacific: APAC; Latin America: LATAM); a user's region from its division, "
+        "role or team when it names one (`EMEA AE`, `North America Sales`).",
+        "- **Segment** comes from the export's segment field, else employees (Enterprise from "
+        "2,000, Mid-Market from 200, SMB below).",
+        "- **Owners** match users by id, e-mail (also `Name (email)`) or full name; a name two "
+        "users share matches nobody. Unmatched owners load empty and are listed.",
+        "- **Roles** (AE, Manager, SDR, SE) come from the job title, else the CRM role.",
+        "- **Hire dates**: without a start/hire date column, a user's created date is used, else "
+        "hire_date stays empty. Inactive users without a deactivation date get the import date as "
+        "end_date.",
+        "- **Parent accounts** (`parent_account_id`) come from a parent id, else a parent name "
+        "matched to an account of the file or the warehouse.",
+        "- **Stages** are created from the export's stage names, with the median of its "
+        "probability column (else the CRM's default probability, else 1 won, 0 lost, 0.1 open); a "
+        "stage whose name matches an existing one in another case keeps the stored spelling. "
+        "Without closed/won columns, a deal's closed and won flags come from its stage.",
+        "- **Missing fields**: a file without a field its kind needs fails before anything is "
+        "written, naming the field and where to add it (`Opportunities.csv has no Amount column: "
+        "add the Amount field to the report (Salesforce: Opportunities report → Columns)`). A "
+        "file of no recognised kind fails listing the kinds recognised (and says so when it is "
+        "the other CRM's export).",
+        "",
+        "## Salesforce exports",
+        "",
+        "Standard and custom report exports (details-only or formatted), and Data Export / Data "
+        "Loader files with API names (`Id`, `StageName`, `Region__c`). Reports show 15-character "
+        "ids, the API 18-character ones: a reference (an opportunity's account, an owner, a "
+        "manager, a parent) in either form links to the record stored in the other. An "
+        "Opportunity History export is told from an Opportunities one by `Edit Date`, `From Stage` "
+        'or `To Stage`, "history" in its file name, or a repeated Opportunity ID with a date '
+        "column; its rows are numbered (`seq`) per opportunity in date-time order, and only stages "
+        "no opportunity used yet are created. Opportunities have no region or segment of their own "
+        "(they are their account's): a `Region__c` / `Segment__c` is compared with the account's "
+        "and differences are reported. Mapped headers (the first of two headers for one column "
+        "wins):",
+        "",
+        *headers(salesforce.KINDS),
+        "## HubSpot exports",
+        "",
+        'Exports of the Companies and Deals views ("Export view" or all properties) and of '
+        "the users (Settings → Users & Teams → Export users, or an owners list with `Owner ID`). "
+        "Deal stages are the labels (`Closed won`, `Contract sent`) or HubSpot's internal ids "
+        "(`closedwon`); without `Deal probability` (a fraction, 0.6) the default pipeline's "
+        "probabilities apply (Appointment scheduled 0.2, Qualified to buy 0.4, Presentation "
+        "scheduled 0.6, Decision maker bought-in 0.8, Contract sent 0.9, Closed won 1, Closed "
+        "lost 0). A deal associated with several companies takes the first (primary). Forecast "
+        "category `Not forecasted` is Omitted. An owner without `Owner ID` / `User ID` uses the "
+        "e-mail as rep id. A Contacts export is refused (spm plans from companies, deals and "
+        "owners). Mapped headers:",
+        "",
+        *headers(hubspot.KINDS),
+    ]
+
+
+def _mapping_section() -> list[str]:
+    """The docs of `--map`, `--dry-run`, `--decimal` and `--rejects` (warehouse/importers/mapping.py)."""
+    return [
+        "## Mapping files and dry runs",
+        "",
+        "Files whose headers are not the native column names (a CRM's `Region__c`, a "
+        "spreadsheet's `Customer Number`) need no editing: `spm data import FILES --map "
+        "mapping.yaml` renames them first. A mapping file is YAML with two optional sections:",
+        "",
+        "```yaml",
+        "columns:            # every file",
+        "  Region__c: region",
+        "  Segment__c: segment",
+        "tables:             # one table (or a Salesforce/HubSpot export kind) only",
+        "  accounts:",
+        "    Customer Number: account_id",
+        "```",
+        "",
+        "- Source headers match as native headers do: case, surrounding spaces, inner spaces and "
+        "dashes are ignored (`customer number` and `Customer-Number` are `Customer Number`).",
+        "- A target is a column of that table (above), or for an export kind a column its reader "
+        "understands. A `columns` entry applies to the files whose table has that column; a "
+        "table's own entry wins over a `columns` entry for the same header or the same column.",
+        "- Refused, before anything is imported, with the entry and the fix: a file that is not "
+        "YAML, a key given twice, a section other than `columns` and `tables`, an unknown table, "
+        "a target that is not a column of its table (the closest column is suggested), two "
+        "headers onto one column. Quote headers YAML reads as booleans or numbers (`'Yes'`, `'2024'`).",
+        "- A header that is still unknown is ignored and reported with the column it probably "
+        "means: `unknown column 'Regoin' — did you mean region?` (`Region__c` suggests "
+        "`region` too: a Salesforce `__c` suffix, underscores and spaces are ignored when matching).",
+        "",
+        "`--dry-run` reads and checks every file and row exactly as an import would, then writes "
+        "nothing to the warehouse (no rows, no import record, no audit run): it shows per file "
+        "the columns mapped, unknown headers with suggestions, how many rows were read, would "
+        "load and would be rejected, and the first 20 rejected rows. It exits 0 when every row "
+        "would load and 10 when some would be rejected.",
+        "",
+        "`--decimal ,` reads numbers and amounts written with a decimal comma (`1.234,50` is "
+        "1234.5); the default `--decimal .` reads `1,234.50`.",
+        "",
+        "`--rejects FILE` writes every rejected row (file, row, column, reason, value) as CSV. "
+        "It must be a new file (`--force` replaces one that exists) in an existing folder, and "
+        "neither an input file, a file inside an input folder, the mapping file nor the "
+        "warehouse; otherwise the command stops before importing anything. Cells that a "
+        "spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, a tab or a "
+        "carriage return) are written with a leading `'`. If the file cannot be written once the "
+        "import has committed (a full disk), the command warns, says what was imported and keeps "
+        "the import's exit code.",
+        "",
+    ]
 
 
 if __name__ == "__main__":
