@@ -48,7 +48,7 @@ def run() -> None:
         start = time.perf_counter()
         duckdb.connect().execute(f"SELECT count(*) FROM read_csv('{csv}', all_varchar = true)").fetchall()
         seconds = time.perf_counter() - start
-        rows.append(["baseline: bare `read_csv` (parse only)", f"{ROWS:,}", f"{size_mb:,.0f} MB", f"{seconds:.1f} s", f"{ROWS / seconds:,.0f}"])
+        rows.append(_row("baseline: bare `read_csv` (parse only)", size_mb, seconds))
         bare = Path(tmp) / "bare.duckdb"
         shutil.copy(path, bare)
         con = duckdb.connect(str(bare))
@@ -56,22 +56,14 @@ def run() -> None:
         con.execute(f"INSERT INTO opportunities BY NAME SELECT * FROM read_csv('{csv}')")
         seconds = time.perf_counter() - start
         con.close()
-        rows.append(["baseline: bare `INSERT ... read_csv` (no checks)", f"{ROWS:,}", f"{size_mb:,.0f} MB", f"{seconds:.1f} s", f"{ROWS / seconds:,.0f}"])
+        rows.append(_row("baseline: bare `INSERT ... read_csv` (no checks)", size_mb, seconds))
         wh = Warehouse(path, writable=True)
         for label in ("first import (insert)", "same file again (update)"):
             start = time.perf_counter()
             report = import_files(wh, [csv])
             seconds = time.perf_counter() - start
             assert report.rejected == 0 and report.loaded == ROWS
-            rows.append(
-                [
-                    label,
-                    f"{ROWS:,}",
-                    f"{size_mb:,.0f} MB",
-                    f"{seconds:.1f} s",
-                    f"{ROWS / seconds:,.0f}",
-                ]
-            )
+            rows.append(_row(label, size_mb, seconds))
     md = "## Import throughput (`spm data import opportunities.csv`)\n\n"
     md += "1,000,000 opportunity rows (16 columns) into the medium demo warehouse, "
     md += "one transaction.\n\n"
@@ -85,6 +77,10 @@ def run() -> None:
         "Reproduce: `python -m bench import`."
     )
     write_section("import", md)
+
+
+def _row(label: str, size_mb: float, seconds: float) -> list[str]:
+    return [label, f"{ROWS:,}", f"{size_mb:,.0f} MB", f"{seconds:.1f} s", f"{ROWS / seconds:,.0f}"]
 
 
 if __name__ == "__main__":

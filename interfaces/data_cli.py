@@ -182,7 +182,7 @@ def import_(
     format_: ImportFormat = typer.Option(
         ImportFormat.native,
         "--format",
-        help="native (one file per table) or salesforce (report exports).",
+        help="native (one file per table), salesforce (report exports, .csv or .xlsx) or hubspot (Companies, Deals, Owners exports).",
     ),
     strict: bool = typer.Option(False, "--strict", help="Load nothing if any row is rejected."),
     rejects: Path | None = typer.Option(
@@ -1016,6 +1016,7 @@ def _ask_questions(wh: Warehouse, spm: str) -> None:
             markup=False,
             soft_wrap=True,
         )
+
 
 from interfaces import crm_cli  # noqa: E402  (spm data sync|push salesforce, export-crm: interfaces/crm_cli.py)
 

@@ -74,7 +74,7 @@ def plan(files: Sequence[Path], format: str) -> list[tuple[str, Path]]:
 def _renamed(raw: RawFile, headers: dict[str, str], renames: dict[str, str]) -> RawFile:
     """The export with a mapping file's renames applied: a custom header (`Region__c`) renamed
     to the standard export header that means the column the mapping names (`region`)."""
-    header_for = {}
+    header_for: dict[str, str] = {}
     for header, column in headers.items():
         header_for.setdefault(column, header)
     new = {c: header_for.get(renames[normalize_header(c)], c) for c in raw.columns if normalize_header(c) in renames}

@@ -88,9 +88,7 @@ class TableLoader:
                     self._create_members(spec, typed)
                     report.inserted, report.updated = self._upsert(spec, typed)
                     report.loaded = report.inserted + report.updated
-                rejected = self.work.execute(
-                    f'SELECT file, row, "column", reason, value FROM {typed.rejections}'
-                ).df()
+                rejected = self.work.execute(f'SELECT file, row, "column", reason, value FROM {typed.rejections}').df()
         finally:
             for table in staged.tables:
                 self.work.execute(f"DROP TABLE IF EXISTS {table}")
@@ -98,8 +96,15 @@ class TableLoader:
                 self.work.execute(f"DROP TABLE IF EXISTS {typed.table}")
                 self.work.execute(f"DROP TABLE IF EXISTS {typed.rejections}")
         if staged.ragged:
-            rows, reasons = zip(*staged.ragged, strict=True)
-            ragged = pd.DataFrame({"file": file, "row": list(rows), "column": None, "reason": list(reasons), "value": None})
+            ragged = pd.DataFrame(
+                {
+                    "file": file,
+                    "row": [row for row, _ in staged.ragged],
+                    "column": None,
+                    "reason": [reason for _, reason in staged.ragged],
+                    "value": None,
+                }
+            )
             rejected = pd.concat([ragged, rejected], ignore_index=True) if not rejected.empty else ragged
         if rejected.empty:
             rejected = pd.DataFrame(columns=REJECTION_COLUMNS)
@@ -247,7 +252,6 @@ class TableLoader:
 
     def _upsert(self, spec: TableSpec, typed: Typed) -> tuple[int, int]:
         columns = [c.name for c in spec.columns if c.name in typed.columns]
-        key = list(spec.key)
         cols = ", ".join(columns)
         rows = self.work.execute(f"SELECT {cols} FROM {typed.table} WHERE _ok").to_arrow_table()
         source = temp_name("loadable")
@@ -298,7 +302,9 @@ class TableLoader:
             )
             where = " AND ".join(f"{spec.name}.{k} = s.{k}" for k in key)
             self.cur.execute(f"UPDATE {spec.name} SET {sets} FROM {source} s WHERE {where}")
-        filled = [c for c in defaults if c not in columns and any(col.name == c and col.default for col in spec.columns)]
+        filled = [
+            c for c in defaults if c not in columns and any(col.name == c and col.default for col in spec.columns)
+        ]
         if total > existing:
             names = columns + filled
             values = [f"coalesce(s.{c}, {defaults[c]})" if c in defaults else f"s.{c}" for c in columns]

@@ -241,8 +241,7 @@ SPECS: dict[str, TableSpec] = {
                 _c(
                     "role",
                     "enum",
-                    "AE (carries quota), Manager, SDR, SE or Other; common titles are mapped. "
-                    "Empty: AE for a new rep.",
+                    "AE (carries quota), Manager, SDR, SE or Other; common titles are mapped. Empty: AE for a new rep.",
                     "AE",
                     synonyms=ROLE_SYNONYMS,
                     default="AE",

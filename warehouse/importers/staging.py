@@ -82,7 +82,9 @@ def _stage_csv_with_duckdb(
                               max_line_size = {4 * MAX_FIELD_CHARS * max(width, 1)})"""
         )
         try:
-            rejects = work.execute(f"SELECT line, error_type, error_message FROM {name}_errors ORDER BY line").fetchall()
+            rejects = work.execute(
+                f"SELECT line, error_type, error_message FROM {name}_errors ORDER BY line"
+            ).fetchall()
         except duckdb.CatalogException:
             rejects = []  # DuckDB creates the rejects table only when something was rejected
     except duckdb.Error:
@@ -104,7 +106,9 @@ def _stage_csv_with_duckdb(
             continue
         seen.add(int(line))
         found = _FIELDS.search(message)
-        ragged.append((int(line), f"has {found[1] if found else 'a different number of'} fields, the header has {width}"))
+        ragged.append(
+            (int(line), f"has {found[1] if found else 'a different number of'} fields, the header has {width}")
+        )
     cells = ", ".join(f"c{i}" for i in range(width))
     owned = [name]
     if not ragged_lines:
@@ -145,7 +149,7 @@ def _stage_parquet(work: duckdb.DuckDBPyConnection, path: Path, normalize: bool)
         names = [row[0] for row in work.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()]
         columns = check_header(path, names, normalize)
         cells = ", ".join(
-            f'CASE WHEN typeof("{n}") = \'DATE\' OR typeof("{n}") LIKE \'TIMESTAMP%\' '
+            f"CASE WHEN typeof(\"{n}\") = 'DATE' OR typeof(\"{n}\") LIKE 'TIMESTAMP%' "
             f'THEN strftime(CAST("{n}" AS DATE), \'%Y-%m-%d\') ELSE CAST("{n}" AS VARCHAR) END AS c{i}'
             for i, n in enumerate(n.replace('"', '""') for n in names)
         )
@@ -162,7 +166,9 @@ def _stage_parquet(work: duckdb.DuckDBPyConnection, path: Path, normalize: bool)
 
 def workspace() -> duckdb.DuckDBPyConnection:
     """The private in-memory connection an import parses and types its files in."""
-    return duckdb.connect(":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    return duckdb.connect(
+        ":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    )
 
 
 def stage_file(work: duckdb.DuckDBPyConnection, path: Path, *, normalize: bool = True) -> Staged:

@@ -42,9 +42,9 @@ _BOOLS: dict[str, bool] = {
 # No white space at either end (what Python's strip removes, in practice), tested without a
 # regular expression: this runs on every text cell of the file.
 _EDGE_SPACES = ("' '", "chr(9)", "chr(10)", "chr(13)", "chr(160)", "chr(8239)", "chr(12288)")
-_NO_SPACE_AROUND = "NOT (" + " OR ".join(
-    f"starts_with({{r}}, {c}) OR ends_with({{r}}, {c})" for c in _EDGE_SPACES
-) + ")"
+_NO_SPACE_AROUND = (
+    "NOT (" + " OR ".join(f"starts_with({{r}}, {c}) OR ends_with({{r}}, {c})" for c in _EDGE_SPACES) + ")"
+)
 _TIERS = 'must be a list of {"from": attainment, "multiplier": m} sorted by "from"'
 _names = count()
 
@@ -140,7 +140,9 @@ def _reader(col: Column, spec: TableSpec, coercer: Coercer, notes: list[str]) ->
         return _Reader("VARCHAR", _NO_SPACE_AROUND, "{r}", Parsed)
     if kind in ("id", "zip"):
         # Printable ASCII with nothing to strip; the rest is checked in Python.
-        return _Reader("VARCHAR", r"regexp_full_match({r}, '[\x21-\x7E]([\x20-\x7E]*[\x21-\x7E])?')", "{r}", check_identifier)
+        return _Reader(
+            "VARCHAR", r"regexp_full_match({r}, '[\x21-\x7E]([\x20-\x7E]*[\x21-\x7E])?')", "{r}", check_identifier
+        )
     if kind in ("int", "number", "money"):
         plain = r"[+-]?\d{1,15}(\.\d{1,15})?" if coercer.decimal == "." else r"[+-]?\d{1,15}"
         return _Reader(
@@ -188,7 +190,7 @@ def _reader(col: Column, spec: TableSpec, coercer: Coercer, notes: list[str]) ->
         def read_member(v: str) -> Parsed:
             if col.allow_all and v.lower() == "all":
                 return Parsed("All")
-            cleaned, note = clean_member(v)
+            _, note = clean_member(v)
             parsed = coercer.members.resolve(col.dimension or "", v)
             if note and parsed.reason is None:
                 notes.append(f"{col.name}: {note}")
@@ -200,9 +202,11 @@ def _reader(col: Column, spec: TableSpec, coercer: Coercer, notes: list[str]) ->
             "VARCHAR",
             None,
             "",
-            lambda v: Parsed(code)
-            if (code := country_code(v))
-            else Parsed(reason="is not a country (use an ISO code such as US, GB, DE)"),
+            lambda v: (
+                Parsed(code)
+                if (code := country_code(v))
+                else Parsed(reason="is not a country (use an ISO code such as US, GB, DE)")
+            ),
         )
     if kind == "json":
 
@@ -269,14 +273,12 @@ def type_rows(
     raw = {c.name: f"NULLIF(s.{_q(columns[c.name])}, '')" for c in present}
     readers = {c.name: _reader(c, spec, coercer, notes) for c in present}
 
-    fasts = {
-        c.name: readers[c.name].fast.replace("{r}", raw[c.name]) if readers[c.name].fast else "false" for c in present
-    }
+    fasts = {c.name: (readers[c.name].fast or "false").replace("{r}", raw[c.name]) for c in present}
     lookups = _lookups(cur, source, {c.name: (raw[c.name], fasts[c.name], readers[c.name]) for c in present})
     joins: list[str] = []
     inner = ["s._row AS _row"]
     for col in present:
-        r, reader, fast = raw[col.name], readers[col.name], fasts[col.name]
+        r, reader = raw[col.name], readers[col.name]
         value = reader.fast_value.replace("{r}", r) if reader.fast else "NULL"
         lookup = lookups.get(col.name)
         if lookup is not None:
@@ -294,7 +296,7 @@ def type_rows(
     outer = ["_row", "true AS _ok"]
     reasons = []
     for col in present:
-        name, v, p, lr = _q(col.name), _q(col.name), _q("_p_" + col.name), _q("_l_" + col.name)
+        v, p, lr = _q(col.name), _q("_p_" + col.name), _q("_l_" + col.name)
         generic = "is not a whole number" if col.type == "int" else "is not a number"
         whens = [f"WHEN NOT {p} THEN {'$$is required$$' if col.required else 'NULL'}"]
         whens.append(f"WHEN {v} IS NULL THEN coalesce({lr}, {_text(generic)})")
@@ -314,8 +316,7 @@ def type_rows(
                   FROM (SELECT {", ".join(inner)} FROM {source} s {" ".join(joins)}))"""
     )
     cur.execute(
-        f"CREATE TEMP TABLE {rejections} (file VARCHAR, row BIGINT, "
-        '"column" VARCHAR, reason VARCHAR, value VARCHAR)'
+        f'CREATE TEMP TABLE {rejections} (file VARCHAR, row BIGINT, "column" VARCHAR, reason VARCHAR, value VARCHAR)'
     )
     errors = [_q("_e_" + c.name) for c in present]
     any_error = " OR ".join(f"{e} IS NOT NULL" for e in errors)

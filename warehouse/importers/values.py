@@ -49,7 +49,10 @@ def _strip_currency(text: str, currency: str) -> tuple[str, str | None]:
             rest = match.group(2) if match.group(1) else match.group(3)
             code = CURRENCY_SYMBOLS.get(mark, mark)
             if code != currency:
-                return text, f"is in {code}; amounts must be in {currency}, the warehouse's currency (convert them first)"
+                return (
+                    text,
+                    f"is in {code}; amounts must be in {currency}, the warehouse's currency (convert them first)",
+                )
             return rest.strip(), None
     return text, None
 
@@ -79,7 +82,9 @@ def parse_number(text: str, decimal: Decimal = ".", currency: str = "USD") -> Pa
         if _POINT_DECIMAL.match(t):
             number = float(t.replace(",", ""))
         elif _COMMA_DECIMAL.match(t):
-            return Parsed(reason="uses a decimal comma (1.234,50): import with --decimal , if the file writes amounts so")
+            return Parsed(
+                reason="uses a decimal comma (1.234,50): import with --decimal , if the file writes amounts so"
+            )
         else:
             return Parsed(reason="is not a number")
     elif _COMMA_DECIMAL.match(t):
