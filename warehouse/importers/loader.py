@@ -22,6 +22,10 @@ from warehouse.importers.staging import Staged
 from warehouse.importers.validate import REJECTION_COLUMNS, Coercer, Typed, mark_rejected, reject, temp_name, type_rows
 
 DIMENSION_TABLES = ("regions", "segments", "products")
+# Rows per Arrow batch when rows cross between the workspace and the warehouse: DuckDB scans one
+# batch per thread, so one 1M-row batch (the default) would make the warehouse insert
+# single-threaded (measured: 1M opportunities 2.5 s in one batch, 1.2 s in batches of 122,880).
+ARROW_BATCH_ROWS = 122_880
 
 
 @dataclass
@@ -115,7 +119,7 @@ class TableLoader:
 
     def _copy(self, table: str, columns: str) -> None:
         """The warehouse's `table` (as this transaction sees it) into the workspace, for checks."""
-        rows = self.cur.execute(f"SELECT {columns} FROM {table}").to_arrow_table()
+        rows = self.cur.execute(f"SELECT {columns} FROM {table}").to_arrow_table(ARROW_BATCH_ROWS)
         self.work.register("_warehouse_rows", rows)
         try:
             self.work.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _warehouse_rows")
@@ -253,7 +257,7 @@ class TableLoader:
     def _upsert(self, spec: TableSpec, typed: Typed) -> tuple[int, int]:
         columns = [c.name for c in spec.columns if c.name in typed.columns]
         cols = ", ".join(columns)
-        rows = self.work.execute(f"SELECT {cols} FROM {typed.table} WHERE _ok").to_arrow_table()
+        rows = self.work.execute(f"SELECT {cols} FROM {typed.table} WHERE _ok").to_arrow_table(ARROW_BATCH_ROWS)
         source = temp_name("loadable")
         self.cur.register(source, rows)
         try:
