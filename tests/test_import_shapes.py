@@ -241,6 +241,70 @@ def test_formatted_report_xlsx_with_subtotals(empty: Warehouse, tmp_path: Path) 
     }
 
 
+def test_summary_report_group_values_are_filled_down(empty: Warehouse, tmp_path: Path) -> None:
+    """A summary report writes each group's owner and stage once, on the group's first row."""
+    base = SF / "standard_reports"
+    header = ["Opportunity Owner", "Stage", "Opportunity ID", "Opportunity Name", "Account ID", "Amount"]
+    header += ["Close Date", "Created Date"]
+    dates = [date(2027, 1, 15), date(2026, 9, 1)]
+    xlsx = workbook(
+        tmp_path / "Pipeline by Owner and Stage.xlsx",
+        [
+            ["Pipeline by Owner and Stage"],
+            [],
+            header,
+            ["Ben Carter", "Prospecting", "0065e00000Op501", "Globex - A", "0015e00000Ac001", 1000, *dates],
+            [None, None, "0065e00000Op502", "Globex - B", "0015e00000Ac001", 2000, *dates],
+            ["Subtotal", None, None, None, None, 3000],
+            [None, "Negotiation", "0065e00000Op503", "Globex - C", "0015e00000Ac001", 3000, *dates],
+            ["Subtotal", None, None, None, None, 3000],
+            ["Raj Patel", "Prospecting", "0065e00000Op504", "Sakura - D", "0015e00000Ac004", 4000, *dates],
+            [None, None, "0065e00000Op505", "Sakura - E", "0015e00000Ac004", 5000, *dates],
+            ["Subtotal", None, None, None, None, 9000],
+            ["Total (5 records)", None, None, None, None, 15000],
+        ],
+    )
+    report = import_files(empty, [base / "Users.csv", base / "Accounts.csv", xlsx], format="salesforce")
+    clean(report)
+    notes = notes_of(report, xlsx.name)
+    assert "grouping columns 'Opportunity Owner', 'Stage' filled down onto 5 cells" in notes
+    opps = by_key(empty, "SELECT opp_id, owner_rep_id, stage FROM opportunities")
+    assert opps == {
+        "0065e00000Op501": ("0055e000002Us02", "Prospecting"),
+        "0065e00000Op502": ("0055e000002Us02", "Prospecting"),
+        "0065e00000Op503": ("0055e000002Us02", "Negotiation"),
+        "0065e00000Op504": ("0055e000002Us05", "Prospecting"),
+        "0065e00000Op505": ("0055e000002Us05", "Prospecting"),
+    }
+
+
+def test_a_blank_detail_column_is_not_filled_down(empty: Warehouse, tmp_path: Path) -> None:
+    """Blank cells in a leading column that repeats a value are data (no owner), not a group."""
+    base = SF / "standard_reports"
+    header = ["Opportunity Owner", "Opportunity ID", "Opportunity Name", "Account ID", "Stage", "Amount"]
+    header += ["Close Date", "Created Date"]
+    dates = [date(2027, 1, 15), date(2026, 9, 1)]
+    xlsx = workbook(
+        tmp_path / "Opportunities.xlsx",
+        [
+            header,
+            ["Ben Carter", "0065e00000Op601", "Globex - A", "0015e00000Ac001", "Prospecting", 1000, *dates],
+            [None, "0065e00000Op602", "Globex - B", "0015e00000Ac001", "Prospecting", 2000, *dates],
+            ["Ben Carter", "0065e00000Op603", "Globex - C", "0015e00000Ac001", "Prospecting", 3000, *dates],
+            ["Subtotal", None, None, None, None, 6000],
+        ],
+    )
+    report = import_files(empty, [base / "Users.csv", base / "Accounts.csv", xlsx], format="salesforce")
+    clean(report)
+    assert "filled down" not in notes_of(report, xlsx.name)
+    owners = by_key(empty, "SELECT opp_id, owner_rep_id FROM opportunities")
+    assert owners == {
+        "0065e00000Op601": ("0055e000002Us02",),
+        "0065e00000Op602": (None,),
+        "0065e00000Op603": ("0055e000002Us02",),
+    }
+
+
 def test_data_export_api_names_and_18_character_ids_link_to_report_ids(empty: Warehouse) -> None:
     base = SF / "standard_reports"
     report = import_files(

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -117,6 +118,48 @@ def _header(cells: list[str | None], notes: list[str], file: str) -> list[str]:
     return names
 
 
+def _grouping_columns(data: list[Row], width: int) -> int:
+    """How many leading columns of a summary report hold each group's value on its first row only.
+
+    A grouping column comes first (Salesforce puts groupings left of the detail columns), starts
+    with a value, has blanks, and never shows the same value twice in a row (a value is written
+    once per group); the first column failing any of these ends the grouping columns."""
+    count = 0
+    for column in range(width):
+        values = [cells[column] if column < len(cells) else None for _, cells in data]
+        shown = [v for v in values if v is not None]
+        if values[0] is None or len(shown) == len(values) or any(a == b for a, b in itertools.pairwise(shown)):
+            break
+        count += 1
+    return count
+
+
+def _fill_down_groups(data: list[Row], header: list[str], notes: list[str], file: str) -> list[Row]:
+    """A summary report's group values copied down onto the rows of their group."""
+    if not data:
+        return data
+    count = _grouping_columns(data, len(header))
+    if not count:
+        return data
+    filled: list[Row] = []
+    last: list[str | None] = [None] * count
+    copied = 0
+    for number, cells in data:
+        cells = list(cells)
+        for column in range(count):
+            if cells[column] is None:
+                cells[column] = last[column]
+                copied += 1
+            else:
+                last[column] = cells[column]
+                last[column + 1 :] = [None] * (count - column - 1)  # a new outer group starts its inner ones
+        filled.append((number, cells))
+    names = ", ".join(repr(h) for h in header[:count])
+    plural = "s" if count > 1 else ""
+    notes.append(f"{file}: summary report: grouping column{plural} {names} filled down onto {copied} cells.")
+    return filled
+
+
 def read_report(path: Path, known: Collection[str]) -> ReportFile:
     """A CRM export as a `RawFile` of its data rows (see the module docstring). `known` holds
     the `header_key`s of the headers the CRM's exports use."""
@@ -142,6 +185,7 @@ def read_report(path: Path, known: Collection[str]) -> ReportFile:
         )
     data: list[Row] = []
     dropped: list[str] = []
+    grouped = False
     in_footer = False
     stated: int | None = None
     for number, cells in rows[start + 1 :]:
@@ -156,6 +200,7 @@ def read_report(path: Path, known: Collection[str]) -> ReportFile:
             continue
         if cells[0] is not None and _SUMMARY.match(cells[0]) and len(filled) < max(2, len(header) // 2):
             dropped.append(first)  # a subtotal or group heading, not a record
+            grouped = True
             continue
         data.append((number, cells))
     if dropped:
@@ -164,6 +209,8 @@ def read_report(path: Path, known: Collection[str]) -> ReportFile:
             f"{path.name}: {len(dropped)} non-data row{'s' if len(dropped) > 1 else ''} "
             f"(totals, headings, footer) dropped: {shown}."
         )
+    if grouped:
+        data = _fill_down_groups(data, header, notes, path.name)
     if stated is not None and stated != len(data):
         notes.append(f"{path.name}: the report's Grand Totals count {stated} records, the file holds {len(data)}.")
     # A spreadsheet's short row has empty trailing cells; a CSV row with fewer fields is broken

@@ -155,8 +155,7 @@ def _reader(col: Column, spec: TableSpec, coercer: Coercer, notes: list[str]) ->
     if kind == "date":
         formats = coercer.date_formats
         fast = (
-            "{r} LIKE '____-__-__' "
-            "AND TRY_CAST({r} AS DATE) BETWEEN DATE '1900-01-01' AND DATE '2199-12-31'"
+            "{r} LIKE '____-__-__' AND TRY_CAST({r} AS DATE) BETWEEN DATE '1900-01-01' AND DATE '2199-12-31'"
             if formats[0] == "%Y-%m-%d"
             else None
         )
