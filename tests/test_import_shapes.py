@@ -86,7 +86,7 @@ def test_salesforce_standard_reports_users_accounts_opportunities_history(empty:
     assert reps["Sam Lee"][:2] == ("SE", None)
     users = notes_of(report, "Users.csv")
     assert "hire_date left empty" in users and "Region derived from Division / Role for 4 users" in users
-    assert "1 inactive users have no deactivation date: end_date set to 2026-11-30" in users
+    assert "1 inactive user without a deactivation date: end_date set to 2026-11-30" in users
 
     # Accounts: parents by id and by name, regions from countries, segments from employees.
     accounts = by_key(
@@ -125,7 +125,7 @@ def test_salesforce_standard_reports_users_accounts_opportunities_history(empty:
     assert opps["0065e00000Op105"][0] == "0015e00000Ac005" and opps["0065e00000Op105"][7] == "Expansion"
     notes = notes_of(report, "Opportunities.csv")
     assert "No Closed or Won column: derived from each row's stage" in notes
-    assert "1 rows differ from their account's region" in notes
+    assert "it differs from the account's on 1 row" in notes
 
     # History: seq per opportunity in date-time order (the file is shuffled; two changes on
     # 8/20 are told apart by their time), new stages created, existing ones untouched.

@@ -49,6 +49,11 @@ _NAME_WITH_EMAIL = re.compile(r"^(.*?)\s*[(<]\s*([^()<>\s]+@[^()<>\s]+)\s*[)>]$"
 _TRUE = ("1", "true", "yes", "y", "x")
 
 
+def _count(n: int, noun: str) -> str:
+    """`1 row`, `3 rows`: a count with its noun, for the notes a user reads."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 @dataclass
 class MappedFile:
     """A CRM export rewritten as native tables, in load order."""
@@ -242,7 +247,7 @@ def countries_and_regions(frame: pd.DataFrame, notes: list[str], source: str) ->
     fill = given.isna() & derived.notna()
     frame["region"] = given.where(given.notna(), derived)
     if fill.any():
-        notes.append(f"Region derived from the {source} country for {int(fill.sum())} rows.")
+        notes.append(f"Region derived from the {source} country for {_count(int(fill.sum()), 'row')}.")
     unplaced = frame["region"].isna()
     if unplaced.any():
         countries = sorted({str(c) for c in column(frame, "country")[unplaced].dropna()})
@@ -258,7 +263,7 @@ def segments(frame: pd.DataFrame, notes: list[str]) -> None:
     frame["segment"] = given.where(given.notna(), derived)
     if fill.any():
         notes.append(
-            f"Segment derived from employees for {int(fill.sum())} rows (Enterprise ≥ 2,000, Mid-Market ≥ 200)."
+            f"Segment derived from employees for {_count(int(fill.sum()), 'row')} (Enterprise ≥ 2,000, Mid-Market ≥ 200)."
         )
 
 
@@ -328,8 +333,8 @@ def parents(frame: pd.DataFrame, cur: duckdb.DuckDBPyConnection, notes: list[str
     if unmatched.any():
         examples = ", ".join(sorted(frame.loc[unmatched, "parent_name"].unique())[:3])
         notes.append(
-            f"{int(unmatched.sum())} rows name a parent account that matches no account ({examples}); "
-            "they load without parent. Add the Parent Account ID field to link them."
+            f"Parent account matching no account ({examples}) on {_count(int(unmatched.sum()), 'row')}: "
+            "loaded without parent. Add the Parent Account ID field to link them."
         )
 
 
@@ -373,7 +378,9 @@ def end_dates(frame: pd.DataFrame, today: str, notes: list[str]) -> None:
     no_date = inactive & frame["end_date"].isna()
     frame.loc[no_date, "end_date"] = today
     if no_date.any():
-        notes.append(f"{int(no_date.sum())} inactive users have no deactivation date: end_date set to {today}.")
+        notes.append(
+            f"{_count(int(no_date.sum()), 'inactive user')} without a deactivation date: end_date set to {today}."
+        )
 
 
 def owners(frame: pd.DataFrame, cur: duckdb.DuckDBPyConnection, notes: list[str], users_export: str) -> None:
@@ -451,7 +458,7 @@ def check_account_dimensions(frame: pd.DataFrame, cur: duckdb.DuckDBPyConnection
         differ = frame[name].notna() & theirs.notna() & (frame[name].str.lower() != theirs.str.lower())
         notes.append(
             f"The export's {name} is read but not stored: an opportunity's {name} is its account's"
-            + (f"; {int(differ.sum())} rows differ from their account's {name}." if differ.any() else ".")
+            + (f"; it differs from the account's on {_count(int(differ.sum()), 'row')}." if differ.any() else ".")
         )
 
 
