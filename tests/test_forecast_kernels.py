@@ -267,3 +267,64 @@ def test_new_business_share_from_history() -> None:
     # As of the period start, only the March deal was still to be created; 30 days before it, too.
     assert share[0, 0] == pytest.approx(0.4)
     assert share[0, 1] == pytest.approx(0.4)
+
+
+def _backtest(ratios_by_step: list[list[float]]) -> pd.DataFrame:
+    """Backtest rows of one series with yhat 100, a band of +-10 and errors `ratio` x 10 above."""
+    rows = []
+    for step, ratios in enumerate(ratios_by_step, start=1):
+        for origin, r in enumerate(ratios):
+            rows.append({"unique_id": "s", "cutoff": origin, "ds": origin + step, "step": step,
+                         "y": 100 + 10 * r, "yhat": 100.0, "lo": 90.0, "hi": 110.0})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_intervals_are_calibrated_per_step_and_may_narrow() -> None:
+    """Step 1 errors used a tenth of the band, steps 3-4 twice it: the forecast band narrows at
+    step 1 (to the floor of half the models' band) and widens far out, each by its own step's
+    backtest; steps past the backtest take its last step's factor."""
+    from tools.forecast.timeseries import MIN_SCALE, _calibrate, _scale_factor
+
+    near = [0.1] * 8
+    far = [2.0] * 8
+    cv = _backtest([near, near, far, far])
+    mean, lo, hi = np.full((1, 5), 100.0), np.full((1, 5), 90.0), np.full((1, 5), 110.0)
+    lo2, hi2, out = _calibrate(["s"], mean, lo, hi, cv)
+    half = (hi2 - mean)[0]
+    assert half[0] == pytest.approx(10 * MIN_SCALE)  # 0.1 would collapse it: the floor holds
+    assert half[3] == pytest.approx(20.0) and half[4] == pytest.approx(20.0)  # step 5 = step 4's
+    assert half[1] == pytest.approx(10 * _scale_factor(np.array(near * 2 + far)))  # steps 1-3 band
+    assert np.allclose(mean - lo2, hi2 - mean)
+    # Cross-fitted backtest bands: each origin scaled by the other origins only (all alike here).
+    assert np.allclose(out.loc[out["step"] == 4, "hi"] - 100, 20.0)
+
+
+def test_series_whose_combination_backtests_worse_than_naive_are_found() -> None:
+    """Closed form: series a's mix of ets and naive missed by 6 on average, naive alone by 2;
+    series b's mix missed by 1, naive by 4."""
+    from tools.forecast.timeseries import _worse_than_naive
+
+    cv = pd.DataFrame(
+        {
+            "unique_id": ["a", "a", "b", "b"],
+            "y": [100.0, 100.0, 50.0, 50.0],
+            "ets": [110.0, 110.0, 51.0, 49.0],
+            "naive": [102.0, 98.0, 54.0, 46.0],
+        }
+    )
+    w = np.array([[0.5, 0.5], [0.9, 0.1]])
+    assert _worse_than_naive(cv, ["ets", "naive"], ["a", "b"], w) == [0]
+    assert _worse_than_naive(cv, ["ets"], ["a", "b"], w[:, :1]) == []  # no naive member to fall back to
+
+
+def test_a_series_that_loses_to_naive_forecasts_naive_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tools.forecast.timeseries as ts
+
+    rng = np.random.default_rng(5)
+    y = np.tile([10.0, 30, 20, 50], 12) + rng.normal(0, 2, 48)
+    monkeypatch.setattr(ts, "_worse_than_naive", lambda cv, names, ids, w: [1])
+    fc = forecast_series(np.vstack([y, y * 2]), ["a", "b"], season_length=4, horizon=4, method="auto")
+    assert np.allclose(fc.mean[1], y[-4:] * 2)  # seasonal naive: last season repeated
+    assert fc.chosen[1] == "naive (the combination backtested worse)" and fc.weights[1]["naive"] == 1.0
+    assert not fc.chosen[0].startswith("naive")
+    assert any("worse than seasonal naive on 1 of 2 series (b)" in w for w in fc.warnings)

@@ -1,4 +1,5 @@
-"""Drawing a forecast: history, P50 and the P10-P90 band, per top-level series.
+"""Drawing a forecast: history, P50 and the P10-P90 band, the target and each period's gap,
+and the period in progress with what is booked so far, per top-level series.
 
 PNG through matplotlib (headless Agg backend), interactive HTML through plotly. Both read only
 the result's `history` and `forecast` tables, so any saved JSON result can be drawn again.
@@ -7,6 +8,7 @@ the result's `history` and `forecast` tables, so any saved JSON result can be dr
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -36,6 +38,57 @@ def _series(result: ForecastResult) -> list[tuple[str, pd.DataFrame, pd.DataFram
     return out
 
 
+def _millions(value: float) -> str:
+    return f"${value / 1e6:,.1f}M"
+
+
+def _draw_panel(ax: Any, name: str, h: pd.DataFrame, f: pd.DataFrame) -> None:
+    """One series: bookings, the P50 line inside its P10-P90 band, the target with each
+    period's gap written beside it, and the period in progress marked with what is booked."""
+    x_hist, x_fc = list(h["period"]), list(f["period"])
+    ax.plot(x_hist, h["bookings"] / 1e6, marker="o", color="#333333", label="bookings")
+    if x_hist and x_fc:  # join history to the forecast so the eye follows one line
+        ax.plot([x_hist[-1], x_fc[0]], [h["bookings"].iloc[-1] / 1e6, f["p50"].iloc[0] / 1e6], color="#1f77b4", lw=1)
+    ax.fill_between(x_fc, f["p10"] / 1e6, f["p90"] / 1e6, color="#1f77b4", alpha=0.18, label="P10-P90 (80% band)")
+    ax.plot(x_fc, f["p50"] / 1e6, marker="o", color="#1f77b4", label="P50")
+    if "target" in f and f["target"].notna().any():
+        ax.plot(x_fc, f["target"] / 1e6, linestyle="--", marker="_", color="#d62728", label="target")
+        for x, p50, target in zip(x_fc, f["p50"], f["target"], strict=True):
+            if pd.isna(target):
+                continue
+            gap = target - p50
+            text = f"gap {_millions(gap)}" if gap > 0 else f"+{_millions(-gap)} over"
+            ax.annotate(
+                text,
+                (x, max(p50, target) / 1e6),
+                textcoords="offset points",
+                xytext=(0, 6),
+                ha="center",
+                fontsize=7,
+                color="#d62728" if gap > 0 else "#2ca02c",
+            )
+    if "booked_to_date" in f and f["booked_to_date"].notna().any():
+        row = f[f["booked_to_date"].notna()].iloc[0]
+        ax.axvspan(row["period"], row["period"], color="#999999", alpha=0.3, lw=14)
+        ax.bar([row["period"]], [row["booked_to_date"] / 1e6], width=0.35, color="#7f7f7f", alpha=0.6,
+               label="booked to date (period in progress)")  # fmt: skip
+        ax.annotate(
+            f"in progress: {_millions(row['booked_to_date'])} booked",
+            (row["period"], row["booked_to_date"] / 1e6),
+            textcoords="offset points",
+            xytext=(0, 4),
+            ha="center",
+            fontsize=7,
+            color="#555555",
+        )
+    ax.set_title(f"{name}: bookings forecast, P50 with its 80% band, against target", fontsize=10)
+    ax.set_ylabel("USD millions")
+    ax.set_ylim(bottom=0)
+    ax.grid(axis="y", alpha=0.3)
+    ax.tick_params(axis="x", labelrotation=60, labelsize=7)
+    ax.legend(loc="upper left", fontsize=7)
+
+
 def save_plot(result: ForecastResult, path: str | Path) -> Path:
     path = Path(path)
     suffix = path.suffix.lower()
@@ -51,19 +104,9 @@ def save_plot(result: ForecastResult, path: str | Path) -> Path:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        fig, axes = plt.subplots(len(panels), 1, figsize=(10, 3.2 * len(panels)), squeeze=False)
+        fig, axes = plt.subplots(len(panels), 1, figsize=(11, 3.8 * len(panels)), squeeze=False)
         for ax, (name, h, f) in zip(axes[:, 0], panels, strict=True):
-            x_hist = list(h["period"])
-            x_fc = list(f["period"])
-            ax.plot(x_hist, h["bookings"] / 1e6, marker="o", color="#333333", label="bookings")
-            ax.plot(x_fc, f["p50"] / 1e6, marker="o", color="#1f77b4", label="P50")
-            ax.fill_between(x_fc, f["p10"] / 1e6, f["p90"] / 1e6, color="#1f77b4", alpha=0.2, label="P10-P90")
-            if "target" in f and f["target"].notna().any():
-                ax.plot(x_fc, f["target"] / 1e6, linestyle="--", color="#d62728", label="target")
-            ax.set_title(name)
-            ax.set_ylabel("USD millions")
-            ax.tick_params(axis="x", labelrotation=60, labelsize=7)
-            ax.legend(loc="upper left", fontsize=7)
+            _draw_panel(ax, name, h, f)
         fig.tight_layout()
         fig.savefig(path, dpi=110)
         plt.close(fig)
@@ -94,12 +137,33 @@ def save_plot(result: ForecastResult, path: str | Path) -> Path:
             col=1,
         )
         if "target" in f and f["target"].notna().any():
+            gaps = [
+                "" if pd.isna(t) else (f"gap {_millions(t - p)}" if t > p else f"{_millions(p - t)} over")
+                for p, t in zip(f["p50"], f["target"], strict=True)
+            ]
             fig.add_trace(
                 go.Scatter(
                     x=f["period"],
                     y=f["target"],
                     name="target",
+                    mode="lines+markers+text",
+                    text=gaps,
+                    textposition="top center",
                     line={"dash": "dash", "color": "#d62728"},
+                ),
+                row=row,
+                col=1,
+            )
+        if "booked_to_date" in f and f["booked_to_date"].notna().any():
+            now = f[f["booked_to_date"].notna()]
+            fig.add_trace(
+                go.Bar(
+                    x=now["period"],
+                    y=now["booked_to_date"],
+                    name="booked to date (period in progress)",
+                    marker={"color": "#7f7f7f"},
+                    opacity=0.6,
+                    width=0.35,
                 ),
                 row=row,
                 col=1,

@@ -9,10 +9,15 @@ weighs them equally; a model name uses that model alone. Each model form is sear
 per series (see `_fit_once`). Measured against AutoETS and seasonal naive in
 bench/RESULTS.md.
 
+A series whose combination backtested worse than seasonal naive alone uses seasonal naive,
+and the forecast says so.
+
 Intervals are the 80% bounds of the weighted mixture of the models' forecast distributions
-(wider than their averaged bounds when the models disagree), then widened per series when they
-covered fewer than 80% of the backtest actuals (a conformal scale factor; series with fewer
-than 12 backtest points share a pooled factor, or keep the mixture's intervals).
+(wider than their averaged bounds when the models disagree), then scaled per series and per
+horizon step so they would have covered 80% of the backtest actuals at that step (a conformal
+factor read over neighbouring steps; it narrows bands the models drew too wide far out, down
+to half, as well as widening; series with too few backtest points share a pooled factor, or
+keep the mixture's intervals). Measured on M1 and Tourism in bench/RESULTS.md.
 
 Short histories fall back: under two seasons, seasonality is not modelled; under 8 periods,
 only naive and average forecasts are used; every fallback is reported in `warnings`.
@@ -45,6 +50,8 @@ ARIMA_SEARCH = 8  # candidate models in AutoARIMA's stepwise search (default 94)
 LOW_HISTORY = 8
 MIN_POINTS_OWN_SCALE = 12
 MIN_POINTS_POOLED_SCALE = 30
+STEP_BAND = 1  # interval calibration at step s reads the backtest's steps s-1..s+1
+MIN_SCALE = 0.5
 
 
 @dataclass
@@ -140,6 +147,20 @@ def _weights(cv: pd.DataFrame, names: list[str], ids: list[str], scales: dict[st
     return w / w.sum(axis=1, keepdims=True)
 
 
+def _worse_than_naive(cv: pd.DataFrame, names: list[str], ids: list[str], w: np.ndarray) -> list[int]:
+    """Series whose weighted combination had a larger backtest error than the naive member alone."""
+    if cv.empty or "naive" not in names or len(names) == 1:
+        return []
+    order = {sid: i for i, sid in enumerate(ids)}
+    rows = cv["unique_id"].map(order).to_numpy()
+    mu = cv[names].to_numpy()
+    combined = (mu * w[rows]).sum(axis=1)
+    y = cv["y"].to_numpy()
+    errors = pd.DataFrame({"s": rows, "mix": np.abs(combined - y), "naive": np.abs(cv["naive"].to_numpy() - y)})
+    mean = errors.groupby("s").mean()
+    return [int(i) for i in mean.index[mean["mix"] > mean["naive"] * (1 + 1e-9)]]
+
+
 def _mixture_bounds(mu: np.ndarray, lo: np.ndarray, hi: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """80% bounds of the weighted mixture of the models' predictive distributions, per row.
 
@@ -183,10 +204,24 @@ def _ratios(cv: pd.DataFrame) -> np.ndarray:
 
 
 def _scale_factor(ratio: np.ndarray) -> float:
-    """Factor (at least 1) that makes backtest intervals cover 80% of the backtest actuals."""
+    """Factor that makes backtest intervals cover 80% of the backtest actuals: below 1 narrows
+    intervals that covered more (the models' own bands are often too wide far out), above 1
+    widens them. Never below MIN_SCALE, so a few lucky backtest points cannot collapse a band."""
     n = len(ratio)
     level = min(1.0, np.ceil((n + 1) * LEVEL / 100) / n)  # finite-sample (conformal) quantile
-    return max(float(np.quantile(ratio, level)), 1.0)
+    return max(float(np.quantile(ratio, level)), MIN_SCALE)
+
+
+def _band_factors(ratios: np.ndarray, min_points: int) -> np.ndarray:
+    """Per step, the scale factor of the ratios at steps within STEP_BAND of it, over every
+    row given ([rows, steps], NaN where absent); NaN where fewer than `min_points`."""
+    out = np.full(ratios.shape[1], np.nan)
+    for t in range(ratios.shape[1]):
+        values = ratios[:, max(0, t - STEP_BAND) : t + STEP_BAND + 1].ravel()
+        values = values[np.isfinite(values)]
+        if len(values) >= min_points:
+            out[t] = _scale_factor(values)
+    return out
 
 
 def _calibrate(
@@ -197,36 +232,48 @@ def _calibrate(
     cv: pd.DataFrame,
     pools: list[list[int]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-    """Widen each series' intervals by its scale factor. Backtest intervals are widened
-    cross-fitted (each origin by the factor learned on the other origins), so the reported
-    backtest coverage stays out of sample. A series with too few backtest points of its own
-    borrows the pooled factor of its pool (`pools[i]`: series indices; default every series)."""
+    """Scale each series' intervals per horizon step, by the factor its backtest needed at that
+    step (read over the steps STEP_BAND either side, so each step has enough points; forecast
+    steps beyond the backtest's horizon take its last step's). Backtest intervals are scaled
+    cross-fitted (each origin by the factors learned on the other origins), so the reported
+    backtest coverage stays out of sample. Where a series has too few backtest points of its
+    own at a step, it borrows the pooled factor of its pool (`pools[i]`: series indices;
+    default every series) at that step, or keeps its models' band."""
     ratio = _ratios(cv)
-    series, cutoffs = cv["unique_id"].to_numpy(), cv["cutoff"].to_numpy()
-    rows_of = {sid: np.flatnonzero(series == sid) for sid in ids}
+    series = cv["unique_id"].to_numpy()
+    cutoffs = cv["cutoff"].to_numpy()
+    steps = cv["step"].to_numpy().astype(int) - 1
+    width = int(steps.max()) + 1
+    origin_of = {c: k for k, c in enumerate(np.unique(cutoffs))}
+    origins = np.array([origin_of[c] for c in cutoffs])
+    grid = np.full((len(ids), len(origin_of), width), np.nan)  # [series, origin, step] ratios
+    index = {sid: i for i, sid in enumerate(ids)}
+    grid[np.array([index[x] for x in series]), origins, steps] = ratio
 
-    cache: dict[tuple[int, ...], float] = {}
+    pooled: dict[tuple[int, ...], np.ndarray] = {}
 
-    def pooled(i: int) -> float:
-        members = tuple(pools[i]) if pools is not None else ()
-        if members not in cache:
-            rows = np.concatenate([rows_of[ids[j]] for j in members]) if pools is not None else np.arange(len(cv))
-            cache[members] = _scale_factor(ratio[rows]) if len(rows) >= MIN_POINTS_POOLED_SCALE else 1.0
-        return cache[members]
+    def pool_factors(i: int) -> np.ndarray:
+        members = tuple(pools[i]) if pools is not None else tuple(range(len(ids)))
+        if members not in pooled:
+            pooled[members] = _band_factors(grid[list(members)].reshape(-1, width), MIN_POINTS_POOLED_SCALE)
+        return pooled[members]
 
-    def factor(i: int, rows: np.ndarray) -> float:
-        return _scale_factor(ratio[rows]) if len(rows) >= MIN_POINTS_OWN_SCALE else pooled(i)
+    def filled(own: np.ndarray, i: int) -> np.ndarray:
+        return np.where(np.isfinite(own), own, np.nan_to_num(pool_factors(i), nan=1.0))
 
     lo, hi = lo.copy(), hi.copy()
     k_rows = np.ones(len(cv))
+    rows_of = {sid: np.flatnonzero(series == sid) for sid in ids}
     for i, sid in enumerate(ids):
+        k = filled(_band_factors(grid[i], MIN_POINTS_OWN_SCALE), i)
+        k_fc = k[np.minimum(np.arange(mean.shape[1]), width - 1)]
+        lo[i] = mean[i] - k_fc * (mean[i] - lo[i])
+        hi[i] = mean[i] + k_fc * (hi[i] - mean[i])
         mine = rows_of[sid]
-        k = factor(i, mine)
-        lo[i] = mean[i] - k * (mean[i] - lo[i])
-        hi[i] = mean[i] + k * (hi[i] - mean[i])
-        for cutoff in np.unique(cutoffs[mine]):
-            held = cutoffs[mine] == cutoff
-            k_rows[mine[held]] = factor(i, mine[~held])
+        for o in np.unique(origins[mine]):
+            others = np.delete(grid[i], o, axis=0)
+            held = mine[origins[mine] == o]
+            k_rows[held] = filled(_band_factors(others, MIN_POINTS_OWN_SCALE), i)[steps[held]]
     yhat = cv["yhat"].to_numpy()
     out = cv.assign(lo=yhat - k_rows * (yhat - cv["lo"].to_numpy()), hi=yhat + k_rows * (cv["hi"].to_numpy() - yhat))
     return lo, hi, out
@@ -458,6 +505,15 @@ def forecast_series(
         notes.append("Too little history to backtest: accuracy figures are not available.")
 
     w = _weights(cv, names, ids, scales, method)
+    naive_better = _worse_than_naive(cv, names, ids, w) if method == "auto" else []
+    for i in naive_better:
+        w[i] = np.array([1.0 if m == "naive" else 0.0 for m in names])
+    if naive_better:
+        shown = ", ".join(ids[i] for i in naive_better[:5]) + (" ..." if len(naive_better) > 5 else "")
+        notes.append(
+            f"The model combination backtested worse than seasonal naive on {len(naive_better)} of {n} series "
+            f"({shown}): those use the seasonal naive forecast (each period = the same period a season earlier)."
+        )
     weights = {sid: w[i] for i, sid in enumerate(ids)}
     fc = fc.set_index("unique_id").loc[ids].reset_index().sort_values(["unique_id", "ds"], kind="stable")
     combined = _combine(fc, names, weights, bounds=True)
@@ -501,6 +557,8 @@ def forecast_series(
     for i in range(n):
         if len(names) == 1:
             labels.append(names[0])
+        elif i in naive_better:
+            labels.append("naive (the combination backtested worse)")
         elif method == "auto" and not cv.empty:
             labels.append("weighted(" + ", ".join(f"{m} {x:.2f}" for m, x in zip(names, w[i], strict=True)) + ")")
         else:
