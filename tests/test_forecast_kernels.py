@@ -301,20 +301,20 @@ def test_intervals_are_calibrated_per_step_and_may_narrow() -> None:
 
 def test_series_whose_combination_backtests_worse_than_naive_are_found() -> None:
     """Closed form: series a's mix of ets and naive missed by 6 on average, naive alone by 2;
-    series b's mix missed by 1, naive by 4."""
+    series b's mix missed by 1, naive by 4; series c's mix by 5.5, naive by 5 (within the margin)."""
     from tools.forecast.timeseries import _worse_than_naive
 
     cv = pd.DataFrame(
         {
-            "unique_id": ["a", "a", "b", "b"],
-            "y": [100.0, 100.0, 50.0, 50.0],
-            "ets": [110.0, 110.0, 51.0, 49.0],
-            "naive": [102.0, 98.0, 54.0, 46.0],
+            "unique_id": ["a", "a", "b", "b", "c", "c"],
+            "y": [100.0, 100.0, 50.0, 50.0, 10.0, 10.0],
+            "ets": [110.0, 110.0, 51.0, 49.0, 15.5, 4.5],
+            "naive": [102.0, 98.0, 54.0, 46.0, 15.0, 5.0],
         }
     )
-    w = np.array([[0.5, 0.5], [0.9, 0.1]])
-    assert _worse_than_naive(cv, ["ets", "naive"], ["a", "b"], w) == [0]
-    assert _worse_than_naive(cv, ["ets"], ["a", "b"], w[:, :1]) == []  # no naive member to fall back to
+    w = np.array([[0.5, 0.5], [0.9, 0.1], [1.0, 0.0]])
+    assert _worse_than_naive(cv, ["ets", "naive"], ["a", "b", "c"], w) == [0]
+    assert _worse_than_naive(cv, ["ets"], ["a", "b", "c"], w[:, :1]) == []  # no naive member to fall back to
 
 
 def test_a_series_that_loses_to_naive_forecasts_naive_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -327,4 +327,4 @@ def test_a_series_that_loses_to_naive_forecasts_naive_and_says_so(monkeypatch: p
     assert np.allclose(fc.mean[1], y[-4:] * 2)  # seasonal naive: last season repeated
     assert fc.chosen[1] == "naive (the combination backtested worse)" and fc.weights[1]["naive"] == 1.0
     assert not fc.chosen[0].startswith("naive")
-    assert any("worse than seasonal naive on 1 of 2 series (b)" in w for w in fc.warnings)
+    assert any("worse than seasonal naive (by over 20%) on 1 of 2 series (b)" in w for w in fc.warnings)

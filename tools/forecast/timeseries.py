@@ -9,8 +9,8 @@ weighs them equally; a model name uses that model alone. Each model form is sear
 per series (see `_fit_once`). Measured against AutoETS and seasonal naive in
 bench/RESULTS.md.
 
-A series whose combination backtested worse than seasonal naive alone uses seasonal naive,
-and the forecast says so.
+A series whose combination backtested clearly worse than seasonal naive alone (by more than
+NAIVE_MARGIN) uses seasonal naive, and the forecast says so.
 
 Intervals are the 80% bounds of the weighted mixture of the models' forecast distributions
 (wider than their averaged bounds when the models disagree), then scaled per series and per
@@ -52,6 +52,10 @@ MIN_POINTS_OWN_SCALE = 12
 MIN_POINTS_POOLED_SCALE = 30
 STEP_BAND = 1  # interval calibration at step s reads the backtest's steps s-1..s+1
 MIN_SCALE = 0.5
+# A series falls back to seasonal naive when its combination's backtest error is more than 20%
+# above naive's: on 400 M1/Tourism series a switch at any margin cost 2% of accuracy (geometric-
+# mean MASE 0.979 x AutoETS against 0.959 without it; six backtest origins are noisy), at 20% nothing.
+NAIVE_MARGIN = 1.2
 
 
 @dataclass
@@ -148,7 +152,8 @@ def _weights(cv: pd.DataFrame, names: list[str], ids: list[str], scales: dict[st
 
 
 def _worse_than_naive(cv: pd.DataFrame, names: list[str], ids: list[str], w: np.ndarray) -> list[int]:
-    """Series whose weighted combination had a larger backtest error than the naive member alone."""
+    """Series whose weighted combination had a backtest error more than NAIVE_MARGIN times the naive
+    member's alone."""
     if cv.empty or "naive" not in names or len(names) == 1:
         return []
     order = {sid: i for i, sid in enumerate(ids)}
@@ -158,7 +163,7 @@ def _worse_than_naive(cv: pd.DataFrame, names: list[str], ids: list[str], w: np.
     y = cv["y"].to_numpy()
     errors = pd.DataFrame({"s": rows, "mix": np.abs(combined - y), "naive": np.abs(cv["naive"].to_numpy() - y)})
     mean = errors.groupby("s").mean()
-    return [int(i) for i in mean.index[mean["mix"] > mean["naive"] * (1 + 1e-9)]]
+    return [int(i) for i in mean.index[mean["mix"] > mean["naive"] * NAIVE_MARGIN]]
 
 
 def _mixture_bounds(mu: np.ndarray, lo: np.ndarray, hi: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -511,7 +516,8 @@ def forecast_series(
     if naive_better:
         shown = ", ".join(ids[i] for i in naive_better[:5]) + (" ..." if len(naive_better) > 5 else "")
         notes.append(
-            f"The model combination backtested worse than seasonal naive on {len(naive_better)} of {n} series "
+            f"The model combination backtested worse than seasonal naive (by over {NAIVE_MARGIN - 1:.0%}) on "
+            f"{len(naive_better)} of {n} series "
             f"({shown}): those use the seasonal naive forecast (each period = the same period a season earlier)."
         )
     weights = {sid: w[i] for i, sid in enumerate(ids)}
