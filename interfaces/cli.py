@@ -20,6 +20,7 @@ from interfaces import (
     eval_cli,
     forecast_cli,
     memory_cli,
+    pipeline_cli,
     quota_cli,
     scenario_cli,
     slack_cli,
@@ -46,6 +47,7 @@ app.add_typer(audit_cli.app, name="audit")
 app.add_typer(scenario_cli.app, name="scenario")
 app.add_typer(memory_cli.app, name="memory")
 app.add_typer(users_cli.app, name="users")
+app.add_typer(pipeline_cli.app, name="pipeline")
 app.command("ask")(ask_cli.ask)
 app.command("chat")(chat_cli.chat)
 app.command("batch")(batch_cli.batch)

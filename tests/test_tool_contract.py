@@ -33,6 +33,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "capacity_gap": {"trials": 300, "period": "FY2028-Q1"},
     "metrics": {"metric": "coverage", "by": ["segment"]},
     "explain_variance": {"period": "FY2027-Q3"},
+    "pipeline_movement": {"since": "quarter start", "by": ["segment"]},
     "data_check": {},
     "scenarios": {"action": "list"},
     "compare_plans": {
@@ -51,6 +52,7 @@ FILTERS: dict[str, str | None] = {
     "capacity_gap": "filters",
     "metrics": "filters",
     "explain_variance": "filters",
+    "pipeline_movement": "filters",
     "data_check": "filters",
     "scenarios": None,
     "compare_plans": "base.filters",  # the options' shared arguments carry the slice

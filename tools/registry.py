@@ -15,6 +15,7 @@ from tools.data_check.spec import SPEC as DATA_CHECK
 from tools.explain.spec import SPEC as EXPLAIN_VARIANCE
 from tools.forecast.spec import SPEC as FORECAST
 from tools.metrics.spec import SPEC as METRICS
+from tools.pipeline.spec import SPEC as PIPELINE_MOVEMENT
 from tools.quota.spec import SPEC as QUOTA
 from tools.scenarios.spec import APPLY as APPLY_SCENARIO
 from tools.scenarios.spec import SPEC as SCENARIOS
@@ -28,6 +29,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     TERRITORY,
     CAPACITY,
     METRICS,
+    PIPELINE_MOVEMENT,
     COMPARE_PLANS,
     EXPLAIN_VARIANCE,
     DATA_CHECK,

@@ -19,10 +19,11 @@ from tools.core import coverage as cov
 from tools.core import format as fmt
 from tools.core.hierarchy import TOTAL
 from tools.core.targets import node_targets
+from tools.forecast import deal_risk
 from tools.forecast.cells import UNASSIGNED
 from tools.forecast.models import ForecastResult
 from tools.forecast.recommend import ALL_DATA, recommendations
-from tools.forecast.win_model import pooled
+from tools.forecast.win_model import WinModel, pooled
 
 if TYPE_CHECKING:
     from tools.forecast.tool import Forecast
@@ -94,7 +95,7 @@ def build(f: Forecast) -> ForecastResult:
     top = _top_label(f)
     recs, deals = recommendations(f, rows, current_rows, top)
     if deals:
-        tables["deals_to_watch"] = deals
+        tables["deals_to_watch"] = _deals_to_watch(f, deals)
     return ForecastResult(
         summary=_summary(f, rows, current_rows, metrics, top),
         metrics=metrics,
@@ -104,6 +105,54 @@ def build(f: Forecast) -> ForecastResult:
         warnings=warnings,
         data_fingerprint=data.fingerprint,
     )
+
+
+def _deals_to_watch(f: Forecast, deals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The recommendations' commit deals with their risk (USD the risk factors cost), the win
+    probability of the segment's typical deal and the reasons (tools/forecast/deal_risk.py),
+    riskiest first."""
+    pipe = f.pipeline
+    models = _cell_models(f)
+    if pipe is None or not models:
+        return [{**d, "risk": None, "p_typical": None, "reasons": "not scored"} for d in deals]
+    wanted = list(dict.fromkeys(d["opp_id"] for d in deals))
+    position = pd.Series(np.arange(len(pipe.deals)), index=pipe.deals["opp_id"])
+    at = position.reindex(wanted).dropna().astype(int).to_numpy()
+    open_deals, cell = pipe.deals.iloc[at].reset_index(drop=True), pipe.cell[at]
+    history = f.data.training
+    norms = deal_risk.norms(history)
+    peak = deal_risk.peak_amounts(open_deals, history)
+    scored: dict[str, deal_risk.DealRisk] = {}
+    for c in np.unique(cell):
+        if int(c) in models:
+            mine = np.flatnonzero(cell == c)
+            for assessed in deal_risk.assess(open_deals.iloc[mine], models[int(c)], norms, peak[mine]):
+                scored[assessed.opp_id] = assessed
+    out = []
+    for d in deals:
+        risk = scored.get(d["opp_id"])
+        if risk is None:
+            out.append({**d, "risk": None, "p_typical": None, "reasons": "not scored"})
+            continue
+        out.append(
+            {**d, "risk": _r(risk.risk), "p_typical": round(risk.p_typical, 3), "reasons": risk.text() or "none"}
+        )
+    return sorted(out, key=lambda row: -(row["risk"] or 0.0))
+
+
+def _cell_models(f: Forecast) -> dict[int, WinModel]:
+    """Each cell's win model: pipeline.score trains one, in cell order, for every cell with open
+    deals or training snapshots; {} if the models do not line up with that."""
+    pipe = f.pipeline
+    if pipe is None:
+        return {}
+    training = f.data.training
+    trained = set(zip(training["region"], training["segment"], strict=True)) if len(training) else set()
+    with_deals = set(np.unique(pipe.cell).tolist())
+    cells = [c for c, cell in enumerate(f.atoms.cells) if c in with_deals or cell in trained]
+    if len(cells) != len(pipe.reports):
+        return {}
+    return {c: report.model for c, report in zip(cells, pipe.reports, strict=True)}
 
 
 def _win_rates(f: Forecast) -> list[float | None]:

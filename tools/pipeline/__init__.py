@@ -1,0 +1,1 @@
+"""Pipeline movement: what changed in the open pipeline between two dates, and why."""
