@@ -1,4 +1,4 @@
-"""Which tools a request binds for a language model: the ones it can need, not all eleven.
+"""Which tools a request binds for a language model: the ones it can need, not all of them.
 
 Every model call carries every bound schema; all of them are over 4,000 tokens
 (`bench/tool_schemas.py`), more than a small local model's default context holds. The offline
@@ -36,6 +36,11 @@ CUES = {
     "explain_variance": re.compile(
         r"\b(why|explain\w*|drivers?|driven|variance|what changed|what drove|miss(?:ed|ing)?|behind|fell short|"
         r"gap to)\b",
+        re.I,
+    ),
+    "pipeline_movement": re.compile(
+        r"\bpipe(?:line)?\b.{0,60}\b(?:chang\w*|mov\w*|waterfall|walk|pushed|slipp\w*|pulled in|since)\b"
+        r"|\b(?:chang\w*|mov\w*|waterfall|walk|pushed|slipp\w*)\b.{0,60}\bpipe(?:line)?\b",
         re.I,
     ),
     "set_fiscal_calendar": re.compile(r"\bfiscal (?:year|calendar|quarter)s? (?:starts?|begins?|runs?)\b", re.I),

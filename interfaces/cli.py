@@ -48,13 +48,13 @@ app.add_typer(scenario_cli.app, name="scenario")
 app.add_typer(memory_cli.app, name="memory")
 app.add_typer(users_cli.app, name="users")
 app.add_typer(pipeline_cli.app, name="pipeline")
+app.add_typer(forecast_cli.app, name="forecast")
 app.command("ask")(ask_cli.ask)
 app.command("chat")(chat_cli.chat)
 app.command("batch")(batch_cli.batch)
 app.command("slack")(slack_cli.slack)
 app.command("eval")(eval_cli.eval_)
 app.command("demo")(data_cli.demo)
-app.command("forecast")(forecast_cli.forecast)
 
 
 def _version(value: bool) -> None:

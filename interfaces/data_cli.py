@@ -883,7 +883,32 @@ def demo(
     spm = exe if _is_default_warehouse(path) else f"{exe} -w {shlex.quote(str(path))}"
     _ask_questions(wh, spm)
     out().print()
+    _weekly_call(wh, spm, path)
+    out().print()
     _print_next_commands(exe, spm, path)
+
+
+def _weekly_call(wh: Warehouse, spm: str, path: Path) -> None:
+    """The forecast call ritual on the demo: the quarter's pipeline movement (with its waterfall
+    saved beside the warehouse) and the managers' calls beside the model."""
+    from interfaces.forecast_cli import show_rollup
+    from interfaces.output import err, out
+    from interfaces.pipeline_cli import show
+    from tools.forecast.rollup import run_rollup
+    from tools.pipeline.models import MovementInput
+    from tools.pipeline.plot import save_plot
+    from tools.pipeline.tool import run_movement
+
+    out().rule(f"{spm} pipeline movement --since 'quarter start' --plot ... (what moved this quarter)")
+    moved = run_movement(wh, MovementInput(since="quarter start"))
+    show(moved, [])
+    chart = save_plot(moved, path.with_name(path.stem + "-pipeline-movement.png"))
+    err().print(f"Saved the waterfall to {chart}.", markup=False)
+    out().print()
+    out().rule(f"{spm} forecast rollup (this quarter's calls beside the model)")
+    with err().status("Rolling up the calls..."):
+        rolled = run_rollup(wh)
+    show_rollup(rolled)
 
 
 def _spm_executable() -> str:

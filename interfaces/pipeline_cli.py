@@ -3,6 +3,8 @@ waterfall chart."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from interfaces.common import handles_errors, open_warehouse
@@ -69,12 +71,10 @@ def movement(
     show(result, params.by)
 
 
-def show(result: object, by: list[str]) -> None:
-    """The movement's tables as the terminal shows them (also the demo tour's)."""
+def show(result: Any, by: list[str]) -> None:
+    """The movement's tables (a MovementResult) as the terminal shows them (also the demo tour's)."""
     from interfaces.render import headline, recommendations_and_warnings, table
-    from tools.pipeline.models import MovementResult
 
-    assert isinstance(result, MovementResult)
     headline(result)
     table("Pipeline movement", result.tables["waterfall"], ["label", "amount", "deals", "running"], tool=result.tool)
     if by:

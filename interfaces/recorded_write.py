@@ -56,6 +56,7 @@ DATA_TABLES = (
     "scenario_changes",
     "users",
     "imports",
+    "forecast_calls",
     "meta",
 )
 

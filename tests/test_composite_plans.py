@@ -269,3 +269,43 @@ def test_a_figure_the_plan_did_not_use_is_named_not_dropped(agent: PlanningAgent
     assert "Not used from your question: 7%" in dropped.answer
     used = _ask(agent, "Rebalance APAC within 10%")
     assert "Not used from your question" not in used.answer and "band ±10%" in used.answer
+
+
+# --- pipeline movement and deal risk ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("what changed in EMEA pipeline since last Monday?", {"since": "last monday", "filters": {"region": ["EMEA"]}}),
+        ("pipeline waterfall for this quarter by region", {"since": "quarter start", "by": ["region"]}),
+        (
+            "how did the Q1 pipeline move since 2026-11-01 for enterprise",
+            {"since": "2026-11-01", "close_in": "FY2028-Q1"},
+        ),
+        ("what got pushed out of the pipeline this week?", {}),
+    ],
+)
+def test_pipeline_movement_questions_run_the_movement_with_their_days_and_slice(
+    agent: PlanningAgent, question: str, expected: dict
+) -> None:  # type: ignore[type-arg]
+    result = _ask(agent, question)
+    ((name, args),) = _calls(result)
+    assert name == "pipeline_movement"
+    got = {**args, "since": str(args.get("since", "")).lower() or None}
+    for key, value in expected.items():
+        assert got.get(key) == value or (key == "filters" and value.items() <= got["filters"].items()), (key, args)
+    assert re.search(r"pipeline: \$[\d.]+[KM] on \d{4}-\d\d-\d\d -> \$[\d.]+[KM] on", result.answer)
+    if args.get("by"):
+        assert "| region | start" in result.answer and "| EMEA" in result.answer  # the breakdown asked for
+    else:
+        assert "| Pipeline on" in result.answer  # the waterfall's bars, start to end
+    if "pushed out" in question:
+        assert "| Pushed out" in result.answer  # the flow asked about, even at $0
+
+
+def test_which_commit_deals_are_at_risk_lists_them_with_reasons(agent: PlanningAgent) -> None:
+    result = _ask(agent, "which commit deals are at risk this quarter?")
+    assert [n for n, _ in _calls(result)] == ["forecast"]
+    assert "| deal " in result.answer and "| why " in result.answer
+    assert re.search(r"pushed (?:once|\d+ times) \(-\d+ pts\)", result.answer)

@@ -36,6 +36,7 @@ FINGERPRINT_TABLES = frozenset(
         "meta",
         "users",
         "imports",
+        "forecast_calls",
     }
 )
 

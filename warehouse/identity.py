@@ -29,6 +29,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "import_data": ("admin",),  # spm data import: replaces base data (quotas, owners) with no per-change approval
     "init_warehouse": ("admin",),  # spm data init --force over an empty warehouse, spm demo's rebuild of its own
     "destroy_warehouse": ("admin",),  # spm data init --force over a warehouse with data (with --yes; kept as backup)
+    "submit_forecast_call": ("admin", "leader", "manager", "rep"),  # one's number for a period (scope-checked)
     "save_scenario": ROLES,  # a draft changes no base data; applying it needs approve_write
     "upgrade_schema": ROLES,  # spm data migrate: any writable open applies the same migrations (data kept)
     "add_note": ("admin", "leader", "manager", "analyst"),  # planning notes the agent will apply

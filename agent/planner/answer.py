@@ -99,6 +99,21 @@ def _tables(tool: str, args: dict[str, Any], result: dict[str, Any], question: s
             ("accounts_after", "accounts after", "count"),
         ]
         return breakdown.rows_table(tables["reps"], [c for c in wanted if c[0] in first])
+    if tool == "forecast" and AT_RISK.search(question) and tables.get("deals_to_watch"):
+        return breakdown.rows_table(
+            tables["deals_to_watch"],
+            [
+                ("opp_id", "deal", "text"),
+                ("amount", "amount", "USD"),
+                ("stage", "stage", "text"),
+                ("close_date", "close", "text"),
+                ("p_win", "P(win)", "share"),
+                ("risk", "risk", "USD"),
+                ("reasons", "why", "text"),
+            ],
+        )
+    if tool == "pipeline_movement":
+        return _movement_table(args, tables, question)
     if tool == "forecast" and args.get("by"):
         return breakdown.forecast_table(result, list(args["by"]))
     if tool == "forecast":
@@ -134,6 +149,36 @@ def _tables(tool: str, args: dict[str, Any], result: dict[str, Any], question: s
         reference = "previous period" if against == "last_period" else "last year"
         return breakdown.markdown_table(["driver", reference, "now (or plan)", "effect on bookings"], body)
     return []
+
+
+AT_RISK = re.compile(r"\bat risk\b|\brisk(?:y|iest)?\b|\bin danger\b|\bshaky\b|\bwatch\b|\bslipp?ing\b", re.I)
+
+
+FLOW_WORDS = {
+    "new": r"\bnew\b|created",
+    "pulled_in": r"pull\w* in|pulled forward",
+    "pushed_out": r"push\w*|slip\w*",
+    "won": r"\bwon\b|\bwins?\b|closed",
+    "lost": r"\blost\b|\blos(?:s|ses|ing)\b|closed",
+    "amount_up": r"amounts?|upsized|grew",
+    "amount_down": r"amounts?|cut|downsized|shr[aiu]nk",
+}
+
+
+def _movement_table(args: dict[str, Any], tables: dict[str, Any], question: str) -> list[str]:
+    """The breakdown asked for, else the waterfall's bars that moved value and those the question
+    names (a "what got pushed out?" answered with its $0)."""
+    if args.get("by") and tables.get("by_group"):
+        dims = [(d, d, "text") for d in args["by"]]
+        flows = [("start", "start", "USD"), ("new", "new", "USD"), ("pulled_in", "pulled in", "USD")]
+        flows += [("pushed_out", "pushed out", "USD"), ("won", "won", "USD"), ("lost", "lost", "USD")]
+        flows += [("end", "end", "USD"), ("net", "net", "USD")]
+        return breakdown.rows_table(tables["by_group"], [*dims, *flows])
+    named = {flow for flow, words in FLOW_WORDS.items() if re.search(words, question, re.I)}
+    steps = [r for r in tables.get("waterfall", []) if r["step"] in ("start", "end", *named) or r["amount"]]
+    return breakdown.rows_table(
+        steps, [("label", "step", "text"), ("amount", "amount", "USD"), ("deals", "deals", "count")]
+    )
 
 
 def _options_table(result: dict[str, Any]) -> list[str]:

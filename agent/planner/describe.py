@@ -142,4 +142,8 @@ def describe(tool: str, args: dict[str, Any]) -> str:
         parts.append(f"scenario {a['scenario']}")
     if "against" in a:
         parts.append(f"against {str(a['against']).replace('_', ' ')}")
+    if "since" in a:
+        parts.append(f"since {a['since']}" + (f" until {a['until']}" if a.get("until") else ""))
+    if "close_in" in a:
+        parts.append("every close date" if a["close_in"] == "all" else f"deals closing in {a['close_in']}")
     return "; ".join(parts) or "default settings"

@@ -23,7 +23,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field
 
-from agent.planner import answer, arguments, clarify, composite
+from agent.planner import answer, arguments, clarify, composite, movement
 from agent.planner.intents import NON_TOOL, Intent, intent_model
 from agent.planner.slots import Vocabulary, extract, normalise
 from agent.planner.unread import unread
@@ -251,6 +251,9 @@ class OfflinePlanner(BaseChatModel):
         tool = arguments.tool_of(intent) if intent and intent not in NON_TOOL else None
         known = self.tool_names or list(BY_NAME)
         domain = composite.domain_of(question, tool)
+        if "pipeline_movement" in known and movement.asks_movement(question):
+            args = movement.plan_args(question, whole, self.vocabulary)
+            return self._calls([self._call("pipeline_movement", args)], {"plan": "movement"})
         plan = (
             composite.explain(question, whole, self.vocabulary, known)
             or composite.compare(question, whole, self.vocabulary, domain)

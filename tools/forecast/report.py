@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from tools.forecast.tool import Forecast
 
 CENTS = 2
+DEALS_TO_WATCH = 25  # commit deals listed, riskiest first
 
 
 def _r(value: float) -> float:
@@ -93,9 +94,10 @@ def build(f: Forecast) -> ForecastResult:
     if f.asked is not None:
         _attach_what_if(f, metrics, tables, rows, current_rows)
     top = _top_label(f)
-    recs, deals = recommendations(f, rows, current_rows, top)
-    if deals:
-        tables["deals_to_watch"] = _deals_to_watch(f, deals)
+    recs, _ = recommendations(f, rows, current_rows, top)
+    watch = _deals_to_watch(f)
+    if watch:
+        tables["deals_to_watch"] = watch
     return ForecastResult(
         summary=_summary(f, rows, current_rows, metrics, top),
         metrics=metrics,
@@ -107,18 +109,24 @@ def build(f: Forecast) -> ForecastResult:
     )
 
 
-def _deals_to_watch(f: Forecast, deals: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The recommendations' commit deals with their risk (USD the risk factors cost), the win
-    probability of the segment's typical deal and the reasons (tools/forecast/deal_risk.py),
-    riskiest first."""
+def _deals_to_watch(f: Forecast) -> list[dict[str, Any]]:
+    """Every open commit deal of the selection planned to close in the period in progress or the
+    next one, with its risk (USD its risk factors cost), the win probability of the segment's
+    typical deal and the reasons (tools/forecast/deal_risk.py): riskiest first, then the biggest."""
     pipe = f.pipeline
-    models = _cell_models(f)
-    if pipe is None or not models:
-        return [{**d, "risk": None, "p_typical": None, "reasons": "not scored"} for d in deals]
-    wanted = list(dict.fromkeys(d["opp_id"] for d in deals))
-    position = pd.Series(np.arange(len(pipe.deals)), index=pipe.deals["opp_id"])
-    at = position.reindex(wanted).dropna().astype(int).to_numpy()
+    if pipe is None or pipe.deals.empty:
+        return []
+    periods = f.timeline.periods
+    start, first = f.timeline.current.start, f.timeline.horizon[0]
+    close = pipe.deals["close_date"]
+    mask = (pipe.deals["forecast_category"] == "Commit").to_numpy()
+    mask &= ((close >= pd.Timestamp(start)) & (close < pd.Timestamp(first.end))).to_numpy()
+    at = np.flatnonzero(mask)
+    if not len(at):
+        return []
     open_deals, cell = pipe.deals.iloc[at].reset_index(drop=True), pipe.cell[at]
+    p_win = pipe.p[at]
+    models = _cell_models(f)
     history = f.data.training
     norms = deal_risk.norms(history)
     peak = deal_risk.peak_amounts(open_deals, history)
@@ -128,16 +136,28 @@ def _deals_to_watch(f: Forecast, deals: list[dict[str, Any]]) -> list[dict[str, 
             mine = np.flatnonzero(cell == c)
             for assessed in deal_risk.assess(open_deals.iloc[mine], models[int(c)], norms, peak[mine]):
                 scored[assessed.opp_id] = assessed
+    dims = [d for d in ("region", "segment", "product") if d in open_deals.columns]
     out = []
-    for d in deals:
-        risk = scored.get(d["opp_id"])
-        if risk is None:
-            out.append({**d, "risk": None, "p_typical": None, "reasons": "not scored"})
-            continue
+    for i, deal in enumerate(open_deals.itertuples(index=False)):
+        risk = scored.get(str(deal.opp_id))
         out.append(
-            {**d, "risk": _r(risk.risk), "p_typical": round(risk.p_typical, 3), "reasons": risk.text() or "none"}
+            {
+                "period": next((p.name for p in periods if p.start <= deal.close_date.date() < p.end), first.name),
+                **{d: str(getattr(deal, d)) for d in dims},
+                "opp_id": deal.opp_id,
+                "amount": float(deal.amount),
+                "stage": deal.stage,
+                "close_date": deal.close_date.date().isoformat(),
+                "push_count": int(deal.push_count),
+                "p_win": round(float(p_win[i]), 3),
+                "owner_rep_id": deal.owner_rep_id,
+                "risk": None if risk is None else _r(risk.risk),
+                "p_typical": None if risk is None else round(risk.p_typical, 3),
+                "reasons": "not scored" if risk is None else (risk.text() or "none"),
+            }
         )
-    return sorted(out, key=lambda row: -(row["risk"] or 0.0))
+    out.sort(key=lambda row: (-(row["risk"] or 0.0), -row["amount"], row["opp_id"]))
+    return out[:DEALS_TO_WATCH]
 
 
 def _cell_models(f: Forecast) -> dict[int, WinModel]:

@@ -18,6 +18,7 @@ from warehouse.calendar import FiscalCalendar, add_months
 from warehouse.demo import config as cfg
 from warehouse.demo import defects
 from warehouse.demo.accounts import build_accounts
+from warehouse.demo.calls import build_calls
 from warehouse.demo.geography import GEO_COLUMNS, all_geos
 from warehouse.demo.org import build_org
 from warehouse.demo.pipeline import build_pipeline
@@ -131,6 +132,19 @@ TABLE_COLUMNS: dict[str, list[str]] = {
         "ote",
         "backfill_for",
     ],
+    "forecast_calls": [
+        "call_id",
+        "caller_rep_id",
+        "book",
+        "period",
+        "category",
+        "amount",
+        "comment",
+        "version",
+        "submitted_by",
+        "submitted_at",
+        "run_id",
+    ],
     "users": [
         "user_id",
         "name",
@@ -163,8 +177,9 @@ def generate(size: cfg.Size | cfg.DemoSize, seed: int, as_of: date) -> DemoData:
     current_fy = calendar.fiscal_year_of(as_of)
     history_start = calendar.year_start(current_fy - cfg.HISTORY_YEARS)
     sim_start = add_months(history_start, -12)  # burn-in: pipeline in flight at history start
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)]
-    rng_org, rng_acc, rng_pipe, rng_plan, rng_defect, rng_home = streams
+    # Children of one seed sequence are fixed by their index: a stream added last changes no other.
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(7)]
+    rng_org, rng_acc, rng_pipe, rng_plan, rng_defect, rng_home, rng_calls = streams
 
     geos = all_geos()
     org = build_org(rng_org, spec, sim_start, as_of)
@@ -270,6 +285,7 @@ def generate(size: cfg.Size | cfg.DemoSize, seed: int, as_of: date) -> DemoData:
         "comp_plans": build_comp_plans(current_fy),
         "headcount_plan": org.headcount_plan,
         "users": build_users(org, datetime.combine(as_of, datetime.min.time())),
+        "forecast_calls": build_calls(rng_calls, reps, pipe.bookings, calendar, as_of),
     }
     meta = {
         "fiscal_year_start_month": str(cfg.FISCAL_YEAR_START_MONTH),
