@@ -47,7 +47,8 @@ class LiveAnswer:
         """The graph finished a step (e.g. "ran forecast")."""
         self.step = step
         if self._live is not None:
-            self._live.update(self._view())
+            # Drawn now, not at the next 1/8 s tick: a step that finishes faster would never show.
+            self._live.update(self._view(), refresh=True)
             return
         sys.stderr.write(f"· {step} ({time.monotonic() - self.started:.1f} s)\n")
         sys.stderr.flush()
