@@ -80,8 +80,23 @@ def rebalance(
     max_accounts: int | None = typer.Option(
         None, "--max-accounts", min=1, help="Most accounts a rep may own.", show_default=False
     ),
-    k_nearest: int = typer.Option(5, "--k-nearest", min=1, max=50, help="Candidate reps per unit besides its owner."),
-    time_limit: float = typer.Option(60.0, "--time-limit", min=1, help="Solver seconds per region and segment."),
+    max_change_per_rep: int | None = typer.Option(
+        None,
+        "--max-change-per-rep",
+        min=0,
+        help="Most accounts any one rep may gain or lose (in + out).",
+        show_default=False,
+    ),
+    k_nearest: int = typer.Option(
+        5,
+        "--k-nearest",
+        min=1,
+        max=50,
+        help="Reps each unit starts with as candidates besides its owner (more are added while they can lower the plan's cost).",
+    ),
+    time_limit: float = typer.Option(
+        60.0, "--time-limit", min=1, help="Seconds for the whole run; when it cuts, the best plan found and its gap."
+    ),
     save_scenario: str | None = typer.Option(
         None, "--save-scenario", help="Save the plan as a draft territory scenario.", show_default=False
     ),
@@ -123,6 +138,7 @@ def rebalance(
         travel_weight=travel_weight,
         count_weight=count_weight,
         max_accounts=max_accounts,
+        max_change_per_rep=max_change_per_rep,
         k_nearest=k_nearest,
         time_limit=time_limit,
         save_scenario=save_scenario,

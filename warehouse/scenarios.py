@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -58,7 +59,7 @@ class Scenario:
     params: dict[str, Any] = field(default_factory=dict)
     summary: str | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
-    changes: int = 0
+    changes: int = 0  # rows changed (an account moved is one row, whatever columns change)
 
 
 def _text(value: Any) -> str | None:
@@ -121,7 +122,7 @@ def save_scenario(
         params or {},
         summary,
         metrics or {},
-        len(rows),
+        len({(r[2], r[3]) for r in rows}),  # rows changed, not columns
     )
 
 
@@ -145,7 +146,7 @@ def _row(values: tuple[Any, ...], changes: int) -> Scenario:
 _SELECT = """
 SELECT s.scenario_id, s.name, s.kind, s.status, s.created_by, s.created_at, s.base_fingerprint,
        s.params, s.summary, s.metrics,
-       (SELECT count(*) FROM scenario_changes c WHERE c.scenario_id = s.scenario_id)
+       (SELECT count(DISTINCT c.table_name || ' ' || c.row_key) FROM scenario_changes c WHERE c.scenario_id = s.scenario_id)
 FROM scenarios s
 """
 
@@ -175,6 +176,24 @@ def scenario_changes(cur: Any, scenario_id: str) -> list[Change]:
         [scenario_id],
     ).fetchall()
     return [Change(t, tuple(json.loads(k).items()), c, o, n) for t, k, c, o, n in rows]
+
+
+def rows_changed(changes: Iterable[Change]) -> int:
+    """How many rows the changes touch (a moved account is one row, however many columns)."""
+    return len({(c.table, c.key) for c in changes})
+
+
+def describe_changes(changes: Sequence[Change]) -> str:
+    """'26 accounts (owner_rep_id on 26, territory_id on 26)': rows per table, then columns."""
+    if not changes:
+        return "nothing"
+    parts = []
+    for table in sorted({c.table for c in changes}):
+        mine = [c for c in changes if c.table == table]
+        columns = Counter(c.column for c in mine)
+        detail = ", ".join(f"{column} on {n:,}" for column, n in sorted(columns.items()))
+        parts.append(f"{rows_changed(mine):,} {table} ({detail})")
+    return "; ".join(parts)
 
 
 def overlay(frame: pd.DataFrame, changes: Iterable[Change], table: str) -> pd.DataFrame:
@@ -234,7 +253,7 @@ def apply_scenario(cur: Any, scenario_id: str, approved_by: str) -> int:
         "UPDATE scenarios SET status = 'applied', summary = coalesce(summary, '') || ? WHERE scenario_id = ?",
         [f" [applied by {approved_by} at {datetime.now():%Y-%m-%d %H:%M}]", scenario.scenario_id],
     )
-    return len(changes)
+    return rows_changed(changes)
 
 
 def _same_number(a: Any, b: str) -> bool:

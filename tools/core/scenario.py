@@ -18,7 +18,15 @@ import pandas as pd
 from warehouse.connection import Warehouse
 from warehouse.errors import PermissionDeniedError
 from warehouse.identity import Scope
-from warehouse.scenarios import Change, Scenario, ScenarioKind, get_scenario, overlay, save_scenario, scenario_changes
+from warehouse.scenarios import (
+    Change,
+    Scenario,
+    ScenarioKind,
+    get_scenario,
+    overlay,
+    save_scenario,
+    scenario_changes,
+)
 
 SCENARIO_TABLES = ["scenarios", "scenario_changes"]  # fingerprinted by every tool that reads a scenario
 
@@ -126,4 +134,10 @@ def save_draft(
             metrics=metrics,
             base_fingerprint=base_fingerprint,
         )
-    return {"scenario_id": saved.scenario_id, "name": saved.name, "changes": saved.changes, "summary": summary}
+    return {
+        "scenario_id": saved.scenario_id,
+        "name": saved.name,
+        "changes": saved.changes,  # rows (a moved account is one, however many of its columns)
+        "field_changes": len(changes),
+        "summary": summary,
+    }

@@ -18,7 +18,7 @@ from tools.spec import Decision, require_approval
 from warehouse.connection import Warehouse
 from warehouse.errors import SpmError
 from warehouse.fingerprint import fingerprint
-from warehouse.scenarios import apply_scenario, get_scenario, scenario_changes
+from warehouse.scenarios import apply_scenario, describe_changes, get_scenario, rows_changed, scenario_changes
 
 EXAMPLES = 10
 
@@ -52,16 +52,15 @@ def describe(warehouse: Warehouse, args: Mapping[str, Any]) -> dict[str, Any]:
         "scenario_id": scenario.scenario_id,
         "kind": scenario.kind,
         "status": scenario.status,
-        "changes": len(changes),
+        "changes": rows_changed(changes),  # rows, as the scenario's tables list them
+        "field_changes": len(changes),
         "tables": tables,
         "examples": [
             f"{c.table} {', '.join(f'{k}={v}' for k, v in c.key)}: {c.column} {c.old!r} -> {c.new!r}"
             for c in changes[:EXAMPLES]
         ],
         "summary": f"Apply {scenario.kind} scenario {scenario.name} ({scenario.scenario_id}): "
-        f"{len(changes)} changes to {', '.join(tables) or 'nothing'}"
-        + (f" ({scenario.summary})" if scenario.summary else "")
-        + ".",
+        f"changes {describe_changes(changes)}" + (f" ({scenario.summary})" if scenario.summary else "") + ".",
     }
 
 

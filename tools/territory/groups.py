@@ -16,9 +16,11 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from tools.territory.models import TerritoryInput
 from tools.territory.optimize import Problem, Solution
+from tools.territory.pricing import Pricing
 from warehouse.errors import InputError
 
 ROOM_CANDIDATES = 3  # besides the nearest reps, a moving unit may go to the nearest reps with room
@@ -202,8 +204,6 @@ def build_problem(
         candidates.append(cand)
         travel = params.travel_weight * np.nan_to_num(dist[u, cand], nan=0.0) * counts[u]
         costs.append(moved_value[u, cand] + travel)
-        if len(cand) == 1 and not locked_owner.get(u, []):
-            fixed[u] = cand[0]
         locks = locked_owner.get(u, [])
         if len(locks) > 1:
             names = ", ".join(rep_ids[r] for r in locks)
@@ -215,6 +215,19 @@ def build_problem(
         if len(locks) == 1:
             fixed[u] = locks[0]
             locked_units[u] = True
+    owned = sparse.csr_matrix(
+        (per_move[owner >= 0], (codes[owner >= 0], owner[owner >= 0])), shape=(U, R)
+    )  # duplicates sum
+    pricing = Pricing(
+        unit_value=np.bincount(codes, weights=per_move, minlength=U),
+        owned=owned,
+        lat=np.radians(u_lat),
+        lon=np.radians(u_lon),
+        home_lat=np.radians(home_lat),
+        home_lon=np.radians(home_lon),
+        travel=params.travel_weight * counts,
+        owned_count=sparse.csr_matrix((np.ones(int(mine.sum())), (codes[mine], owner[mine])), shape=(U, R)),
+    )
     problem = Problem(
         loads=loads,
         targets=targets,
@@ -222,9 +235,12 @@ def build_problem(
         candidates=candidates,
         costs=costs,
         fixed=fixed,
-        counts=counts if params.max_accounts else None,
+        counts=counts,
         max_count=np.full(R, float(params.max_accounts)) if params.max_accounts else None,
         max_disruption=None,
+        pricing=pricing,
+        start=current,
+        max_change=None if params.max_change_per_rep is None else float(params.max_change_per_rep),
     )
     if params.max_disruption is not None:
         total_value = float(value.sum())

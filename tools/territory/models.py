@@ -53,10 +53,18 @@ class TerritoryInput(BaseModel):
         0.0, ge=0, description="Extra disruption per account moved, fraction of the mean account value (0.1 = 10%)."
     )
     max_accounts: int | None = Field(None, gt=0, description="Most accounts a rep may own after the plan.")
+    max_change_per_rep: int | None = Field(
+        None, ge=0, description="Most accounts any one rep may gain or lose (in + out), so no book is turned over."
+    )
     k_nearest: int = Field(
         5, ge=1, le=50, description="Candidate reps per unit besides its current owner (nearest first)."
     )
-    time_limit: float = Field(60.0, gt=0, le=3_600, description="Solver time limit per region and segment, seconds.")
+    time_limit: float = Field(
+        60.0,
+        gt=0,
+        le=3_600,
+        description="Time limit for the whole run, seconds (the best plan found so far, and its gap, when it cuts).",
+    )
     save_scenario: ScenarioName | None = Field(
         None, description=f"Save the plan as a draft territory scenario named this {SAVE_AS}."
     )

@@ -142,6 +142,10 @@ def _group_row(g: Group, moves: int) -> dict[str, Any]:
         "status": g.solution.status,
         "band_met": g.solved_band,
         "tightest_band": None if g.tightest is None else round(g.tightest, 4),
+        # Whether any plan of the group (fractional even) meets the band: "yes", "no" (proven),
+        # "unknown" (time ran out, or a disruption cap asks another question).
+        "band_reachable": {True: "yes", False: "no", None: "unknown"}[g.solution.band_reachable],
+        "bound_covers": "every plan" if g.solution.full_bound else "candidate graph",
         "disruption": round(g.solution.objective, 2),
         "lower_bound": round(g.solution.lower_bound, 2),
         "optimality_gap": None if g.solution.gap is None else round(g.solution.gap, 4),

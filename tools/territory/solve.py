@@ -1,34 +1,61 @@
-"""Solving the independent groups of a rebalance, on all cores when the work is large enough."""
+"""Solving the independent groups of a rebalance within one time limit for the whole run, on
+all cores when the work is large enough.
+
+One after another, each group gets a share of the time left in proportion to its size (the
+number of units times its reps, which is what the LPs grow with), but never less than an equal
+share; what a group leaves unused goes to the groups after it. In worker processes (biggest
+first), each group may run until the run's deadline. Nothing runs past the deadline.
+"""
 
 from __future__ import annotations
 
 import os
+import time
 
 from tools.territory.optimize import Problem, Solution, solve, tightest_band
 
 PARALLEL_ABOVE_UNITS = 20_000  # solve groups in worker processes above this many units in all
 TIGHTEST_SECONDS = 10.0
+MIN_SECONDS = 1.0  # a group always gets at least this (HiGHS needs a moment to return anything)
 
 
-def solve_one(problem: Problem, time_limit: float) -> tuple[Solution, float | None]:
-    """The plan, and for an impossible band the tightest band any plan can meet."""
-    solution = solve(problem, time_limit=time_limit)
+def solve_one(problem: Problem, budget: float, deadline: float) -> tuple[Solution, float | None]:
+    """The plan within `budget` seconds (and before the wall-clock `deadline`), and for an
+    impossible band the tightest band any plan can meet, if time is left to prove one."""
+    start = time.time()
+    solution = solve(problem, time_limit=max(min(budget, deadline - start), MIN_SECONDS))
+    left = deadline - time.time()
     tight = (
-        tightest_band(problem, time_limit=min(time_limit, TIGHTEST_SECONDS))
-        if solution.status == "infeasible"
+        tightest_band(problem, time_limit=min(left, TIGHTEST_SECONDS))
+        if solution.status == "infeasible" and left >= MIN_SECONDS
         else None
     )
     return solution, tight
 
 
-def solve_all(problems: list[Problem], time_limit: float) -> list[tuple[Solution, float | None]]:
-    size = sum(len(p.candidates) for p in problems)
+def _size(problem: Problem) -> float:
+    return float(len(problem.candidates) * max(problem.reps, 1))
+
+
+def solve_all(
+    problems: list[Problem], time_limit: float, started: float | None = None
+) -> list[tuple[Solution, float | None]]:
+    """Every group's plan, the whole run (from `started`, wall-clock seconds) within `time_limit`."""
+    started = time.time() if started is None else started
+    deadline = started + time_limit
+    units = sum(len(p.candidates) for p in problems)
     workers = min(os.cpu_count() or 1, len(problems))
-    if workers < 2 or size < PARALLEL_ABOVE_UNITS:
-        return [solve_one(p, time_limit) for p in problems]
+    order = sorted(range(len(problems)), key=lambda i: -_size(problems[i]))  # biggest first
+    if workers < 2 or units < PARALLEL_ABOVE_UNITS:
+        results: dict[int, tuple[Solution, float | None]] = {}
+        left_size = sum(_size(p) for p in problems)
+        for n_left, i in zip(range(len(order), 0, -1), order, strict=True):
+            share = (deadline - time.time()) * max(_size(problems[i]) / max(left_size, 1.0), 1 / n_left)
+            results[i] = solve_one(problems[i], share, deadline)
+            left_size -= _size(problems[i])
+        return [results[i] for i in range(len(problems))]
     from concurrent.futures import ProcessPoolExecutor
 
-    order = sorted(range(len(problems)), key=lambda i: -len(problems[i].candidates))  # biggest first
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {i: pool.submit(solve_one, problems[i], time_limit) for i in order}
+        futures = {i: pool.submit(solve_one, problems[i], time_limit, deadline) for i in order}
         return [futures[i].result() for i in range(len(problems))]

@@ -27,6 +27,8 @@ SPEC = ToolSpec(
     column_units={
         "band_met": "share",
         "tightest_band": "share",
+        "band_reachable": "text",
+        "bound_covers": "text",
         "optimality_gap": "share",
         "disruption": "USD",
         "lower_bound": "USD",

@@ -8,6 +8,7 @@ impossible, recommend.py advises, save.py stores the plan as a draft scenario.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,7 @@ def run_territory(
 ) -> TerritoryResult:
     if params.save_scenario and not warehouse.writable:
         raise RuntimeError("saving a scenario needs a writable warehouse handle")
+    started = time.time()  # --time-limit bounds the whole run, reading included
     with warehouse.reader() as cur:
         ctx = PlanContext.read(cur)
         sel = Selection.of(scope or Scope.everything(), resolve_filters(cur, params.filters, allowed=FILTER_DIMS))
@@ -62,7 +64,7 @@ def run_territory(
         )
     warnings: list[DataWarning] = []
     pending = _pending(reps, accounts, params, locked, ctx, warnings)
-    groups = _solved(pending, params, warnings)
+    groups = _solved(pending, params, warnings, started)
     if not groups:
         raise InputError("No region and segment in the selection has both accounts and active AEs.")
     f = report.figures(groups, params, accounts, locked)
@@ -129,9 +131,10 @@ def _pending(
     return out
 
 
-def _solved(pending: list[Pending], params: TerritoryInput, warnings: list[DataWarning]) -> list[Group]:
+def _solved(pending: list[Pending], params: TerritoryInput, warnings: list[DataWarning], started: float) -> list[Group]:
     groups = []
-    for p, (solution, tight) in zip(pending, solve_all([p.problem for p in pending], params.time_limit), strict=True):
+    solved = solve_all([p.problem for p in pending], params.time_limit, started)
+    for p, (solution, tight) in zip(pending, solved, strict=True):
         solved_band = params.band
         notes = list(p.notes)
         if solution.status == "infeasible":
