@@ -87,7 +87,10 @@ def table(
     *,
     tool: str | None = None,
     units: dict[str, str] | None = None,
+    wrap: Sequence[str] = (),
 ) -> None:
+    """Rows as a table; `wrap` columns (long prose such as a move's reason) wrap onto several
+    lines instead of squeezing the others."""
     if not rows:
         return
     t = Table(title=title, title_justify="left")
@@ -95,7 +98,10 @@ def table(
     for c in columns:
         unit = _unit(c, spec, units)
         text = unit == "text" or (unit is None and isinstance(rows[0].get(c), str))
-        t.add_column(escape(c), justify="left" if text else "right", no_wrap=True)  # a compare's scenario names
+        if c in wrap:
+            t.add_column(escape(c), justify="left", ratio=1, overflow="fold")
+        else:
+            t.add_column(escape(c), justify="left" if text else "right", no_wrap=True)  # a compare's scenario names
     for row in rows[:limit]:
         t.add_row(*(cell(c, row.get(c), tool=tool, row=row, units=units) for c in columns))
     out().print(t)

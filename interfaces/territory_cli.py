@@ -26,6 +26,14 @@ class Unit(StrEnum):
     state = "state"
 
 
+def parse_caps(text: str) -> list[float]:
+    """'2%,5%,10%' (or 0.02,0.05) as shares; 'auto' as an empty list (the default caps)."""
+    if text.strip().lower() in ("", "auto"):
+        return []
+    caps = [parse_fraction(part.strip(), "--pareto") for part in text.split(",") if part.strip()]
+    return [c for c in caps if c is not None]
+
+
 def read_lock_file(path: Path) -> list[str]:
     """Account ids from a file: one per line, or a CSV with an account_id column."""
     from warehouse.errors import InputError, NotFoundError
@@ -97,6 +105,13 @@ def rebalance(
     time_limit: float = typer.Option(
         60.0, "--time-limit", min=1, help="Seconds for the whole run; when it cuts, the best plan found and its gap."
     ),
+    pareto: str | None = typer.Option(
+        None,
+        "--pareto",
+        help="Trade balance against disruption: caps on the value moved (e.g. 2%,5%,10%, or 'auto' for 1-20%); "
+        "the best balance within each beside the plan that meets the band.",
+        show_default=False,
+    ),
     save_scenario: str | None = typer.Option(
         None, "--save-scenario", help="Save the plan as a draft territory scenario.", show_default=False
     ),
@@ -141,6 +156,7 @@ def rebalance(
         max_change_per_rep=max_change_per_rep,
         k_nearest=k_nearest,
         time_limit=time_limit,
+        pareto=None if pareto is None else parse_caps(pareto),
         save_scenario=save_scenario,
     )
     check_limits(params)
@@ -171,6 +187,13 @@ def rebalance(
         tool=result.tool,
     )
     first = params.balance_on[0]
+    if "pareto" in result.tables:
+        table(
+            "Balance vs disruption",
+            result.tables["pareto"],
+            ["plan", "moved_share", "accounts_moved", "reps_outside_band", "worst_deviation", "excess"],
+            tool=result.tool,
+        )
     table(
         f"Reps ({first})",
         result.tables["reps"],
@@ -192,6 +215,7 @@ def rebalance(
         ["account_id", "from_rep_id", "to_rep_id", "value", "late_stage_pipeline", "reason"],
         limit=25,
         tool=result.tool,
+        wrap=("reason",),
     )
     saved_scenario(result, "changes")
     if "map" in m:

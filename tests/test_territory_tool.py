@@ -144,7 +144,15 @@ def test_save_scenario_and_evaluate_with_forecast(demo_copy: Warehouse) -> None:
     result = run_territory(demo_copy, TerritoryInput(**EMEA, save_scenario="emea-balance"))
     with demo_copy.reader() as cur:
         scenario = get_scenario(cur, "emea-balance")
-    assert scenario.kind == "territory" and scenario.changes >= len(result.tables["moves"])
+    moves = len(result.tables["moves"])
+    assert scenario.kind == "territory" and scenario.changes == moves  # rows: one per moved account
+    # The approval counts what the moves table shows (each move also updates the territory).
+    from tools.scenarios.apply import describe
+
+    approval = describe(demo_copy, {"scenario": "emea-balance"})
+    assert approval["changes"] == moves and approval["field_changes"] > moves
+    assert f"changes {moves:,} accounts (owner_rep_id on {moves:,}" in approval["summary"]
+    assert result.metrics["saved_scenario"]["changes"] == moves
     forecast = run_forecast(
         demo_copy, ForecastInput(filters={"region": ["EMEA"]}, scenario_id="emea-balance", trials=500, horizon=1)
     )
@@ -180,3 +188,18 @@ def test_cli_json_and_maps(demo_path: Path, tmp_path: Path) -> None:
     )
     assert human.exit_code == 0 and png.stat().st_size > 10_000 and "Groups" in human.stdout
     assert np.isfinite(data["metrics"]["objective"])
+
+
+def test_pareto_trades_balance_for_disruption(demo: Warehouse) -> None:
+    """Each cap's plan moves no more than it allows, and more room to move never leaves the
+    balance worse; the plan that meets the band closes the table."""
+    result = run_territory(demo, TerritoryInput(**EMEA, pareto=[0.01, 0.05, 0.2]))
+    rows = result.tables["pareto"]
+    assert [r["cap"] for r in rows] == [0.01, 0.05, 0.2, None]
+    for r in rows[:-1]:
+        assert r["moved_share"] <= r["cap"] + 1e-6
+    capped = rows[:-1]
+    for tighter, looser in zip(capped, capped[1:], strict=False):
+        assert looser["excess"] <= tighter["excess"] * 1.01 + 1e-3  # within the MIP's gap
+    assert capped[0]["reps_outside_band"] > rows[-1]["reps_outside_band"]  # 1% cannot balance EMEA
+    assert rows[-1]["moved_share"] == pytest.approx(result.metrics["disruption"]["value_share"], abs=1e-3)

@@ -12,6 +12,7 @@ from tools.core.names import SAVE_AS, ScenarioName
 Metric = Literal["potential", "arr", "workload", "pipeline"]
 Unit = Literal["account", "zip", "msa", "state"]
 FILTER_DIMS = ("region", "segment")
+PARETO_CAPS = (0.01, 0.02, 0.05, 0.1, 0.2)  # shares of the value moved, when --pareto names none
 
 
 class TerritoryInput(BaseModel):
@@ -65,6 +66,11 @@ class TerritoryInput(BaseModel):
         le=3_600,
         description="Time limit for the whole run, seconds (the best plan found so far, and its gap, when it cuts).",
     )
+    pareto: list[float] | None = Field(
+        None,
+        description="Trade balance against disruption: caps on the value moved (shares, 0.05 = 5%); the best "
+        "balance within each, beside the plan that meets the band. Empty list: 1%, 2%, 5%, 10%, 20%.",
+    )
     save_scenario: ScenarioName | None = Field(
         None, description=f"Save the plan as a draft territory scenario named this {SAVE_AS}."
     )
@@ -76,6 +82,15 @@ class TerritoryInput(BaseModel):
             if dim not in FILTER_DIMS:
                 raise ValueError(f"cannot filter territories by {dim!r}; use {', '.join(FILTER_DIMS)}")
         return value
+
+    @field_validator("pareto")
+    @classmethod
+    def _caps(cls, value: list[float] | None) -> list[float] | None:
+        if value is None:
+            return None
+        if any(not 0 < c <= 1 for c in value):
+            raise ValueError("pareto caps are shares of the value moved, above 0 and at most 1 (0.05 = 5%)")
+        return sorted(set(value)) or list(PARETO_CAPS)
 
     @field_validator("balance_on")
     @classmethod

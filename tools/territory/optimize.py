@@ -413,6 +413,8 @@ def solve(problem: Problem, *, time_limit: float = 60.0) -> Solution:
     facts: dict[str, bool | None] = {}
     solution = _solve(problem, time_limit, facts)
     solution.band_reachable = facts.get("reachable")
+    if solution.status == "infeasible" and priced and solution.band_reachable is None and "capped" not in facts:
+        solution.status = "time_limit"  # outside the band, but time ran out before any proof it must be
     solution.full_bound = priced
     solution.solved = problem
     return solution
@@ -460,6 +462,8 @@ def _solve(problem: Problem, time_limit: float, facts: dict[str, bool | None]) -
     fractional = free & (partial < 0)
     infeasible = _slack(full, x) > BAND_TOL and not capped
     facts["reachable"] = None if capped else not infeasible
+    if capped:
+        facts["capped"] = True
     if infeasible:
         # No plan meets the band. The model is elastic, so what follows finds the plan closest
         # to it (least normalised violation, then least disruption).
@@ -674,7 +678,9 @@ def _status(
 
 
 def _first_candidates(problem: Problem) -> np.ndarray:
-    return np.array([c[0] for c in problem.candidates])
+    """Each unit's cheapest candidate, its owner where it has one: the plan when nothing solved
+    in time is to leave the books as they are, not to reshuffle them."""
+    return np.array([c[int(np.argmin(cost))] for c, cost in zip(problem.candidates, problem.costs, strict=True)])
 
 
 def _rep_loads(problem: Problem, assignment: np.ndarray) -> np.ndarray:

@@ -112,6 +112,11 @@ def _move_rows(g: Group, params: TerritoryInput) -> list[dict[str, Any]]:
                 f"{rep_ids[dst]} {ratio_b[dst]:.0%} -> {ratio_a[dst]:.0%} of target"
             )
         distance = haversine(acc["lat"], acc["lon"], home_lat[dst], home_lon[dst])
+        if np.isfinite(distance):
+            reason += f"; {float(distance):,.0f} km from {rep_ids[dst]}'s home"
+        if acc["pipeline"] > 0:
+            late = f", {fmt.money(float(acc['late_stage']))} late-stage" if acc["late_stage"] > 0 else ""
+            reason += f"; carries {fmt.money(float(acc['pipeline']))} open pipeline{late}"
         rows.append(
             {
                 "account_id": acc["account_id"],

@@ -3,7 +3,7 @@ all cores when the work is large enough.
 
 One after another, each group gets a share of the time left in proportion to its size (the
 number of units times its reps, which is what the LPs grow with), but never less than an equal
-share; what a group leaves unused goes to the groups after it. In worker processes (biggest
+share; what a group leaves unused goes to the groups after it. In worker processes (smallest
 first), each group may run until the run's deadline. Nothing runs past the deadline.
 """
 
@@ -57,5 +57,7 @@ def solve_all(
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {i: pool.submit(solve_one, problems[i], time_limit, deadline) for i in order}
+        # Smallest first: the many quick groups finish early, and the few large ones then share
+        # the workers until the deadline (biggest first starved the small ones when time ran short).
+        futures = {i: pool.submit(solve_one, problems[i], time_limit, deadline) for i in reversed(order)}
         return [futures[i].result() for i in range(len(problems))]

@@ -81,6 +81,11 @@ def run_territory(
                 "agree credit splits before moving them.",
             )
         )
+    if params.pareto:
+        from tools.territory.pareto import frontier
+
+        left = max(params.time_limit - (time.time() - started), 1.0)
+        f.tables["pareto"] = frontier(pending, groups, params.pareto, params.band, left)
     recs = recommendations(groups, params, f, found)
     if params.save_scenario:
         f.metrics["saved_scenario"] = save.save(warehouse, params, groups, f.moves, f.metrics, fp, sel.describe(), user)
@@ -137,7 +142,15 @@ def _solved(pending: list[Pending], params: TerritoryInput, warnings: list[DataW
     for p, (solution, tight) in zip(pending, solved, strict=True):
         solved_band = params.band
         notes = list(p.notes)
-        if solution.status == "infeasible":
+        if solution.status == "time_limit":
+            achieved = np.zeros_like(p.problem.targets)
+            np.add.at(achieved, solution.assignment, p.problem.loads)
+            solved_band = float(np.max(np.abs(achieved / np.maximum(p.problem.targets, 1e-9) - 1)))
+            notes.append(
+                f"The time limit cut the solve: the plan shown is the best found, every rep within +-{solved_band:.1%}; "
+                "a longer --time-limit may meet the band."
+            )
+        elif solution.status == "infeasible":
             achieved = np.zeros_like(p.problem.targets)
             np.add.at(achieved, solution.assignment, p.problem.loads)
             solved_band = float(np.max(np.abs(achieved / np.maximum(p.problem.targets, 1e-9) - 1)))
