@@ -47,7 +47,7 @@ def _one_group(label: str, pricing: bool, bound: float | None = None) -> tuple[l
     assert problem.start is not None
     before = int(((problem.start < lo) | (problem.start > hi)).any(axis=1).sum())
     bound = solution.lower_bound if bound is None else bound
-    row = [
+    row: list[object] = [
         label,
         f"{seconds:.1f} s",
         "yes" if solution.slack <= BAND_TOL else "no",
@@ -75,7 +75,7 @@ def _demo(label: str, size: Any, time_limit: float) -> tuple[list[object], float
     ratios = [g["disruption"] / g["lower_bound"] for g in landed if g["lower_bound"] > 0]
     proven = sum(1 for g in groups if g["band_reachable"] == "no")
     m = result.metrics
-    row = [
+    row: list[object] = [
         label,
         f"{seconds:.1f} s",
         f"{len(landed)}/{len(reachable)} ({proven} proven impossible, {len(groups) - len(reachable) - proven} unknown)",

@@ -183,6 +183,11 @@ def test_the_trained_planner_is_kept_between_processes(tmp_path, monkeypatch: py
          {"band": 0.05, "filters": {"region": ["NA"]}}),
         ("Rebalance APAC within 10%, moving no more than 20% of the value",
          {"band": 0.1, "max_disruption": 0.2, "filters": {"region": ["APAC"]}}),
+        ("What's the least disruptive way to get EMEA within 10%?", {"band": 0.1, "filters": {"region": ["EMEA"]}}),
+        ("rebalance NA within 5% but no rep loses more than 12 accounts",
+         {"band": 0.05, "max_change_per_rep": 12, "max_accounts": None}),
+        ("Show me the trade-off between balance and disruption for LATAM territories",
+         {"pareto": [], "filters": {"region": ["LATAM"]}}),
     ],
 )  # fmt: skip
 def test_a_band_of_the_average_is_not_read_as_a_cap_on_moves(text: str, expected: dict) -> None:  # type: ignore[type-arg]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
@@ -199,7 +200,7 @@ def test_pareto_trades_balance_for_disruption(demo: Warehouse) -> None:
     for r in rows[:-1]:
         assert r["moved_share"] <= r["cap"] + 1e-6
     capped = rows[:-1]
-    for tighter, looser in zip(capped, capped[1:], strict=False):
+    for tighter, looser in itertools.pairwise(capped):
         assert looser["excess"] <= tighter["excess"] * 1.01 + 1e-3  # within the MIP's gap
     assert capped[0]["reps_outside_band"] > rows[-1]["reps_outside_band"]  # 1% cannot balance EMEA
     assert rows[-1]["moved_share"] == pytest.approx(result.metrics["disruption"]["value_share"], abs=1e-3)

@@ -302,6 +302,19 @@ def territory(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
     )
     if most:
         args["max_accounts"] = int(most[1] or most[2])
+    change = re.search(
+        r"(?:no|any|each|every|per|a) (?:rep|ae|seller)\b.{0,40}?\b(?:gains?|loses?|changes?|swaps?|moves?)\b"
+        r".{0,25}?(\d+)\s+accounts|(\d+)\s+accounts? (?:changes? |moves? )?(?:per|for any|for each) (?:rep|ae)",
+        text,
+        re.I,
+    )
+    if change:
+        args["max_change_per_rep"] = int(change[1] or change[2])
+        args.pop("max_accounts", None)  # "no rep loses more than 10 accounts" caps changes, not books
+    if _has(
+        text, r"trade[- ]?offs?|pareto|frontier|balance (?:vs\.?|versus|against) disruption|options? .{0,30}disrupt"
+    ):
+        args["pareto"] = []  # the default caps: 1%, 2%, 5%, 10%, 20% of the value
     unit = _first(text, (("zip", r"\bzip"), ("msa", r"\bmsa\b|metro"), ("state", r"\bstates?\b")))
     if unit:
         args["unit"] = unit

@@ -95,6 +95,13 @@ def describe(tool: str, args: dict[str, Any]) -> str:
         parts.append("on " + ", ".join(a["balance_on"]))
     if "max_disruption" in a:
         parts.append(f"moving at most {_share_or_amount(float(a['max_disruption']))}")
+    if "max_change_per_rep" in a:
+        parts.append(f"no rep gaining or losing more than {a['max_change_per_rep']} accounts")
+    if "pareto" in args:
+        from tools.territory.models import PARETO_CAPS
+
+        caps = args["pareto"] or PARETO_CAPS
+        parts.append("balance vs disruption at " + ", ".join(fmt.share(float(c)) for c in caps) + " of value moved")
     if "lock" in args:
         parts.append("locked: " + ", ".join(map(str, args["lock"])) if args["lock"] else "nothing locked")
     elif tool == "territory_rebalance":

@@ -27,7 +27,7 @@ class TerritoryInput(BaseModel):
     )
     balance_on: list[Metric] = Field(
         default_factory=lambda: list[Metric](["potential"]),
-        description="Metrics every rep must end within the band on (default: potential).",
+        description="Metrics every rep must end within the band on.",
     )
     band: float = Field(
         0.05, gt=0, le=1, description="Allowed deviation from each rep's target, fraction (0.05 = +-5%)."
@@ -35,8 +35,8 @@ class TerritoryInput(BaseModel):
     max_disruption: float | None = Field(
         None,
         ge=0,
-        description="Cap on the account value (ARR, else potential) moved: up to 1 a fraction of the total "
-        "(0.1 = 10%), above 1 USD; imbalance is then minimised.",
+        description="Cap on value moved (ARR, else potential): up to 1 a fraction (0.1 = 10%), above 1 USD; "
+        "imbalance is then minimised.",
     )
     lock: list[str] = Field(
         default_factory=lambda: ["strategic", "late-stage"],
@@ -47,29 +47,22 @@ class TerritoryInput(BaseModel):
     allow_cross_segment: bool = Field(
         False, description="Let accounts move to reps of another segment in their region."
     )
-    travel_weight: float = Field(
-        0.0, ge=0, description="USD of disruption per km between the rep's home and the account."
-    )
+    travel_weight: float = Field(0.0, ge=0, description="USD of disruption per km from the rep's home.")
     count_weight: float = Field(
-        0.0, ge=0, description="Extra disruption per account moved, fraction of the mean account value (0.1 = 10%)."
+        0.0, ge=0, description="Extra disruption per account moved, fraction of the mean account value."
     )
     max_accounts: int | None = Field(None, gt=0, description="Most accounts a rep may own after the plan.")
-    max_change_per_rep: int | None = Field(
-        None, ge=0, description="Most accounts any one rep may gain or lose (in + out), so no book is turned over."
-    )
-    k_nearest: int = Field(
-        5, ge=1, le=50, description="Candidate reps per unit besides its current owner (nearest first)."
-    )
+    max_change_per_rep: int | None = Field(None, ge=0, description="Most accounts a rep may gain plus lose.")
+    k_nearest: int = Field(5, ge=1, le=50, description="Starting candidate reps per unit besides its owner.")
     time_limit: float = Field(
         60.0,
         gt=0,
         le=3_600,
-        description="Time limit for the whole run, seconds (the best plan found so far, and its gap, when it cuts).",
+        description="Seconds for the whole run.",
     )
     pareto: list[float] | None = Field(
         None,
-        description="Trade balance against disruption: caps on the value moved (shares, 0.05 = 5%); the best "
-        "balance within each, beside the plan that meets the band. Empty list: 1%, 2%, 5%, 10%, 20%.",
+        description="Caps on value moved (fractions): the best balance within each; [] = 1-20%.",
     )
     save_scenario: ScenarioName | None = Field(
         None, description=f"Save the plan as a draft territory scenario named this {SAVE_AS}."

@@ -3,6 +3,8 @@ what blocks an impossible band, and hires when reps may not own all the accounts
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -58,6 +60,9 @@ def recommendations(
             )
         )
         recs += _pairs(groups, params, moves)
+    pareto = f.tables.get("pareto") or []
+    if pareto:
+        recs.append(_trade_off(pareto, params))
     for blocker in found:
         if blocker.action:
             recs.append(
@@ -134,3 +139,29 @@ def _hires(groups: list[Group], params: TerritoryInput) -> list[Recommendation]:
             )
         )
     return out
+
+
+def _trade_off(rows: list[dict[str, Any]], params: TerritoryInput) -> Recommendation:
+    """The knee of balance vs disruption: the smallest cap that leaves no rep further than twice
+    the band out (else the plan that meets the band), with the whole series in the rationale."""
+    met = rows[-1]
+    knee = next((r for r in rows[:-1] if r["worst_deviation"] <= 2 * params.band), met)
+    if knee["moved_share"] >= met["moved_share"]:
+        knee = met  # the plan that meets the band moves no more: nothing to trade
+    series = "; ".join(
+        f"{r['plan']}: {fmt.share(r['moved_share'])} moved, {r['reps_outside_band']} reps outside, "
+        f"worst {fmt.share(r['worst_deviation'])}"
+        for r in rows
+    )
+    return Recommendation(
+        action=f"For the least disruption with near balance: {knee['plan']} ({fmt.share(knee['moved_share'])} of value, "
+        f"{_plural(knee['accounts_moved'], 'account')}), leaving {knee['reps_outside_band']} reps outside +-{params.band:.0%}.",
+        rationale=f"Balance vs disruption: {series}.",
+        impact=Impact(
+            metric="share of value moved",
+            before=float(met["moved_share"]),
+            after=float(knee["moved_share"]),
+            unit="share",
+        ),
+        confidence=0.7,
+    )
