@@ -101,7 +101,7 @@ def run() -> None:
         f"Full LP bound of the 5,000 x 40 group: {bound / 1e6:,.2f}M moved.\n\n"
     )
     md += table(["one group", "time", "in band", "reps outside band", "moved value", "x full LP bound", "status"], one)
-    md += "\n"
+    md += "\n\n"
     md += table(
         [
             "demo",
