@@ -59,7 +59,7 @@ def _one_group(label: str, pricing: bool, bound: float | None = None) -> tuple[l
     return row, bound
 
 
-def _demo(label: str, size: Any, time_limit: float) -> tuple[list[object], float]:
+def _demo(label: str, size: Any, time_limit: float) -> list[object]:
     from tools.territory.models import TerritoryInput
     from tools.territory.tool import run_territory
     from warehouse.create import create_warehouse
@@ -83,7 +83,7 @@ def _demo(label: str, size: Any, time_limit: float) -> tuple[list[object], float
         "-" if not ratios else f"{max(ratios):.4f}",
         f"{m['disruption']['value_share']:.1%} ({m['disruption']['accounts']:,} accounts)",
     ]
-    return row, seconds
+    return row
 
 
 def run() -> None:
@@ -91,8 +91,8 @@ def run() -> None:
     baseline, _ = _one_group("5,000 x 40, baseline: k-nearest candidate graph only", pricing=False, bound=bound)
     one = [full, baseline]
     demo = [
-        _demo("5,000 accounts x 40 reps demo (11 groups)", _small(), 60)[0],
-        _demo("large demo: 200,000 accounts x 2,000 reps (12 groups), --time-limit 120", "large", 120)[0],
+        _demo("5,000 accounts x 40 reps demo (11 groups)", _small(), 60),
+        _demo("large demo: 200,000 accounts x 2,000 reps (12 groups), --time-limit 120", "large", 120),
     ]
     md = "## Territory rebalance (+-5% on potential, strategic and late-stage accounts locked)\n\n"
     md += (

@@ -105,6 +105,7 @@ def save_scenario(
             json.dumps(metrics or {}, default=str),
         ],
     )
+    changes = list(changes)
     rows = [
         (scenario_id, i + 1, c.table, json.dumps(dict(c.key)), c.column, _text(c.old), _text(c.new))
         for i, c in enumerate(changes)
@@ -122,7 +123,7 @@ def save_scenario(
         params or {},
         summary,
         metrics or {},
-        len({(r[2], r[3]) for r in rows}),  # rows changed, not columns
+        rows_changed(changes),
     )
 
 

@@ -18,15 +18,7 @@ import pandas as pd
 from warehouse.connection import Warehouse
 from warehouse.errors import PermissionDeniedError
 from warehouse.identity import Scope
-from warehouse.scenarios import (
-    Change,
-    Scenario,
-    ScenarioKind,
-    get_scenario,
-    overlay,
-    save_scenario,
-    scenario_changes,
-)
+from warehouse.scenarios import Change, Scenario, ScenarioKind, get_scenario, overlay, save_scenario, scenario_changes
 
 SCENARIO_TABLES = ["scenarios", "scenario_changes"]  # fingerprinted by every tool that reads a scenario
 

@@ -24,7 +24,6 @@ from tools.territory.pricing import Pricing
 from warehouse.errors import InputError
 
 ROOM_CANDIDATES = 3  # besides the nearest reps, a moving unit may go to the nearest reps with room
-EARTH_KM = 6371.0
 MIN_CAPACITY = 0.5
 
 
@@ -49,12 +48,6 @@ class Group(Pending):
     solution: Solution
     solved_band: float  # the band the plan meets (the one asked for, or the closest met)
     tightest: float | None  # proven tightest band, when the asked one is impossible
-
-
-def haversine(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
-    lat1, lon1, lat2, lon2 = (np.radians(np.asarray(v, dtype=float)) for v in (lat1, lon1, lat2, lon2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return 2 * EARTH_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
 def metric_values(accounts: pd.DataFrame, metric: str) -> np.ndarray:
@@ -136,12 +129,21 @@ def build_problem(
                 nowhere.append(i)
     if nowhere:
         notes.append(f"{len(nowhere)} reps have no home location and no accounts: any movable account may go to them.")
-    dist = haversine(u_lat[:, None], u_lon[:, None], home_lat[None, :], home_lon[None, :])  # [U, R]
-
-    moved_value = np.zeros((U, R))  # value of the unit's accounts not owned by r
-    np.add.at(moved_value, codes, per_move[:, None] * (owner[:, None] != np.arange(R)[None, :]))
-    current = np.zeros((R, len(metrics)))
     mine = owner >= 0
+    pricing = Pricing(
+        unit_value=np.bincount(codes, weights=per_move, minlength=U),
+        owned=sparse.csr_matrix((per_move[mine], (codes[mine], owner[mine])), shape=(U, R)),  # duplicates sum
+        lat=u_lat,
+        lon=u_lon,
+        home_lat=home_lat,
+        home_lon=home_lon,
+        travel=params.travel_weight * counts,
+        owned_count=sparse.csr_matrix((np.ones(int(mine.sum())), (codes[mine], owner[mine])), shape=(U, R)),
+    )
+    every_unit = np.arange(U)
+    dist = pricing.km(every_unit)  # [U, R]
+    unit_costs = pricing.costs(every_unit)  # [U, R] disruption of giving each unit to each rep
+    current = np.zeros((R, len(metrics)))
     np.add.at(current, owner[mine], values[mine])
     ratio_now = current / np.maximum(targets, 1e-9)
     room = np.flatnonzero((ratio_now < 1).all(axis=1))  # reps that can take more of everything
@@ -202,8 +204,7 @@ def build_problem(
                 dtype=int,
             )
         candidates.append(cand)
-        travel = params.travel_weight * np.nan_to_num(dist[u, cand], nan=0.0) * counts[u]
-        costs.append(moved_value[u, cand] + travel)
+        costs.append(unit_costs[u, cand])
         locks = locked_owner.get(u, [])
         if len(locks) > 1:
             names = ", ".join(rep_ids[r] for r in locks)
@@ -215,19 +216,6 @@ def build_problem(
         if len(locks) == 1:
             fixed[u] = locks[0]
             locked_units[u] = True
-    owned = sparse.csr_matrix(
-        (per_move[owner >= 0], (codes[owner >= 0], owner[owner >= 0])), shape=(U, R)
-    )  # duplicates sum
-    pricing = Pricing(
-        unit_value=np.bincount(codes, weights=per_move, minlength=U),
-        owned=owned,
-        lat=np.radians(u_lat),
-        lon=np.radians(u_lon),
-        home_lat=np.radians(home_lat),
-        home_lon=np.radians(home_lon),
-        travel=params.travel_weight * counts,
-        owned_count=sparse.csr_matrix((np.ones(int(mine.sum())), (codes[mine], owner[mine])), shape=(U, R)),
-    )
     problem = Problem(
         loads=loads,
         targets=targets,

@@ -413,7 +413,8 @@ def solve(problem: Problem, *, time_limit: float = 60.0) -> Solution:
     facts: dict[str, bool | None] = {}
     solution = _solve(problem, time_limit, facts)
     solution.band_reachable = facts.get("reachable")
-    if solution.status == "infeasible" and priced and solution.band_reachable is None and "capped" not in facts:
+    capped = problem.max_disruption is not None
+    if solution.status == "infeasible" and priced and solution.band_reachable is None and not capped:
         solution.status = "time_limit"  # outside the band, but time ran out before any proof it must be
     solution.full_bound = priced
     solution.solved = problem
@@ -462,8 +463,6 @@ def _solve(problem: Problem, time_limit: float, facts: dict[str, bool | None]) -
     fractional = free & (partial < 0)
     infeasible = _slack(full, x) > BAND_TOL and not capped
     facts["reachable"] = None if capped else not infeasible
-    if capped:
-        facts["capped"] = True
     if infeasible:
         # No plan meets the band. The model is elastic, so what follows finds the plan closest
         # to it (least normalised violation, then least disruption).
@@ -836,7 +835,6 @@ class _Columns:
         self.pair_unit, self.pair_rep = [self.model.pair_unit], [self.model.pair_rep]
         self.pair_cost = [self.model.pair_cost]
         self.n_model = self.model.A.shape[1]  # HiGHS's columns: the model's, then the added pairs
-        self.values = np.zeros(self.n_model)
 
     def switch(self, build: Build) -> None:
         """Another objective over the same rows and columns (its own scale)."""
@@ -862,7 +860,6 @@ class _Columns:
         if problem.pricing is None:
             return model, values, value, value, False
         R = problem.reps
-        counts = problem.counts if model.count_rows is not None else None
         bound, converged = -np.inf, False
         row_of = np.full(len(problem.candidates), -1)
         row_of[model.free_units] = np.arange(len(model.free_units))
@@ -875,7 +872,6 @@ class _Columns:
                 problem.pricing,
                 model.free_units,
                 problem.loads,
-                counts,
                 problem.counts,
                 _duals(model, d),
                 self.scale[0],
@@ -893,7 +889,6 @@ class _Columns:
             if solved is None:  # out of time: the last solution, the new pairs at zero
                 break
             values, d, value = solved
-        self.values = values
         bound = value if converged else bound
         if not final:
             return model, values, value, bound, converged

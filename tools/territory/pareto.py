@@ -67,7 +67,4 @@ def frontier(
         solved = solve_all(problems, max(share, 1.0))
         plans = [(p, s.assignment, s.objective) for p, (s, _) in zip(pending, solved, strict=True)]
         rows.append(_row(f"move at most {cap:.0%}", cap, plans, band))
-    rows.append(
-        _row(f"meet +-{band:.0%}", None, [(g, g.solution.assignment, g.solution.objective) for g in groups], band)
-    )
-    return rows
+    return [*rows, met]

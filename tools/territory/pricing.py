@@ -22,15 +22,22 @@ EARTH_KM = 6371.0
 CHUNK = 2_000_000  # pairs priced at a time (a few tens of MB)
 
 
+def haversine(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
+    """Great-circle km between points given in degrees (NaN where a point is unknown)."""
+    lat1, lon1, lat2, lon2 = (np.radians(np.asarray(v, dtype=float)) for v in (lat1, lon1, lat2, lon2))
+    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+
+
 @dataclass
 class Pricing:
     """Disruption cost of any unit x rep pair of one group."""
 
     unit_value: np.ndarray  # [U] value of the unit's accounts (what moving all of them costs)
     owned: sparse.csr_matrix  # [U, R] value of the unit's accounts the rep already owns
-    lat: np.ndarray  # [U] radians, NaN when unknown
+    lat: np.ndarray  # [U] degrees, NaN when unknown
     lon: np.ndarray
-    home_lat: np.ndarray  # [R] radians, NaN when unknown
+    home_lat: np.ndarray  # [R] degrees, NaN when unknown
     home_lon: np.ndarray
     travel: np.ndarray  # [U] USD per km (travel weight x accounts in the unit)
     owned_count: sparse.csr_matrix  # [U, R] accounts of the unit the rep already owns
@@ -43,14 +50,12 @@ class Pricing:
         """[len(units), R] disruption of giving each unit to each rep."""
         cost = np.repeat(self.unit_value[units, None], self.reps, axis=1) - self.owned[units].toarray()
         if self.travel[units].any():
-            cost += self.travel[units, None] * np.nan_to_num(self._km(units), nan=0.0)
+            cost += self.travel[units, None] * np.nan_to_num(self.km(units), nan=0.0)
         return cost
 
-    def _km(self, units: np.ndarray) -> np.ndarray:
-        lat1, lon1 = self.lat[units, None], self.lon[units, None]
-        lat2, lon2 = self.home_lat[None, :], self.home_lon[None, :]
-        a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-        return 2 * EARTH_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+    def km(self, units: np.ndarray) -> np.ndarray:
+        """[len(units), R] km from each unit to each rep's home."""
+        return haversine(self.lat[units, None], self.lon[units, None], self.home_lat[None, :], self.home_lon[None, :])
 
 
 @dataclass
@@ -69,7 +74,6 @@ def negative_pairs(
     free_units: np.ndarray,
     loads: np.ndarray,
     counts: np.ndarray | None,
-    unit_counts: np.ndarray | None,
     duals: Duals,
     x_scale: float,
     present: sparse.csr_matrix,
@@ -77,7 +81,8 @@ def negative_pairs(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Pairs not in the model with a negative reduced cost (at most `per_unit` per unit, the most
     negative first): their units, reps and costs, and the sum over units of each unit's most
-    negative reduced cost (<= 0; what the full LP can still gain at most)."""
+    negative reduced cost (<= 0; what the full LP can still gain at most). `counts`: accounts
+    per unit, for the account-cap and change-cap rows."""
     R = pricing.reps
     step = max(1, CHUNK // max(R, 1))
     units_out, reps_out, costs_out = [], [], []
@@ -89,8 +94,8 @@ def negative_pairs(
         rc = x_scale * cost - duals.assign[rows, None] - loads[units] @ duals.band.T - cost * duals.disruption
         if duals.count is not None and counts is not None:
             rc -= counts[units, None] * duals.count[None, :]
-        if duals.change is not None and unit_counts is not None:
-            change = unit_counts[units, None] - 2 * pricing.owned_count[units].toarray()
+        if duals.change is not None and counts is not None:
+            change = counts[units, None] - 2 * pricing.owned_count[units].toarray()
             rc -= change * duals.change[None, :]
         rc[present[rows].toarray() > 0] = np.inf  # already in the model
         tol = 1e-9 * max(1.0, float(np.abs(duals.assign[rows]).max(initial=0.0)))

@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 
 from tools.core import format as fmt
-from tools.territory.groups import ROOM_CANDIDATES, Group, haversine, metric_values, unit_keys
+from tools.territory.groups import ROOM_CANDIDATES, Group, metric_values, unit_keys
 from tools.territory.models import TerritoryInput
+from tools.territory.pricing import haversine
 
 STATUS_ORDER = ("optimal", "feasible", "time_limit", "infeasible")
 

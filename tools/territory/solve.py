@@ -1,10 +1,11 @@
 """Solving the independent groups of a rebalance within one time limit for the whole run, on
 all cores when the work is large enough.
 
-One after another, each group gets a share of the time left in proportion to its size (the
-number of units times its reps, which is what the LPs grow with), but never less than an equal
-share; what a group leaves unused goes to the groups after it. In worker processes (smallest
-first), each group may run until the run's deadline. Nothing runs past the deadline.
+Groups start smallest first: the many quick groups finish early and what they leave unused
+goes to the few large ones after them (biggest first starved the small ones when time ran
+short). One after another, each group gets a share of the time left in proportion to its size
+(units times reps, what the LPs grow with), never less than an equal share; in worker
+processes each group may run until the run's deadline. Nothing runs past the deadline.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def solve_all(
     deadline = started + time_limit
     units = sum(len(p.candidates) for p in problems)
     workers = min(os.cpu_count() or 1, len(problems))
-    order = sorted(range(len(problems)), key=lambda i: -_size(problems[i]))  # biggest first
+    order = sorted(range(len(problems)), key=lambda i: _size(problems[i]))  # smallest first
     if workers < 2 or units < PARALLEL_ABOVE_UNITS:
         results: dict[int, tuple[Solution, float | None]] = {}
         left_size = sum(_size(p) for p in problems)
@@ -57,7 +58,5 @@ def solve_all(
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        # Smallest first: the many quick groups finish early, and the few large ones then share
-        # the workers until the deadline (biggest first starved the small ones when time ran short).
-        futures = {i: pool.submit(solve_one, problems[i], time_limit, deadline) for i in reversed(order)}
+        futures = {i: pool.submit(solve_one, problems[i], time_limit, deadline) for i in order}
         return [futures[i].result() for i in range(len(problems))]

@@ -142,18 +142,16 @@ def _solved(pending: list[Pending], params: TerritoryInput, warnings: list[DataW
     for p, (solution, tight) in zip(pending, solved, strict=True):
         solved_band = params.band
         notes = list(p.notes)
-        if solution.status == "time_limit":
+        if solution.status in ("time_limit", "infeasible"):  # the band the plan does meet
             achieved = np.zeros_like(p.problem.targets)
             np.add.at(achieved, solution.assignment, p.problem.loads)
             solved_band = float(np.max(np.abs(achieved / np.maximum(p.problem.targets, 1e-9) - 1)))
+        if solution.status == "time_limit":
             notes.append(
                 f"The time limit cut the solve: the plan shown is the best found, every rep within +-{solved_band:.1%}; "
                 "a longer --time-limit may meet the band."
             )
         elif solution.status == "infeasible":
-            achieved = np.zeros_like(p.problem.targets)
-            np.add.at(achieved, solution.assignment, p.problem.loads)
-            solved_band = float(np.max(np.abs(achieved / np.maximum(p.problem.targets, 1e-9) - 1)))
             bound = "" if tight is None else f" (no plan can do better than +-{tight:.1%})"
             notes.append(
                 f"A +-{params.band:.0%} band is impossible here{bound}; the plan shown comes closest to it, "
