@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -187,7 +188,13 @@ def test_demo_builds_once_and_tours(tmp_path: Path, demo_path: Path) -> None:
     assert spm(*shown[0].split()[1:3], "data", "summary").exit_code == 0
     # The figures a new user cannot read unaided are explained where they appear.
     assert "MASE" in result.stdout and "seasonal naive" in result.stdout
-    assert "Status infeasible: no plan keeps every rep within +-10%" in " ".join(result.stdout.split())
+    # Whether the band is reachable depends on which deals are late-stage (locked) on the day the
+    # demo is built, so the note is checked against the plan's own status line, both ways.
+    flat = " ".join(result.stdout.split())
+    status = re.search(r"Territory rebalance \(NA; Enterprise;.*?status (\w+)", flat)
+    assert status, "the tour's territory answer states its status"
+    note = "Status infeasible: no plan keeps every rep within +-10%" in flat
+    assert note == (status.group(1) == "infeasible"), status.group(1)
     again = spm("demo", env=env)
     assert again.exit_code == 0 and "Built" not in again.stderr
     # Not rebuilt: the first tour's audited agent runs are still there next to the second's (and
