@@ -17,6 +17,7 @@ import numpy as np
 
 from tools.territory.groups import Group, Pending
 from tools.territory.optimize import BAND_TOL
+from tools.territory.report import outside_band
 from tools.territory.solve import solve_all
 
 
@@ -39,7 +40,7 @@ def _row(label: str, cap: float | None, plans: list[tuple[Pending, np.ndarray, f
         "moved_share": round(moved / max(value, 1e-9), 4),
         "moved_value": round(moved, 2),
         "accounts_moved": accounts,
-        "reps_outside_band": int((deviation > band + BAND_TOL).sum()),
+        "reps_outside_band": int(outside_band(ratio, band).sum()),
         # What each cap minimises: the reps' distance outside the band, in targets (1 = one book).
         "excess": round(float(np.maximum(deviation - band - BAND_TOL, 0).sum()), 4),
         "worst_deviation": round(float(deviation.max()), 4),

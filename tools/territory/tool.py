@@ -99,7 +99,7 @@ def run_territory(
         data_fingerprint=fp,
     )
     if map_path:
-        result.metrics["map"] = str(draw_map(groups, result, map_path))
+        result.metrics["map"] = str(draw_map(groups, result, map_path, params))
     return result
 
 
@@ -162,17 +162,23 @@ def _solved(pending: list[Pending], params: TerritoryInput, warnings: list[DataW
     return groups
 
 
-def draw_map(groups: list[Group], result: TerritoryResult, path: str) -> Path:
+def draw_map(groups: list[Group], result: TerritoryResult, path: str, params: TerritoryInput) -> Path:
+    from tools.territory.groups import metric_values
     from tools.territory.map import save_map
 
-    points = []
+    points, reps = [], []
     for g in groups:
         new = g.solution.assignment[g.unit_of]
         rep_ids = g.reps["rep_id"].to_numpy()
         points.append(
-            g.accounts[["account_id", "name", "lat", "lon"]].assign(
-                before=g.accounts["owner_rep_id"], after=rep_ids[new]
+            g.accounts[["account_id", "name", "lat", "lon", "region"]].assign(
+                before=g.accounts["owner_rep_id"],
+                after=rep_ids[new],
+                value=metric_values(g.accounts, params.balance_on[0]),
             )
         )
-    reps = pd.concat([g.reps[["rep_id", "name", "home_lat", "home_lon"]] for g in groups], ignore_index=True)
-    return save_map(pd.concat(points, ignore_index=True), reps, path, result.summary)
+        ratios = pd.DataFrame(report.rep_ratios(g, params).values())[["rep_id", "before", "after"]]
+        reps.append(g.reps[["rep_id", "name", "home_lat", "home_lon", "region"]].merge(ratios, on="rep_id"))
+    return save_map(
+        pd.concat(points, ignore_index=True), pd.concat(reps, ignore_index=True), path, result.summary, params.band
+    )
