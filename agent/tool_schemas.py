@@ -29,7 +29,9 @@ from typing import Any
 
 from agent.tools import tools
 
-EXPERT_KNOBS = frozenset({"as_of", "seed", "trials", "time_limit", "k_nearest", "reconcile"})
+# Knobs a model should not turn: solver internals, and carving rules that come from files (named
+# accounts) or the CRM (families), which the CLI and scripts set.
+EXPERT_KNOBS = frozenset({"as_of", "seed", "trials", "time_limit", "k_nearest", "reconcile", "named", "keep_families"})
 CHARS_PER_TOKEN = 3.8  # the schemas run 4.0-4.9 characters a token (o200k_base); this errs high
 
 

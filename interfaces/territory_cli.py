@@ -52,6 +52,45 @@ def read_lock_file(path: Path) -> list[str]:
     return lines
 
 
+def read_named(items: list[str]) -> dict[str, str]:
+    """Named accounts from ACCOUNT=REP pairs and/or CSV files with account_id and rep_id columns."""
+    import csv
+
+    from warehouse.errors import InputError, NotFoundError
+
+    named: dict[str, str] = {}
+    for item in items:
+        if "=" in item and not Path(item).is_file():
+            account, _, rep = item.partition("=")
+            pairs = [(account.strip(), rep.strip())]
+        else:
+            path = Path(item)
+            if not path.is_file():
+                raise NotFoundError(
+                    f"No named-accounts file {path}.", "Give ACCOUNT=REP, or a CSV with account_id,rep_id."
+                )
+            with path.open(encoding="utf-8-sig", newline="") as f:
+                rows = list(csv.DictReader(f))
+            header = {k.strip().lower(): k for k in (rows[0] if rows else {})}
+            if not {"account_id", "rep_id"} <= set(header):
+                raise InputError(
+                    f"{path} needs account_id and rep_id columns (found: {', '.join(header) or 'none'}).",
+                    "Export the named-account list with those two columns.",
+                )
+            pairs = [(r[header["account_id"]].strip(), r[header["rep_id"]].strip()) for r in rows]
+        for account, rep in pairs:
+            if not account or not rep:
+                raise InputError(
+                    f"--named {item!r} has an empty account or rep.", "Write ACCOUNT=REP, e.g. A-00012=R-00031."
+                )
+            if named.get(account, rep) != rep:
+                raise InputError(
+                    f"Account {account} is named for both {named[account]} and {rep}.", "Name each account once."
+                )
+            named[account] = rep
+    return named
+
+
 @app.command()
 @handles_errors
 def rebalance(
@@ -74,6 +113,15 @@ def rebalance(
         "--lock",
         help="strategic, late-stage, none, or a file of account ids (repeatable; default strategic + late-stage).",
         show_default=False,
+    ),
+    named: list[str] = typer.Option(
+        [],
+        "--named",
+        help="Named account pinned to a rep: ACCOUNT=REP, or a CSV with account_id,rep_id; repeat or mix. "
+        "Overrides locks; its parent/child family follows it.",
+    ),
+    keep_families: bool = typer.Option(
+        True, "--keep-families/--split-families", help="Move parent/child account families as one piece."
     ),
     unit: Unit = typer.Option(Unit.account, "--unit", help="Move whole accounts, ZIPs, metro areas or states."),
     allow_cross_segment: bool = typer.Option(
@@ -148,6 +196,8 @@ def rebalance(
         band=parse_fraction(band, "--band") or 0.05,
         max_disruption=cap,
         lock=locks,
+        named=read_named(named),
+        keep_families=keep_families,
         unit=unit.value,
         allow_cross_segment=allow_cross_segment,
         travel_weight=travel_weight,

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from tools.territory.carving import family_keys, has_families, pins
 from tools.territory.models import TerritoryInput
 from tools.territory.optimize import Problem, Solution
 from tools.territory.pricing import Pricing
@@ -93,7 +94,11 @@ def build_problem(
     rep_ids = reps["rep_id"].tolist()
     index = {r: i for i, r in enumerate(rep_ids)}
     R = len(rep_ids)
+    pinned = pins(accounts, locked, params.named, index)
     keys = unit_keys(accounts, params.unit)
+    if params.unit == "account" and params.keep_families and has_families(accounts):
+        keys, family_notes = family_keys(accounts, pinned, rep_ids)
+        notes += family_notes
     codes, uniques = pd.factorize(keys, sort=True)
     U = len(uniques)
     metrics = params.balance_on
@@ -151,10 +156,8 @@ def build_problem(
     candidates, costs = [], []
     fixed = np.full(U, -1)
     locked_units = np.zeros(U, dtype=bool)
-    locked_owner = (
-        pd.Series(np.where(locked & (owner >= 0), owner, -1)).groupby(codes).agg(lambda s: sorted(set(s) - {-1}))
-    )
-    locked_orphans = int((locked & (owner < 0)).sum())
+    locked_owner = pd.Series(pinned).groupby(codes).agg(lambda s: sorted(set(s) - {-1}))
+    locked_orphans = int((locked & (pinned < 0)).sum())
     if locked_orphans:
         notes.append(
             f"{locked_orphans} locked accounts are owned by no active AE of the group, so they cannot stay; they are reassigned."
@@ -203,19 +206,20 @@ def build_problem(
                 ),
                 dtype=int,
             )
-        candidates.append(cand)
-        costs.append(unit_costs[u, cand])
         locks = locked_owner.get(u, [])
         if len(locks) > 1:
             names = ", ".join(rep_ids[r] for r in locks)
             raise InputError(
-                f"{params.unit} {uniques[u]} holds locked accounts of {len(locks)} reps ({names}); "
-                f"a whole-{params.unit} plan cannot keep every lock.",
-                "Use --unit account, or unlock some of those accounts.",
+                f"{params.unit} {uniques[u]} holds accounts locked or named to {len(locks)} reps ({names}); "
+                f"a whole-{params.unit} plan cannot keep every one.",
+                "Use --unit account, or unlock (or un-name) some of those accounts.",
             )
         if len(locks) == 1:
             fixed[u] = locks[0]
             locked_units[u] = True
+            cand = np.union1d(cand, locks).astype(int)  # a named account's rep may be none of its candidates
+        candidates.append(cand)
+        costs.append(unit_costs[u, cand])
     problem = Problem(
         loads=loads,
         targets=targets,

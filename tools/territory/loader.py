@@ -40,7 +40,7 @@ def accounts(cur: ReadCursor, sel: Selection, today: date) -> pd.DataFrame:
             WHERE NOT o.is_closed AND o.close_date >= ?
             GROUP BY 1
         )
-        SELECT a.account_id, a.name, a.region, a.segment, a.owner_rep_id, a.territory_id, a.is_strategic,
+        SELECT a.account_id, a.name, a.region, a.segment, a.owner_rep_id, a.territory_id, a.is_strategic, a.parent_account_id,
                coalesce(a.arr, 0) AS arr, coalesce(a.potential, 0) AS potential, a.zip, a.country, a.city,
                g.state, coalesce(g.msa_code, a.country || ':' || coalesce(a.city, g.city, '?')) AS msa,
                coalesce(g.msa_name, a.city, g.city) AS msa_name, g.lat, g.lon,

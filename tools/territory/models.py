@@ -43,6 +43,13 @@ class TerritoryInput(BaseModel):
         description="Accounts that never move: 'strategic', 'late-stage' (open deals in Proposal or later) and/or "
         "account ids (default: both kinds).",
     )
+    named: dict[str, str] = Field(
+        default_factory=dict,
+        description="Named accounts pinned to a rep: account id -> rep id (overrides locks; the family follows).",
+    )
+    keep_families: bool = Field(
+        True, description="Accounts of one parent/child family (the CRM's parent account) move together."
+    )
     unit: Unit = Field("account", description="Move whole accounts, ZIPs, metro areas (MSA) or states.")
     allow_cross_segment: bool = Field(
         False, description="Let accounts move to reps of another segment in their region."

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from tools.core import format as fmt
+from tools.territory.carving import family_roots
 from tools.territory.groups import ROOM_CANDIDATES, Group, metric_values, unit_keys
 from tools.territory.models import TerritoryInput
 from tools.territory.optimize import BAND_TOL
@@ -105,11 +106,15 @@ def _move_rows(g: Group, params: TerritoryInput) -> list[dict[str, Any]]:
     ratio_b, ratio_a = before[:, 0] / t, after[:, 0] / t
     home_lat, home_lon = g.reps["home_lat"].to_numpy(dtype=float), g.reps["home_lon"].to_numpy(dtype=float)
     units = unit_keys(g.accounts, params.unit)
+    roots = family_roots(g.accounts) if params.keep_families else g.accounts["account_id"]
+    family_size = roots.map(roots.value_counts()).to_numpy()
     rows = []
     for a in np.flatnonzero(new != owner):
         acc = g.accounts.iloc[a]
         src, dst = owner[a], int(new[a])
-        if src < 0:
+        if params.named.get(acc["account_id"]) == rep_ids[dst]:
+            reason = f"named account of {rep_ids[dst]}"
+        elif src < 0:
             reason = (
                 f"owner {acc['owner_rep_id'] or 'none'} is not an active AE here; {rep_ids[dst]} is at "
                 f"{ratio_b[dst]:.0%} -> {ratio_a[dst]:.0%} of target {m0}"
@@ -119,6 +124,8 @@ def _move_rows(g: Group, params: TerritoryInput) -> list[dict[str, Any]]:
                 f"balances {m0}: {rep_ids[src]} {ratio_b[src]:.0%} -> {ratio_a[src]:.0%}, "
                 f"{rep_ids[dst]} {ratio_b[dst]:.0%} -> {ratio_a[dst]:.0%} of target"
             )
+        if family_size[a] > 1:
+            reason += f"; moves with its family ({family_size[a]} accounts under {roots.iloc[a]})"
         distance = haversine(acc["lat"], acc["lon"], home_lat[dst], home_lon[dst])
         if np.isfinite(distance):
             reason += f"; {float(distance):,.0f} km from {rep_ids[dst]}'s home"

@@ -56,6 +56,7 @@ def run_territory(
             "No active AEs own territories in this selection.",
             "Widen the filters or hire AEs first (spm capacity gap).",
         )
+    check_named(params, accounts, reps)
     locked, unknown = locks(accounts, params.lock)
     if unknown:
         raise InputError(
@@ -101,6 +102,35 @@ def run_territory(
     if map_path:
         result.metrics["map"] = str(draw_map(groups, result, map_path, params))
     return result
+
+
+def check_named(params: TerritoryInput, accounts: pd.DataFrame, reps: pd.DataFrame) -> None:
+    """Every named account is in the selection and named for an active AE who may own it."""
+    if not params.named:
+        return
+    account_group = accounts.set_index("account_id")[["region", "segment"]]
+    rep_group = reps.set_index("rep_id")[["region", "segment"]]
+    missing = [a for a in params.named if a not in account_group.index]
+    if missing:
+        raise InputError(
+            f"Named account(s) not in this selection: {', '.join(missing[:5])}.",
+            "Check the account ids, or widen the filters to include them.",
+        )
+    absent = sorted({r for r in params.named.values() if r not in rep_group.index})
+    if absent:
+        raise InputError(
+            f"Named account(s) given to {', '.join(absent[:5])}, not an active AE in this selection.",
+            "Name an active AE of the account's region and segment (spm data summary lists reps).",
+        )
+    fields = ["region"] if params.allow_cross_segment else ["region", "segment"]
+    for account, rep in params.named.items():
+        if list(account_group.loc[account, fields]) != list(rep_group.loc[rep, fields]):
+            where = " ".join(str(v) for v in account_group.loc[account, fields])
+            raise InputError(
+                f"Named account {account} is in {where}, but {rep} covers "
+                f"{' '.join(str(v) for v in rep_group.loc[rep, fields])}.",
+                "Name a rep of the account's own region and segment (or allow cross-segment moves).",
+            )
 
 
 def _pending(
