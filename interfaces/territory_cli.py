@@ -160,6 +160,12 @@ def rebalance(
         "the best balance within each beside the plan that meets the band.",
         show_default=False,
     ),
+    pareto_chart: str | None = typer.Option(
+        None,
+        "--pareto-chart",
+        help="Draw the balance-vs-disruption trade-off: PATH.png or PATH.html (implies --pareto auto).",
+        show_default=False,
+    ),
     save_scenario: str | None = typer.Option(
         None, "--save-scenario", help="Save the plan as a draft territory scenario.", show_default=False
     ),
@@ -206,10 +212,14 @@ def rebalance(
         max_change_per_rep=max_change_per_rep,
         k_nearest=k_nearest,
         time_limit=time_limit,
-        pareto=None if pareto is None else parse_caps(pareto),
+        pareto=parse_caps(pareto or "auto") if pareto is not None or pareto_chart else None,
         save_scenario=save_scenario,
     )
     check_limits(params)
+    if pareto_chart:
+        from tools.territory.pareto_chart import check_path
+
+        check_path(pareto_chart)  # before the run: a bad path should not cost a minute of solving
     wh = open_warehouse(ctx, writable=bool(save_scenario))
     with err().status("Optimising territories..."):
         result = run_as_user(
@@ -217,6 +227,13 @@ def rebalance(
             wh,
             lambda who: run_territory(wh, params, scope=who.scope, user=who.user_id, map_path=map_),
             saves=save_scenario,
+        )
+    if pareto_chart:
+        from tools.territory.pareto_chart import save_pareto_chart
+
+        scope = ", ".join(v for vs in params.filters.values() for v in vs) or "All regions"
+        result.metrics["pareto_chart"] = str(
+            save_pareto_chart(result.tables["pareto"], pareto_chart, params.band, scope)
         )
     if json_:
         print_json(result.model_dump(mode="json"))
@@ -270,4 +287,6 @@ def rebalance(
     saved_scenario(result, "changes")
     if "map" in m:
         err().print(f"Saved the map to {m['map']}.", markup=False)
+    if "pareto_chart" in m:
+        err().print(f"Saved the trade-off chart to {m['pareto_chart']}.", markup=False)
     recommendations_and_warnings(result)

@@ -145,3 +145,36 @@ def test_png_and_html_maps_of_a_demo_plan(demo: Warehouse, tmp_path: Path) -> No
     page = html.read_text()
     for text in ('"label":"After"', '"label":"Before"', "APAC: In band", "LATAM: ", "from %{customdata[2]}"):
         assert text in page, text
+
+
+def test_pareto_chart_merges_caps_that_give_the_same_plan(tmp_path: Path) -> None:
+    from tools.territory.pareto_chart import save_pareto_chart
+
+    def row(cap: float | None, moved: float, outside: int, worst: float) -> dict[str, object]:
+        return {"cap": cap, "moved_share": moved, "reps_outside_band": outside, "worst_deviation": worst,
+                "accounts_moved": 10}  # fmt: skip
+
+    rows = [row(0.01, 0.008, 9, 0.45), row(0.1, 0.07, 0, 0.05), row(0.2, 0.07, 0, 0.05), row(None, 0.07, 0, 0.05)]
+    html = save_pareto_chart(rows, tmp_path / "t.html", 0.05, "EMEA")
+    page = html.read_text()
+    assert "cap 10%, cap 20%, meets band" in page and "cap 1%" in page and "EMEA: balance vs disruption" in page
+    png = save_pareto_chart(rows, tmp_path / "t.png", 0.05, "EMEA")
+    assert Image.open(png).width >= 900
+
+
+def test_cli_pareto_chart_and_a_bad_path_refused_before_solving(demo_path: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from interfaces.cli import app
+
+    chart = tmp_path / "tradeoff.png"
+    args = ["-w", str(demo_path), "territory", "rebalance", "--filter", "region=LATAM"]
+    result = CliRunner().invoke(app, [*args, "--pareto-chart", str(chart), "--json"])
+    assert result.exit_code == 0, result.stderr
+    import json
+
+    data = json.loads(result.stdout)
+    assert data["metrics"]["pareto_chart"] == str(chart) and data["tables"]["pareto"]  # implies --pareto auto
+    assert Image.open(chart).height > 400
+    bad = CliRunner().invoke(app, [*args, "--pareto-chart", str(tmp_path / "t.pdf")])
+    assert bad.exit_code != 0 and "Give a .png or .html path" in bad.stderr and "Groups" not in bad.stdout

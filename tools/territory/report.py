@@ -241,7 +241,10 @@ def assumptions(params: TerritoryInput) -> list[str]:
         + (f" + {params.count_weight:g} x the average account value per move" if params.count_weight else "")
         + (f" + {params.travel_weight:g} per km from the rep's home" if params.travel_weight else "")
         + ".",
-        f"A {params.unit} of a rep above the band (or of no active rep) may go to one of its {params.k_nearest} nearest "
-        f"reps or the {ROOM_CANDIDATES} nearest reps with room; the others keep their owner. The lower bound holds on "
-        "that candidate set.",
+        f"Each {params.unit} starts with its {params.k_nearest} nearest reps and the {ROOM_CANDIDATES} nearest with "
+        "room as candidates; any other rep of the group is added when the LP's prices say it could lower the plan "
+        "(column generation), so once the solve finishes its lower bound and an 'impossible' verdict hold for every "
+        "plan of the group, not only for nearby reps.",
+        "Precedence: a named account goes to the rep it is named for, a locked account stays with its owner"
+        + (", and a parent/child account family moves as one piece." if params.keep_families else "."),
     ]
