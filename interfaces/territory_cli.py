@@ -123,6 +123,11 @@ def rebalance(
     keep_families: bool = typer.Option(
         True, "--keep-families/--split-families", help="Move parent/child account families as one piece."
     ),
+    open_seats: bool = typer.Option(
+        False,
+        "--open-seats",
+        help="Carve books for open AE requisitions (the headcount plan's to-be-hired seats), ramped from their start.",
+    ),
     unit: Unit = typer.Option(Unit.account, "--unit", help="Move whole accounts, ZIPs, metro areas or states."),
     allow_cross_segment: bool = typer.Option(
         False, "--allow-cross-segment", help="Let accounts move to reps of other segments."
@@ -204,6 +209,7 @@ def rebalance(
         lock=locks,
         named=read_named(named),
         keep_families=keep_families,
+        open_seats=open_seats,
         unit=unit.value,
         allow_cross_segment=allow_cross_segment,
         travel_weight=travel_weight,

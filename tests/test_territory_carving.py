@@ -132,3 +132,35 @@ def test_named_accounts_from_pairs_and_a_crm_csv(tmp_path: Path) -> None:
     bad.write_text("account,owner\nA-1,R-1\n")
     with pytest.raises(InputError, match="needs account_id and rep_id columns"):
         read_named([str(bad)])
+
+
+def test_open_seats_get_books_and_the_quota_tool_ramps_them(demo_copy: Warehouse) -> None:
+    """A group with requisitions but no AE is left alone without seats; with them, each seat gets
+    a book within the band, and a saved plan gives the quota tool the carved book per seat."""
+    from tools.quota.models import QuotaInput
+    from tools.quota.tool import run_quota
+
+    with demo_copy.reader() as cur:
+        reqs = cur.query_df(
+            "SELECT req_id, segment FROM headcount_plan WHERE status = 'open' AND role = 'AE' AND region = 'APAC'"
+        )
+        potential = dict(cur.execute("SELECT account_id, coalesce(potential, 0) FROM accounts").fetchall())
+    assert len(reqs) >= 2
+    apac = {"filters": {"region": ["APAC"]}, "band": 0.1}
+    without = run_territory(demo_copy, TerritoryInput(**apac))
+    assert not any(r["rep_id"] in set(reqs["req_id"]) for r in without.tables["reps"])
+    result = run_territory(demo_copy, TerritoryInput(**apac, open_seats=True, save_scenario="apac-seats"))
+    seats = {r["rep_id"]: r for r in result.tables["reps"] if r["rep_id"] in set(reqs["req_id"])}
+    assert set(seats) == set(reqs["req_id"])
+    for seat in seats.values():
+        assert seat["accounts_before"] == 0 and seat["accounts_after"] > 0
+        assert 0.9 - 1e-3 <= seat["potential_ratio_after"] <= 1.1 + 1e-3
+    assert any(w.code == "open_seats" and w.count == len(reqs) for w in result.warnings)
+    carved = {
+        seat: sum(potential[m["account_id"]] for m in result.tables["moves"] if m["to_rep_id"] == seat)
+        for seat in seats
+    }
+    quota = run_quota(demo_copy, QuotaInput(filters={"region": ["APAC"]}, scenario_id="apac-seats"))
+    in_quota = {r["rep_id"]: r for r in quota.tables["reps"] if r["rep_id"] in seats}
+    for seat, book in carved.items():
+        assert in_quota[seat]["potential"] == pytest.approx(book, rel=1e-6)  # the seat's quota rests on its book

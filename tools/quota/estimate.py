@@ -51,8 +51,8 @@ def territory_basis(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(trailing bookings, potential, deals) of each rep's or requisition's territory.
 
-    Reps own the accounts they own; an open requisition takes the accounts of its territory
-    that no active rep owns (the vacant seat's). A requisition without a territory gets the
+    Reps own the accounts they own; an open requisition takes the accounts carved for it (owned
+    by its req id), else those of its territory that no active rep owns (the vacant seat's). A requisition without a territory gets the
     average of its region and segment peers.
     """
     acc = accounts.merge(bookings[["account_id", "amount", "deals"]], on="account_id", how="left").fillna(
@@ -64,8 +64,11 @@ def territory_basis(
     by_territory = vacant.groupby("territory_id")[["amount", "potential", "deals"]].sum()
     hist, pot, deals = (np.zeros(len(people)) for _ in range(3))
     for i, row in enumerate(people.itertuples()):
-        source = by_owner if row.kind == "rep" else by_territory
-        key = row.rep_id if row.kind == "rep" else row.territory_id
+        # A requisition that owns accounts (a book carved for the seat by a territory plan) has
+        # that book; otherwise its vacant territory's.
+        owns = row.kind == "rep" or row.rep_id in by_owner.index
+        source = by_owner if owns else by_territory
+        key = row.rep_id if owns else row.territory_id
         if key is not None and key in source.index:
             hist[i], pot[i], deals[i] = source.loc[key, ["amount", "potential", "deals"]]
     peers = people["kind"].eq("rep").to_numpy()

@@ -55,3 +55,23 @@ def accounts(cur: ReadCursor, sel: Selection, today: date) -> pd.DataFrame:
         """,
         [today, *params],
     )
+
+
+def open_seats(cur: ReadCursor, sel: Selection, cross_segment: bool) -> pd.DataFrame:
+    """Open AE requisitions as seats to carve books for, in the reps' shape: the planned start
+    is the hire date (so the seat ramps like a new hire), home is the departed rep's for a
+    backfill (else unknown)."""
+    where, params = (sel.without("segment") if cross_segment else sel).where("headcount", "h")
+    return cur.query_df(
+        f"""
+        SELECT h.req_id AS rep_id, 'Open seat ' || h.req_id || ' (starts ' || strftime(h.planned_start, '%Y-%m-%d') || ')' AS name,
+               h.region, h.segment, h.territory_id, h.planned_start AS hire_date, NULL::INTEGER AS ramp_months,
+               g.lat AS home_lat, g.lon AS home_lon
+        FROM headcount_plan h
+        LEFT JOIN reps b ON b.rep_id = h.backfill_for
+        LEFT JOIN geos g ON g.country = coalesce(b.home_country, 'US') AND g.zip = b.home_zip
+        WHERE h.status = 'open' AND h.role = 'AE' AND {where}
+        ORDER BY h.req_id
+        """,
+        params,
+    )

@@ -27,7 +27,7 @@ class TerritoryInput(BaseModel):
     )
     balance_on: list[Metric] = Field(
         default_factory=lambda: list[Metric](["potential"]),
-        description="Metrics every rep must end within the band on.",
+        description="Metrics to balance.",
     )
     band: float = Field(
         0.05, gt=0, le=1, description="Allowed deviation from each rep's target, fraction (0.05 = +-5%)."
@@ -35,13 +35,11 @@ class TerritoryInput(BaseModel):
     max_disruption: float | None = Field(
         None,
         ge=0,
-        description="Cap on value moved (ARR, else potential): up to 1 a fraction (0.1 = 10%), above 1 USD; "
-        "imbalance is then minimised.",
+        description="Cap on value moved: up to 1 a fraction (0.1 = 10%), above 1 USD; imbalance is then minimised.",
     )
     lock: list[str] = Field(
         default_factory=lambda: ["strategic", "late-stage"],
-        description="Accounts that never move: 'strategic', 'late-stage' (open deals in Proposal or later) and/or "
-        "account ids (default: both kinds).",
+        description="Accounts that never move: 'strategic', 'late-stage' (deals in Proposal or later), account ids.",
     )
     named: dict[str, str] = Field(
         default_factory=dict,
@@ -50,15 +48,12 @@ class TerritoryInput(BaseModel):
     keep_families: bool = Field(
         True, description="Accounts of one parent/child family (the CRM's parent account) move together."
     )
-    unit: Unit = Field("account", description="Move whole accounts, ZIPs, metro areas (MSA) or states.")
-    allow_cross_segment: bool = Field(
-        False, description="Let accounts move to reps of another segment in their region."
-    )
+    open_seats: bool = Field(False, description="Also carve books for open AE requisitions (to-be-hired seats).")
+    unit: Unit = Field("account", description="Move accounts, ZIPs, metros (MSA) or states.")
+    allow_cross_segment: bool = Field(False, description="Let accounts move across segments within their region.")
     travel_weight: float = Field(0.0, ge=0, description="USD of disruption per km from the rep's home.")
-    count_weight: float = Field(
-        0.0, ge=0, description="Extra disruption per account moved, fraction of the mean account value."
-    )
-    max_accounts: int | None = Field(None, gt=0, description="Most accounts a rep may own after the plan.")
+    count_weight: float = Field(0.0, ge=0, description="Disruption per account moved, in mean account values.")
+    max_accounts: int | None = Field(None, gt=0, description="Most accounts per rep after the plan.")
     max_change_per_rep: int | None = Field(None, ge=0, description="Most accounts a rep may gain plus lose.")
     k_nearest: int = Field(5, ge=1, le=50, description="Starting candidate reps per unit besides its owner.")
     time_limit: float = Field(

@@ -47,6 +47,11 @@ def run_territory(
         ctx = PlanContext.read(cur)
         sel = Selection.of(scope or Scope.everything(), resolve_filters(cur, params.filters, allowed=FILTER_DIMS))
         reps = loader.active_reps(cur, sel, ctx.as_of, params.allow_cross_segment)
+        seat_ids: list[str] = []
+        if params.open_seats:
+            open_seats = loader.open_seats(cur, sel, params.allow_cross_segment)
+            seat_ids = open_seats["rep_id"].tolist()
+            reps = pd.concat([reps, open_seats], ignore_index=True)
         accounts = loader.accounts(cur, sel, ctx.as_of)
         fp = fingerprint(cur, TABLES)
     if accounts.empty:
@@ -64,6 +69,20 @@ def run_territory(
             "Lock 'strategic', 'late-stage' or account ids present in this selection.",
         )
     warnings: list[DataWarning] = []
+    seats = reps[reps["rep_id"].isin(set(seat_ids))] if params.open_seats else reps.iloc[:0]
+    if len(seats):
+        starts = ", ".join(
+            f"{r.rep_id} ({r.region} {r.segment}, starts {pd.Timestamp(r.hire_date):%Y-%m-%d})"
+            for r in seats.itertuples()
+        )
+        warnings.append(
+            DataWarning(
+                code="open_seats",
+                count=len(seats),
+                message=f"Books carved for {len(seats)} open seats: {starts}. A seat counts as a new hire "
+                "(half a ramped rep's book); saved as a scenario, the quota tool gives each seat its carved book.",
+            )
+        )
     pending = _pending(reps, accounts, params, locked, ctx, warnings)
     groups = _solved(pending, params, warnings, started)
     if not groups:
