@@ -188,6 +188,9 @@ def test_the_trained_planner_is_kept_between_processes(tmp_path, monkeypatch: py
          {"band": 0.05, "max_change_per_rep": 12, "max_accounts": None}),
         ("Show me the trade-off between balance and disruption for LATAM territories",
          {"pareto": [], "filters": {"region": ["LATAM"]}}),
+        ("Carve a territory for the APAC hire who starts next quarter", {"open_seats": True, "filters": {"region": ["APAC"]}}),
+        ("rebalance EMEA including our open reqs", {"open_seats": True}),
+        ("rebalance EMEA within 10%", {"open_seats": None, "band": 0.1}),
     ],
 )  # fmt: skip
 def test_a_band_of_the_average_is_not_read_as_a_cap_on_moves(text: str, expected: dict) -> None:  # type: ignore[type-arg]

@@ -156,6 +156,9 @@ def test_open_seats_get_books_and_the_quota_tool_ramps_them(demo_copy: Warehouse
         assert seat["accounts_before"] == 0 and seat["accounts_after"] > 0
         assert 0.9 - 1e-3 <= seat["potential_ratio_after"] <= 1.1 + 1e-3
     assert any(w.code == "open_seats" and w.count == len(reqs) for w in result.warnings)
+    said = result.summary.split("Open seats' books: ")[1]  # the answer states each seat's book
+    for seat, row in seats.items():
+        assert f"{seat} {row['accounts_after']} accounts" in said
     carved = {
         seat: sum(potential[m["account_id"]] for m in result.tables["moves"] if m["to_rep_id"] == seat)
         for seat in seats

@@ -315,6 +315,12 @@ def territory(text: str, s: Slots, vocab: Vocabulary) -> dict[str, Any]:
         text, r"trade[- ]?offs?|pareto|frontier|balance (?:vs\.?|versus|against) disruption|options? .{0,30}disrupt"
     ):
         args["pareto"] = []  # the default caps: 1%, 2%, 5%, 10%, 20% of the value
+    if _has(
+        text,
+        r"open (?:seats?|reqs?|requisitions?|headcount)|to[- ]be[- ]hired|\btbh\b|new hires? (?:who|that) (?:starts?|joins?)"
+        r"|hires? (?:starting|joining|who starts?|who joins?)|(?:book|territory) for (?:a|the|our) (?:new )?hire",
+    ):
+        args["open_seats"] = True
     unit = _first(text, (("zip", r"\bzip"), ("msa", r"\bmsa\b|metro"), ("state", r"\bstates?\b")))
     if unit:
         args["unit"] = unit

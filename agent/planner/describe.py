@@ -97,6 +97,8 @@ def describe(tool: str, args: dict[str, Any]) -> str:
         parts.append(f"moving at most {_share_or_amount(float(a['max_disruption']))}")
     if "max_change_per_rep" in a:
         parts.append(f"no rep gaining or losing more than {a['max_change_per_rep']} accounts")
+    if a.get("open_seats"):
+        parts.append("with books for open seats")
     if "pareto" in args:
         from tools.territory.models import PARETO_CAPS
 

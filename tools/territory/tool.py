@@ -109,8 +109,18 @@ def run_territory(
     recs = recommendations(groups, params, f, found)
     if params.save_scenario:
         f.metrics["saved_scenario"] = save.save(warehouse, params, groups, f.moves, f.metrics, fp, sel.describe(), user)
+    summary = report.summary(groups, params, accounts, f)
+    if len(seats):
+        m0 = params.balance_on[0]
+        books = [
+            f"{r['rep_id']} {r['accounts_after']} accounts ({fmt.money(r[f'{m0}_after'])} {m0}, "
+            f"{fmt.share(r[f'{m0}_ratio_after'])} of target)"
+            for r in f.tables["reps"]
+            if r["rep_id"] in set(seats["rep_id"])
+        ]
+        summary += " Open seats' books: " + "; ".join(books) + "."
     result = TerritoryResult(
-        summary=report.summary(groups, params, accounts, f),
+        summary=summary,
         metrics=f.metrics,
         tables=f.tables,
         recommendations=recs,
